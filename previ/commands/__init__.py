@@ -1,0 +1,45 @@
+"""The commands of the ``previ`` command line, one module per area.
+
+Each command parses its options, calls one library function and prints; the
+shared :func:`handles_errors` turns a :class:`~previ.errors.PreviError` into one
+readable line per problem on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from previ.errors import PreviError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+console = Console()
+error_console = Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Report a PreviError as readable lines and exit 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except PreviError as error:
+            for line in error.lines:
+                error_console.print(f"error: {line}", markup=False)
+            raise typer.Exit(code=2) from None
+
+    return wrapper
+
+
+def split_list(value: str | None) -> list[str]:
+    """Split a comma-separated option value, dropping blanks."""
+    if not value:
+        return []
+    return [item.strip() for item in value.split(",") if item.strip()]

@@ -1,0 +1,133 @@
+"""previ.yaml: one config file, validated whole before any work starts.
+
+Every section is a frozen pydantic model that forbids unknown keys, so a typo
+such as ``horizon_day`` is one clear error naming the key instead of a silently
+ignored setting. Every field has a documented default: an empty file (or no file
+at all) is the embedded default that the README's main command runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from previ.errors import PreviError
+
+DEFAULT_CONFIG_PATH = Path("previ.yaml")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(_Section):
+    """Where the data bundle lives and which of its columns are audit-only."""
+
+    dir: Path = Field(Path("data/synthetic"), description="Folder of the data bundle.")
+    audit_columns: tuple[str, ...] = Field(
+        ("indigenous", "disability"),
+        description="Columns of `youth` used only by fairness audits, never as features.",
+    )
+    extraction_date: dt.date | None = Field(
+        None,
+        description="Date the bundle was extracted; events after it are errors. "
+        "Default: the bundle's manifest.json, else today.",
+    )
+
+
+class SynthConfig(_Section):
+    """Defaults of `previ synth` (each one can be overridden on the command line)."""
+
+    youth: Annotated[int, Field(gt=0)] = 5_000
+    years: Annotated[int, Field(ge=1, le=10)] = 3
+    seed: int = 42
+    start_year: Annotated[int, Field(ge=2000, le=2100)] = 2021
+    bias_municipality: str | None = Field(
+        None, description="Record justice contacts more often in this municipality."
+    )
+    bias_group: str | None = Field(
+        None, description="Record justice contacts more often for youth with this audit flag set."
+    )
+    bias_rate: Annotated[float, Field(ge=1.0, le=10.0)] = Field(
+        2.0, description="How many times more often justice contacts are recorded for the biased group."
+    )
+    drop_tables: tuple[str, ...] = Field((), description="Optional tables to leave out of the bundle.")
+
+
+class OutcomeConfig(_Section):
+    """Which events count as the adverse outcome that prevention tries to avert."""
+
+    justice_kinds: tuple[str, ...] = ("detention", "probation_start")
+    violence_infraction: bool = Field(True, description="A civic infraction for violence counts.")
+    school_exit_reasons: tuple[str, ...] = ("dropped_out",)
+
+
+class FeaturesConfig(_Section):
+    """Point-in-time feature matrix: as_of dates, label horizon and population."""
+
+    as_of: tuple[dt.date, ...] = Field(
+        (),
+        description="As-of dates. Empty: every six months from one year after the bundle "
+        "starts until one horizon before it ends.",
+    )
+    horizon_days: Annotated[int, Field(gt=0, le=1830)] = 365
+    min_age: Annotated[int, Field(ge=0)] = 11
+    max_age: Annotated[int, Field(ge=0)] = 19
+    outcome: OutcomeConfig = OutcomeConfig()
+
+    @field_validator("as_of")
+    @classmethod
+    def _sorted_unique(cls, value: tuple[dt.date, ...]) -> tuple[dt.date, ...]:
+        return tuple(sorted(set(value)))
+
+
+class PreviConfig(_Section):
+    """The whole previ.yaml."""
+
+    data: DataConfig = DataConfig()
+    synth: SynthConfig = SynthConfig()
+    features: FeaturesConfig = FeaturesConfig()
+    language: Literal["es", "en"] = "es"
+
+
+def load_config(path: Path | None = None) -> PreviConfig:
+    """Read and validate previ.yaml.
+
+    ``path=None`` reads ./previ.yaml when it exists and otherwise returns the
+    embedded defaults. A path that was asked for but does not exist, malformed
+    YAML or an invalid key all raise :class:`PreviError` naming the problem.
+    """
+    if path is None:
+        if not DEFAULT_CONFIG_PATH.exists():
+            return PreviConfig()
+        path = DEFAULT_CONFIG_PATH
+    if not path.exists():
+        raise PreviError(f"config: file {path} does not exist")
+    try:
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise PreviError(f"config: {path} is not valid YAML ({error.__class__.__name__})") from error
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise PreviError(f"config: {path} must hold a mapping of sections, not {type(raw).__name__}")
+    return parse_config(raw, source=str(path))
+
+
+def parse_config(raw: dict[str, Any], *, source: str = "config") -> PreviConfig:
+    """Validate a mapping as a :class:`PreviConfig`, one error line per bad key."""
+    try:
+        return PreviConfig.model_validate(raw)
+    except ValidationError as error:
+        raise PreviError(*(_describe(source, item) for item in error.errors())) from error
+
+
+def _describe(source: str, item: Any) -> str:
+    location = ".".join(str(part) for part in item["loc"])
+    if item["type"] == "extra_forbidden":
+        return f"{source}: unknown key '{location}'"
+    return f"{source}: '{location}' {item['msg'].lower()} (got {item.get('input')!r})"
