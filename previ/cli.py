@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from previ.commands import audit, features, synth, validate
+from previ.commands import audit, features, quickstart, synth, train, validate
 
 app = typer.Typer(
     name="previ",
@@ -24,5 +24,5 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-for module in (synth, validate, features, audit):
+for module in (quickstart, synth, validate, features, train, audit):
     module.register(app)

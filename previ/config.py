@@ -42,8 +42,8 @@ class DataConfig(_Section):
 class SynthConfig(_Section):
     """Defaults of `previ synth` (each one can be overridden on the command line)."""
 
-    youth: Annotated[int, Field(gt=0)] = 5_000
-    years: Annotated[int, Field(ge=1, le=10)] = 3
+    youth: Annotated[int, Field(gt=0)] = 20_000
+    years: Annotated[int, Field(ge=1, le=10)] = 5
     seed: int = 42
     start_year: Annotated[int, Field(ge=2000, le=2100)] = 2021
     bias_municipality: str | None = Field(
@@ -85,12 +85,70 @@ class FeaturesConfig(_Section):
         return tuple(sorted(set(value)))
 
 
+class TiersConfig(_Section):
+    """Prevention tiers as shares of the scored population (public-health model).
+
+    The top ``indicated`` share gets individual follow-up, the next shares up to
+    ``selective`` group programmes; everyone else is ``universal``. The cut-offs
+    are turned into calibrated probabilities on the test fold and recorded in
+    the model.
+    """
+
+    indicated: Annotated[float, Field(gt=0, lt=1)] = 0.05
+    selective: Annotated[float, Field(gt=0, lt=1)] = 0.20
+
+    @field_validator("selective")
+    @classmethod
+    def _selective_wider(cls, value: float, info: Any) -> float:
+        indicated = info.data.get("indicated")
+        if indicated is not None and value <= indicated:
+            raise ValueError(f"must be larger than indicated ({indicated})")
+        return value
+
+
+class TrainingConfig(_Section):
+    """`previ train`: model grid, capacity, evaluation and the MLflow registry."""
+
+    models: tuple[Literal["abc_rule", "one_feature", "logistic", "glassbox", "lightgbm"], ...] = (
+        "abc_rule",
+        "one_feature",
+        "logistic",
+        "glassbox",
+        "lightgbm",
+    )
+    champion_candidate: Literal["glassbox", "lightgbm", "logistic"] = "glassbox"
+    k: Annotated[float, Field(gt=0)] = Field(
+        0.10, description="Programme capacity: a share of the population (< 1) or a count (>= 1)."
+    )
+    seed: int = 42
+    resamples: Annotated[int, Field(ge=0, le=10_000)] = 1000
+    threads: Annotated[int, Field(ge=0)] = Field(0, description="LightGBM threads (0: all cores).")
+    out: Path = Field(Path("runs/latest"), description="Folder for metrics.json, plots and the model card.")
+    tracking_uri: str | None = Field(
+        None, description="MLflow tracking URI; default sqlite:///mlflow.db (MLFLOW_TRACKING_URI overrides)."
+    )
+    experiment: str = "previ"
+    registered_model: str = "previ-risk"
+    quality_tolerance: Annotated[float, Field(ge=0, le=0.2)] = Field(
+        0.01, description="Promotion: a challenger may trail the champion's test ROC AUC by at most this."
+    )
+    tiers: TiersConfig = TiersConfig()
+
+    @field_validator("models")
+    @classmethod
+    def _some_model(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("list at least one model")
+        return tuple(dict.fromkeys(value))
+
+
 class PreviConfig(_Section):
     """The whole previ.yaml."""
 
     data: DataConfig = DataConfig()
     synth: SynthConfig = SynthConfig()
     features: FeaturesConfig = FeaturesConfig()
+    training: TrainingConfig = TrainingConfig()
     language: Literal["es", "en"] = "es"
 
 

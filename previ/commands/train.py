@@ -1,0 +1,117 @@
+"""`previ train` and `previ promote`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from previ.commands import console, error_console, handles_errors, split_list
+from previ.config import load_config
+from previ.errors import PreviError
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="previ.yaml (default: ./previ.yaml, else built-in defaults).")
+]
+
+
+def register(app: typer.Typer) -> None:
+    """Add `previ train` and `previ promote` to the app."""
+    app.command("train")(train_command)
+    app.command("promote")(promote_command)
+
+
+@handles_errors
+def train_command(
+    config: ConfigOption = None,
+    data: Annotated[Path | None, typer.Option("--data", help="Data bundle folder (default: data.dir).")] = None,
+    table: Annotated[Path | None, typer.Option("--table", help="A flat CSV/Parquet table instead of a bundle.")] = None,
+    label: Annotated[str | None, typer.Option("--label", help="With --table: the label column.")] = None,
+    id_column: Annotated[str | None, typer.Option("--id", help="With --table: the id column.")] = None,
+    time: Annotated[str | None, typer.Option("--time", help="With --table: a date column for temporal folds.")] = None,
+    group: Annotated[str | None, typer.Option("--group", help="With --table: audit-only columns, comma-separated.")] = None,
+    exclude: Annotated[str | None, typer.Option("--exclude", help="With --table: glob patterns of columns to drop.")] = None,
+    positive: Annotated[str | None, typer.Option("--positive", help="With --table: the label value meaning 1.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Run folder (default: training.out).")] = None,
+    no_register: Annotated[bool, typer.Option("--no-register", help="Evaluate only; do not log to MLflow.")] = False,
+) -> None:
+    """Train the model grid with temporal validation, calibrate, evaluate and register the champion candidate.
+
+    From the data bundle:  previ train --config previ.yaml
+
+    From a flat table:     previ train --table FILE --label COL --id COL [--group COL,...] [--exclude PATTERN,...]
+    """
+    from training.pipeline import train_and_register, training_set_from_bundle, training_set_from_table
+
+    settings = load_config(config)
+    if table is None and any(option is not None for option in (label, id_column, time, group, exclude, positive)):
+        raise PreviError("train: --label, --id, --time, --group, --exclude and --positive go with --table FILE")
+    with _progress() as progress:
+        task = progress.add_task("loading data", total=None)
+
+        def report(text: str) -> None:
+            progress.update(task, description=text)
+
+        if table is not None:
+            if not label or not id_column:
+                raise PreviError("train: --table needs --label COL and --id COL")
+            dataset = training_set_from_table(
+                table, label=label, id_column=id_column, time=time, groups=split_list(group),
+                exclude=split_list(exclude), positive=positive,
+            )
+        else:
+            dataset = training_set_from_bundle(settings, data)
+        for warning in dataset.warnings:
+            error_console.print(f"warning: {warning}", markup=False)
+        outcome = train_and_register(dataset, settings, out_dir=out, register=not no_register, progress=report)
+    console.print(metrics_table(outcome.metrics))
+    console.print(f"Run folder: {outcome.out_dir} (metrics.json, plots, model_card.md)")
+    if outcome.registration is not None:
+        console.print(
+            f"Registered {settings.training.registered_model} version {outcome.registration.version} "
+            f"as 'challenger' (run {outcome.registration.run_id})."
+        )
+
+
+@handles_errors
+def promote_command(
+    version: Annotated[str, typer.Argument(help="The registered version to make champion.")],
+    config: ConfigOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Override a failed gate (needs --reason).")] = False,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why the override; recorded in the registry.")] = None,
+) -> None:
+    """Move the 'champion' alias to VERSION if the quality and fairness gates pass."""
+    from training.promote import promote
+
+    settings = load_config(config)
+    decision = promote(settings.training, version, force=force, reason=reason)
+    for failure in decision.failures:
+        error_console.print(f"override: {failure}", markup=False)
+    previous = f" (was v{decision.previous_champion})" if decision.previous_champion else ""
+    console.print(f"{settings.training.registered_model} v{decision.version} is now champion{previous}.")
+
+
+def metrics_table(metrics: dict[str, Any]) -> Table:
+    """Test-fold figures of every model, champion candidate first."""
+    table = Table(title=f"Test fold ({metrics['validation']}), capacity k = {metrics['k_count']}")
+    for header in ("model", "ROC AUC (95% CI)", "PR AUC", "Brier", "ECE", "precision@k", "recall@k", "lift@k"):
+        table.add_column(header)
+    names = sorted(metrics["models"], key=lambda name: name != metrics["champion_candidate"])
+    for name in names:
+        values = metrics["models"][name]
+        low, high = values["roc_auc_ci"]
+        label = f"{name} *" if name == metrics["champion_candidate"] else name
+        table.add_row(
+            label, f"{values['roc_auc']:.3f} ({low:.3f}-{high:.3f})",
+            *(f"{values[key]:.3f}" for key in ("pr_auc", "brier", "ece", "precision_at_k", "recall_at_k")),
+            f"{values['lift_at_k']:.2f}",
+        )
+    table.caption = "* champion candidate"
+    return table
+
+
+def _progress() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=error_console, transient=True)

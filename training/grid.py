@@ -1,0 +1,178 @@
+"""The model grid: baselines, a logistic regression, the glass box and an unconstrained LightGBM.
+
+Each candidate is fitted on a fold's training rows; boosting stops early on the
+fold's ``stop`` rows, and the small hyper-parameter grid below is searched by
+the log loss on those same rows. The grids are deliberately small and written
+here so the report can state them:
+
+* logistic regression: C in {0.1, 1.0} (median imputation with missing-value
+  indicators, standard scaling, one-hot categories);
+* glass box (one feature per tree, monotone constraints from the registry):
+  num_leaves in {4, 8} x min_child_samples in {50, 200}, learning rate 0.05;
+* unconstrained LightGBM: num_leaves in {15, 31}, min_child_samples 50,
+  learning rate 0.05.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from models.glassbox import LookupModel, compile_glassbox, fit_glassbox
+from training.baselines import ABCRule, OneFeatureRanker, abc_applicable, fit_one_feature_ranker
+from training.dataset import TrainingSet
+from training.splits import Fold
+
+ModelKind = Literal["rule", "ranker", "logistic", "glassbox", "lightgbm"]
+MODEL_NAMES = ("abc_rule", "one_feature", "logistic", "glassbox", "lightgbm")
+GLASSBOX_GRID = {"num_leaves": (4, 8), "min_child_samples": (50, 200)}
+LIGHTGBM_GRID = {"num_leaves": (15, 31), "min_child_samples": (50,)}
+LOGISTIC_GRID = {"C": (0.1, 1.0)}
+
+
+@dataclass
+class FittedModel:
+    """A fitted candidate: its raw score ranks young people (a logit for the learned models)."""
+
+    name: str
+    kind: ModelKind
+    model: Any
+    params: dict[str, Any] = field(default_factory=dict)
+    lookup: LookupModel | None = None
+
+    def raw_score(self, features: pd.DataFrame) -> np.ndarray:
+        if self.lookup is not None:
+            return self.lookup.raw_score(features)
+        if self.kind in ("rule", "ranker"):
+            return np.asarray(self.model.score(features), dtype=float)
+        if self.kind == "logistic":
+            return np.asarray(self.model.decision_function(features), dtype=float)
+        return np.asarray(self.model.predict(features, raw_score=True), dtype=float)
+
+
+def fit_grid(
+    data: TrainingSet, fold: Fold, *, models: tuple[str, ...] = MODEL_NAMES, seed: int = 0, threads: int = 0
+) -> dict[str, FittedModel]:
+    """Fit every requested candidate on the fold's training rows."""
+    train = data.subset(fold.train)
+    stop = data.subset(fold.stop)
+    fitted: dict[str, FittedModel] = {}
+    if "abc_rule" in models and abc_applicable(data.feature_names):
+        fitted["abc_rule"] = FittedModel("abc_rule", "rule", ABCRule())
+    if "one_feature" in models:
+        ranker: OneFeatureRanker = fit_one_feature_ranker(train.features, train.label)
+        fitted["one_feature"] = FittedModel(
+            "one_feature", "ranker", ranker, {"feature": ranker.feature, "sign": ranker.sign}
+        )
+    if "logistic" in models:
+        fitted["logistic"] = _best((_fit_logistic(train, C=C, seed=seed) for C in LOGISTIC_GRID["C"]), stop)
+    if "glassbox" in models:
+        fitted["glassbox"] = _best(
+            (_fit_glassbox(train, stop, seed, threads, params) for params in _grid(GLASSBOX_GRID)), stop
+        )
+    if "lightgbm" in models:
+        fitted["lightgbm"] = _best(
+            (_fit_lightgbm(train, stop, seed, threads, params) for params in _grid(LIGHTGBM_GRID)), stop
+        )
+    return fitted
+
+
+def _grid(space: dict[str, tuple[Any, ...]]) -> list[dict[str, Any]]:
+    return [dict(zip(space, values, strict=True)) for values in itertools.product(*space.values())]
+
+
+def _best(candidates: Any, stop: TrainingSet) -> FittedModel:
+    """The candidate with the lowest log loss on the early-stopping rows."""
+    scored = []
+    for candidate in candidates:
+        probability = 1 / (1 + np.exp(-candidate.raw_score(stop.features)))
+        scored.append((log_loss(stop.label, np.clip(probability, 1e-12, 1 - 1e-12)), candidate))
+    loss, best = min(scored, key=lambda item: item[0])
+    best.params["stop_log_loss"] = round(float(loss), 6)
+    return best
+
+
+def _fit_logistic(train: TrainingSet, *, C: float, seed: int) -> FittedModel:
+    numeric = [name for name in train.feature_names if name not in train.categorical]
+    transformer = ColumnTransformer(
+        [
+            (
+                "numeric",
+                Pipeline(
+                    [
+                        (
+                            "impute",
+                            SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+                        ),
+                        ("scale", StandardScaler()),
+                    ]
+                ),
+                numeric,
+            ),
+            ("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False), train.categorical),
+        ],
+        verbose_feature_names_out=False,
+    )
+    pipeline = Pipeline(
+        [
+            ("prepare", transformer),
+            ("model", LogisticRegression(C=C, max_iter=2000, random_state=seed)),
+        ]
+    )
+    pipeline.fit(train.features, train.label)
+    return FittedModel("logistic", "logistic", pipeline, {"C": C})
+
+
+def _fit_glassbox(
+    train: TrainingSet, stop: TrainingSet, seed: int, threads: int, params: dict[str, Any]
+) -> FittedModel:
+    booster = fit_glassbox(
+        train.features,
+        train.label,
+        stop.features,
+        stop.label,
+        monotone=train.monotone,
+        seed=seed,
+        num_threads=threads,
+        **params,
+    )
+    levels = {name: list(train.features[name].cat.categories) for name in train.categorical}
+    lookup = compile_glassbox(booster, train.feature_names, levels)
+    return FittedModel(
+        "glassbox", "glassbox", booster, {**params, "trees": booster.num_trees()}, lookup=lookup
+    )
+
+
+def _fit_lightgbm(
+    train: TrainingSet, stop: TrainingSet, seed: int, threads: int, params: dict[str, Any]
+) -> FittedModel:
+    settings = {
+        "objective": "binary",
+        "learning_rate": 0.05,
+        "feature_fraction": 0.9,
+        "seed": seed,
+        "deterministic": True,
+        "force_row_wise": True,
+        "num_threads": threads,
+        "verbose": -1,
+        **params,
+    }
+    booster = lgb.train(
+        settings,
+        lgb.Dataset(train.features, train.label),
+        num_boost_round=2000,
+        valid_sets=[lgb.Dataset(stop.features, stop.label)],
+        callbacks=[lgb.early_stopping(50, verbose=False)],
+    )
+    return FittedModel("lightgbm", "lightgbm", booster, {**params, "trees": booster.num_trees()})

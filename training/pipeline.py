@@ -1,0 +1,266 @@
+"""`previ train` end to end: data -> grid -> outputs -> MLflow registry.
+
+Outputs land in the run folder all or nothing: metrics.json (test-fold
+figures of every model, the champion candidate and k), the plots, the model
+card (Markdown and JSON), the feature registry and the scoring artifact. The
+same folder is logged to MLflow before the model is registered.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.pipeline import matrix_from_bundle
+from models.artifact import Tiers, save_artifact
+from models.card import build_model_card, model_card_markdown
+from previ.atomic import atomic_dir
+from previ.config import PreviConfig
+from training.dataset import TrainingSet, training_set_from_matrix
+from training.plots import write_plots
+from training.registry import Registration, log_and_register
+from training.table import read_flat_table
+from training.train import Progress, TrainingResult, run_training
+
+ARTIFACT_FOLDER = "scoring_model"
+TEST_FOLD_FILE = "test_fold.parquet"
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    result: TrainingResult
+    out_dir: Path
+    metrics: dict[str, Any]
+    registration: Registration | None
+
+
+def training_set_from_bundle(settings: PreviConfig, data_dir: Path | None = None) -> TrainingSet:
+    return training_set_from_matrix(
+        matrix_from_bundle(settings, data_dir=data_dir, as_of=settings.features.as_of)
+    )
+
+
+def training_set_from_table(
+    path: Path,
+    *,
+    label: str,
+    id_column: str,
+    time: str | None,
+    groups: Sequence[str],
+    exclude: Sequence[str],
+    positive: str | None,
+) -> TrainingSet:
+    return read_flat_table(
+        path, label=label, id_column=id_column, time=time, groups=groups, exclude=exclude, positive=positive
+    )
+
+
+def train_and_register(
+    data: TrainingSet,
+    settings: PreviConfig,
+    *,
+    out_dir: Path | None = None,
+    register: bool = True,
+    progress: Progress | None = None,
+) -> TrainOutcome:
+    """Run the grid, write the run folder, then log and register the champion candidate."""
+    training = settings.training
+    result = run_training(data, training, progress=progress)
+    out_dir = out_dir or training.out
+    report = progress or (lambda _: None)
+    with atomic_dir(out_dir) as folder:
+        report("writing metrics, plots and the model card")
+        metrics = write_run_folder(result, settings, folder)
+    registration = None
+    if register:
+        report("logging to MLflow and registering the model")
+        registration = log_and_register(
+            settings=training,
+            run_dir=out_dir,
+            artifact_dir=out_dir / ARTIFACT_FOLDER,
+            params=_params(result, settings),
+            metrics=_flat_metrics(metrics),
+            fold_metrics={name: model.fold_metrics for name, model in result.models.items()},
+            tags={
+                "champion_candidate": result.champion_candidate,
+                "validation": result.validation,
+                "source": data.source,
+                "scoring_sha256": metrics["scoring_sha256"],
+                "test_roc_auc": str(metrics["models"][result.champion_candidate]["roc_auc"]),
+            },
+            input_example=_example(result),
+            output_example=pd.DataFrame({"probability": [0.1], "tier": ["universal"], "percentile": [50.0]}),
+        )
+    return TrainOutcome(result=result, out_dir=out_dir, metrics=metrics, registration=registration)
+
+
+def write_run_folder(result: TrainingResult, settings: PreviConfig, folder: Path) -> dict[str, Any]:
+    """metrics.json, plots, model card, registry and the scoring artifact into ``folder``."""
+    champion = result.champion
+    tiers = _tiers(champion.test_probability, settings)
+    sha256 = save_artifact(
+        folder / ARTIFACT_FOLDER,
+        kind=champion.fitted.kind,
+        model=champion.fitted.lookup if champion.fitted.lookup is not None else champion.fitted.model,
+        feature_names=result.data.feature_names,
+        categorical_levels={
+            name: [str(level) for level in result.data.features[name].cat.categories]
+            for name in result.data.categorical
+        },
+        calibrator=champion.calibrator,
+        tiers=tiers,
+        reference_probability=champion.test_probability,
+        golden_inputs=_example(result, rows=20),
+        metadata={"champion_candidate": result.champion_candidate, "validation": result.validation},
+    )
+    metrics: dict[str, Any] = {
+        "models": {name: model.evaluation.as_dict() for name, model in result.models.items()},
+        "champion_candidate": result.champion_candidate,
+        "k": result.k,
+        "k_count": champion.evaluation.k,
+        "validation": result.validation,
+        "folds": [{"name": fold.name, "description": fold.description} for fold in result.folds],
+        "per_fold": {name: model.fold_metrics for name, model in result.models.items()},
+        "selected_params": {name: model.fitted.params for name, model in result.models.items()},
+        "calibration": {name: model.calibrator.method for name, model in result.models.items()},
+        "tiers": {"indicated_min": tiers.indicated_min, "selective_min": tiers.selective_min},
+        "scoring_sha256": sha256,
+    }
+    _test_fold(result).to_parquet(folder / TEST_FOLD_FILE, index=False)
+    (folder / "metrics.json").write_text(json.dumps(metrics, indent=2, default=_plain), encoding="utf-8")
+    write_plots(result, folder)
+    card = build_model_card(
+        name=settings.training.registered_model,
+        champion=result.champion_candidate,
+        metrics=metrics["models"],
+        data=_data_summary(result),
+        validation=_validation_text(result),
+        calibration={
+            "method": champion.calibrator.method,
+            "brier_platt": champion.calibrator.brier_platt,
+            "brier_isotonic": champion.calibrator.brier_isotonic,
+        },
+        tiers=metrics["tiers"],
+        features=_feature_list(result.data),
+    )
+    (folder / "model_card.json").write_text(
+        json.dumps(card, indent=2, ensure_ascii=False, default=_plain), encoding="utf-8"
+    )
+    (folder / "model_card.md").write_text(model_card_markdown(card), encoding="utf-8")
+    (folder / "feature_registry.json").write_text(
+        json.dumps(_feature_list(result.data), indent=2, ensure_ascii=False), encoding="utf-8"
+    )
+    return metrics
+
+
+def _tiers(probability: np.ndarray, settings: PreviConfig) -> Tiers:
+    shares = settings.training.tiers
+    return Tiers(
+        indicated_min=float(np.quantile(probability, 1 - shares.indicated)),
+        selective_min=float(np.quantile(probability, 1 - shares.selective)),
+    )
+
+
+def _example(result: TrainingResult, rows: int = 5) -> pd.DataFrame:
+    test = result.data.features.iloc[result.test_rows[:rows]].reset_index(drop=True)
+    return test
+
+
+def _test_fold(result: TrainingResult) -> pd.DataFrame:
+    """The test rows without ids: features, label and audit groups, for promotion and audits."""
+    rows = result.test_rows
+    frame = result.data.features.iloc[rows].reset_index(drop=True)
+    groups = result.data.groups.iloc[rows].reset_index(drop=True).add_prefix("group:")
+    frame = pd.concat([frame, groups], axis=1)
+    frame["label"] = result.data.label[rows]
+    frame["probability"] = result.champion.test_probability
+    return frame
+
+
+def _feature_list(data: TrainingSet) -> list[dict[str, Any]]:
+    features = []
+    for name in data.feature_names:
+        declared = data.registry.get(name)
+        if declared is None:
+            features.append({"name": name, "source": data.source, "direction": 0})
+        else:
+            features.append(
+                {
+                    "name": name,
+                    "source": declared.source,
+                    "aggregation": declared.aggregation,
+                    "window_days": declared.window_days,
+                    "unit": declared.unit,
+                    "direction": declared.direction,
+                    "description_es": declared.description_es,
+                    "description_en": declared.description_en,
+                    "referral_tags": list(declared.referral_tags),
+                }
+            )
+    return features
+
+
+def _data_summary(result: TrainingResult) -> dict[str, Any]:
+    data = result.data
+    summary: dict[str, Any] = {
+        "source": data.source,
+        "rows": len(data.label),
+        "young_people": int(pd.Series(data.ids).nunique()),
+        "prevalence": round(float(data.label.mean()), 4),
+        "test_rows": len(result.test_rows),
+        "audit_columns (never features)": ", ".join(data.groups.columns),
+    }
+    if data.time is not None:
+        dates = sorted({str(date)[:10] for date in data.time})
+        summary["as_of dates"] = ", ".join(dates)
+        summary["horizon_days"] = data.horizon_days
+    return summary
+
+
+def _validation_text(result: TrainingResult) -> str:
+    if result.validation == "temporal":
+        return (
+            "Rolling temporal folds: every training label window closes before the validation as_of, and "
+            "every validation window before the test as_of. "
+            + "; ".join(fold.description for fold in result.folds)
+        )
+    return (
+        "Stratified 5-fold cross-validation (the table has no time column): figures pool out-of-fold "
+        "predictions and do not show how the model ages over time."
+    )
+
+
+def _params(result: TrainingResult, settings: PreviConfig) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "k": settings.training.k,
+        "seed": settings.training.seed,
+        "models": ",".join(result.models),
+        "champion_candidate": result.champion_candidate,
+        "validation": result.validation,
+    }
+    for name, model in result.models.items():
+        params.update({f"{name}.{key}": value for key, value in model.fitted.params.items()})
+    return params
+
+
+def _flat_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    flat = {}
+    for name, values in metrics["models"].items():
+        for key, value in values.items():
+            if isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value):
+                flat[f"test.{name}.{key}"] = float(value)
+    return flat
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)

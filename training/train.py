@@ -1,0 +1,125 @@
+"""One training pipeline for both entry points: folds -> grid -> calibration -> evaluation.
+
+Every model of the grid is fitted on every fold, calibrated on the fold's
+calibration rows and evaluated on its test rows. With temporal folds the
+figures that count are the last fold's (the test); earlier folds show
+stability over time. With stratified k-fold (a flat table without time) the
+figures pool the out-of-fold predictions of all folds. The model that is
+registered is the one fitted on the last fold, exactly the one the test
+figures describe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from previ.config import TrainingConfig
+from previ.errors import PreviError
+from training.calibrate import Calibrator, fit_calibrator
+from training.dataset import TrainingSet
+from training.evaluate import Evaluation, evaluate
+from training.grid import FittedModel, fit_grid
+from training.splits import Fold, check_classes, stratified_folds, temporal_folds
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class ModelResult:
+    """One model of the grid: the last fold's fit, its calibration and its test figures."""
+
+    name: str
+    fitted: FittedModel
+    calibrator: Calibrator
+    evaluation: Evaluation
+    test_probability: np.ndarray
+    test_raw: np.ndarray
+    fold_metrics: list[dict[str, object]] = field(default_factory=list)
+
+
+@dataclass
+class TrainingResult:
+    data: TrainingSet
+    folds: list[Fold]
+    models: dict[str, ModelResult]
+    champion_candidate: str
+    k: float
+    test_rows: np.ndarray  # integer positions of the test rows (pooled for k-fold)
+
+    @property
+    def validation(self) -> str:
+        return self.folds[-1].kind
+
+    @property
+    def champion(self) -> ModelResult:
+        return self.models[self.champion_candidate]
+
+
+def run_training(
+    data: TrainingSet, settings: TrainingConfig, *, progress: Progress | None = None
+) -> TrainingResult:
+    """Fit, calibrate and evaluate the whole grid (see the module docstring)."""
+    report = progress or (lambda _: None)
+    if data.time is not None and data.horizon_days is not None:
+        folds = temporal_folds(data.time, data.ids, data.horizon_days)
+    else:
+        folds = stratified_folds(data.label, data.ids, seed=settings.seed)
+    check_classes(data.label, folds)
+    if settings.champion_candidate not in settings.models:
+        raise PreviError(
+            f"training.champion_candidate: {settings.champion_candidate} is not among training.models"
+        )
+
+    pooled = folds[-1].kind == "stratified_kfold"
+    test_positions: list[np.ndarray] = []
+    probabilities: dict[str, list[np.ndarray]] = {}
+    raws: dict[str, list[np.ndarray]] = {}
+    fold_metrics: dict[str, list[dict[str, object]]] = {}
+    last: dict[str, tuple[FittedModel, Calibrator]] = {}
+    for index, fold in enumerate(folds, start=1):
+        report(f"fold {index}/{len(folds)}: {fold.description}")
+        fitted = fit_grid(data, fold, models=settings.models, seed=settings.seed, threads=settings.threads)
+        calibrate_rows = data.subset(fold.calibrate)
+        test = data.subset(fold.test)
+        test_positions.append(np.flatnonzero(fold.test))
+        for name, model in fitted.items():
+            calibrator = fit_calibrator(
+                model.raw_score(calibrate_rows.features), calibrate_rows.label, seed=settings.seed
+            )
+            raw = model.raw_score(test.features)
+            probability = calibrator.probability(raw)
+            point = evaluate(
+                test.label, probability, k=settings.k, resamples=0, seed=settings.seed, ranking=raw
+            )
+            fold_metrics.setdefault(name, []).append({"fold": fold.name, **point.as_dict()})
+            probabilities.setdefault(name, []).append(probability)
+            raws.setdefault(name, []).append(raw)
+            last[name] = (model, calibrator)
+
+    rows = np.concatenate(test_positions) if pooled else test_positions[-1]
+    label = data.label[rows]
+    models = {}
+    for name, (model, calibrator) in last.items():
+        report(f"bootstrap intervals: {name}")
+        probability = np.concatenate(probabilities[name]) if pooled else probabilities[name][-1]
+        raw = np.concatenate(raws[name]) if pooled else raws[name][-1]
+        evaluation = evaluate(
+            label,
+            probability,
+            k=settings.k,
+            resamples=settings.resamples,
+            seed=settings.seed,
+            ranking=None if pooled else raw,  # raw scores of different folds do not share a scale
+        )
+        models[name] = ModelResult(name, model, calibrator, evaluation, probability, raw, fold_metrics[name])
+    return TrainingResult(
+        data=data,
+        folds=folds,
+        models=models,
+        champion_candidate=settings.champion_candidate,
+        k=settings.k,
+        test_rows=rows,
+    )
