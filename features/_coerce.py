@@ -54,7 +54,8 @@ class Converted:
 
     ``values`` is typed (float64 for numbers, datetime64[s] for dates, nullable
     boolean, nullable string) with missing values where ``blank`` or an
-    ``invalid`` mask is set; ``text`` is the stripped raw text, for examples.
+    ``invalid`` mask is set; ``text`` holds the cells as read (stripped when
+    the slow path ran), to quote offending values.
     """
 
     values: pd.Series
@@ -99,15 +100,15 @@ def to_boolean(text: pd.Series) -> pd.Series:
 
 
 def _numbers(raw: pd.Series, *, whole: bool) -> Converted:
+    text, blank = raw, raw.isna().to_numpy()
     if _is_typed(raw, ptypes.is_numeric_dtype):
-        text, blank = raw, raw.isna().to_numpy()
         values = raw.to_numpy(dtype="float64", na_value=np.nan)
     else:
-        text = as_text(raw)
-        blank = text.isna().to_numpy()
         try:
-            values = pc.cast(pa.array(text), pa.float64()).to_numpy(zero_copy_only=False)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            values = pc.cast(_arrow_text(raw), pa.float64()).to_numpy(zero_copy_only=False)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # slow path: find the bad cells
+            text = as_text(raw)
+            blank = text.isna().to_numpy()
             values = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     values = np.array(values, dtype="float64")  # a writable copy
     not_number = ~blank & ~np.isfinite(values)
@@ -115,37 +116,36 @@ def _numbers(raw: pd.Series, *, whole: bool) -> Converted:
     invalid = [Invalid(not_number, "non-numeric value", "non-numeric values")]
     if whole:
         fractional = np.isfinite(values) & (values != np.floor(values))
-        shown = pd.Series(values.copy(), index=raw.index)
-        values[fractional] = np.nan
-        invalid.append(
-            Invalid(
-                fractional,
-                "value that is not a whole number",
-                "values that are not whole numbers",
-                shown=shown,
+        if fractional.any():
+            shown = pd.Series(values.copy(), index=raw.index)
+            values[fractional] = np.nan
+            invalid.append(
+                Invalid(
+                    fractional,
+                    "value that is not a whole number",
+                    "values that are not whole numbers",
+                    shown=shown,
+                )
             )
-        )
     return Converted(pd.Series(values, index=raw.index), blank, tuple(invalid), text)
 
 
 def _dates(raw: pd.Series) -> Converted:
+    text, blank = raw, raw.isna().to_numpy()
     if ptypes.is_datetime64_any_dtype(raw.dtype):
-        text, blank = raw, raw.isna().to_numpy()
         stamps = raw.dt.tz_localize(None) if getattr(raw.dt, "tz", None) is not None else raw
-        values = stamps.to_numpy(dtype="datetime64[s]")
+        values = _midnight(stamps.to_numpy(dtype="datetime64[s]"))
     elif raw.dtype == object:  # Parquet date32 columns arrive as datetime.date objects
-        text, blank = raw, raw.isna().to_numpy()
-        values = pd.to_datetime(raw, errors="coerce").to_numpy(dtype="datetime64[s]")
+        values = _midnight(pd.to_datetime(raw, errors="coerce").to_numpy(dtype="datetime64[s]"))
     else:
-        text = as_text(raw)
-        blank = text.isna().to_numpy()
-        parsed = pc.strptime(pa.array(text), format="%Y-%m-%d", unit="s", error_is_null=True)
+        parsed = pc.strptime(_arrow_text(raw), format="%Y-%m-%d", unit="s", error_is_null=True)
         values = np.array(parsed.to_numpy(zero_copy_only=False), dtype="datetime64[s]")
-        retry = ~blank & np.isnat(values)
-        if retry.any():  # other ISO 8601 forms, e.g. with a time of day
+        if (~blank & np.isnat(values)).any():  # slow path: spaces, a time of day, or bad cells
+            text = as_text(raw)
+            blank = text.isna().to_numpy()
+            retry = ~blank & np.isnat(values)
             again = pd.to_datetime(text[retry], format="ISO8601", errors="coerce", utc=True)
-            values[retry] = again.dt.tz_localize(None).to_numpy(dtype="datetime64[s]")
-    values = values.astype("datetime64[D]").astype("datetime64[s]")  # midnight
+            values[retry] = _midnight(again.dt.tz_localize(None).to_numpy(dtype="datetime64[s]"))
     unparseable = ~blank & np.isnat(values)
     too_early = ~np.isnat(values) & (values < _EARLIEST)
     values[too_early] = np.datetime64("NaT")
@@ -158,14 +158,28 @@ def _dates(raw: pd.Series) -> Converted:
     return Converted(pd.Series(values, index=raw.index), blank, (invalid,), text)
 
 
+def _midnight(values: np.ndarray) -> np.ndarray:
+    return values.astype("datetime64[D]").astype("datetime64[s]")
+
+
+def _arrow_text(raw: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """The column as an arrow string array (zero-copy for pyarrow-backed text)."""
+    text = raw if isinstance(raw.dtype, pd.StringDtype) else raw.astype(TEXT_DTYPE)
+    return pa.array(text)
+
+
 def _booleans(raw: pd.Series) -> Converted:
     if _is_typed(raw, ptypes.is_bool_dtype):
         text, values = raw, raw.astype("boolean")
     elif _is_typed(raw, ptypes.is_numeric_dtype):
         text, values = raw, raw.map({1: True, 0: False}).astype("boolean")
     else:
-        text = as_text(raw)
-        values = to_boolean(text)
+        try:  # true/false/1/0 in any case
+            flags = pc.cast(_arrow_text(raw), pa.bool_()).to_numpy(zero_copy_only=False)
+            text, values = raw, pd.Series(flags, index=raw.index, dtype="boolean")
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # slow path: sí/no words or bad cells
+            text = as_text(raw)
+            values = to_boolean(text)
     blank = text.isna().to_numpy()
     not_boolean = ~blank & values.isna().to_numpy()
     invalid = Invalid(not_boolean, "value that is not true/false", "values that are not true/false")

@@ -44,7 +44,9 @@ class Events:
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, youth_index: pd.Index, date_column: str) -> Events:
         codes = youth_index.get_indexer(frame["youth_id"])
-        return cls(youth=codes.astype(np.int64), day=day_numbers(frame[date_column]), n_youth=len(youth_index))
+        return cls(
+            youth=codes.astype(np.int64), day=day_numbers(frame[date_column]), n_youth=len(youth_index)
+        )
 
     def in_window(self, as_of_day: int, window_days: int | None) -> np.ndarray:
         """Rows dated strictly before as_of and, with a window, on or after as_of - window."""

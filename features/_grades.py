@@ -41,7 +41,9 @@ class GradeFeatures:
         mean_before = ratio(events.total(before_last, self._grade), events.total(before_last))
         core_failed = events.total(last_term, self._failed * self._core)
         return {
-            "failed_subjects_last_term": np.where(rows_last > 0, events.total(last_term, self._failed), np.nan),
+            "failed_subjects_last_term": np.where(
+                rows_last > 0, events.total(last_term, self._failed), np.nan
+            ),
             "failed_subjects_365d": events.total(year, self._failed),
             "failed_core_subject_last_term": np.where(rows_last > 0, (core_failed > 0).astype(float), np.nan),
             "grade_mean_last_term": mean_last,

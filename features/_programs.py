@@ -34,5 +34,7 @@ class ProgramFeatures:
             "programs_completed_total": events.total(ended, self._completed),
             "programs_dropped_total": events.total(ended, self._dropped),
             "program_active": (events.total(running) > 0).astype(float),
-            "program_attendance_rate": ratio(events.total(ended, self._attended), events.total(ended, self._offered)),
+            "program_attendance_rate": ratio(
+                events.total(ended, self._attended), events.total(ended, self._offered)
+            ),
         }

@@ -12,7 +12,9 @@ def age_in_years(birth_dates: pd.Series, as_of: pd.Timestamp) -> np.ndarray:
     """Whole years of age at as_of (NaN for a missing birth date)."""
     births = pd.DatetimeIndex(birth_dates)
     years = as_of.year - births.year
-    before_birthday = (births.month > as_of.month) | ((births.month == as_of.month) & (births.day > as_of.day))
+    before_birthday = (births.month > as_of.month) | (
+        (births.month == as_of.month) & (births.day > as_of.day)
+    )
     return np.asarray(years - before_birthday.astype(int), dtype=float)
 
 

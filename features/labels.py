@@ -19,15 +19,21 @@ from previ.errors import PreviError
 class OutcomeEvents:
     """The adverse-outcome events of a bundle, as defined by the config."""
 
-    def __init__(self, tables: dict[str, pd.DataFrame], youth_index: pd.Index, outcome: OutcomeConfig) -> None:
+    def __init__(
+        self, tables: dict[str, pd.DataFrame], youth_index: pd.Index, outcome: OutcomeConfig
+    ) -> None:
         parts: list[Events] = []
         contacts = tables.get("justice_contacts")
         if contacts is not None:
             kind = contacts["kind"].astype("string")
             is_outcome = kind.isin(list(outcome.justice_kinds))
             if outcome.violence_infraction:
-                is_outcome |= (kind == "civic_infraction") & (contacts["category"].astype("string") == "violence")
-            parts.append(Events.from_frame(contacts[is_outcome.fillna(False).to_numpy()], youth_index, "date"))
+                is_outcome |= (kind == "civic_infraction") & (
+                    contacts["category"].astype("string") == "violence"
+                )
+            parts.append(
+                Events.from_frame(contacts[is_outcome.fillna(False).to_numpy()], youth_index, "date")
+            )
         exits = tables.get("school_exits")
         if exits is not None and outcome.school_exit_reasons:
             is_outcome = exits["reason"].astype("string").isin(list(outcome.school_exit_reasons))
