@@ -1,0 +1,194 @@
+"""Figures of the report, as self-contained SVG data URIs (no network, no files beside the HTML).
+
+Figures are built on ``matplotlib.figure.Figure`` with an Agg canvas, never
+through pyplot, so rendering touches no global state and works headless.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+
+import matplotlib
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
+
+from fairness_audits.result import CheckStatus, Estimate, GroupResult, ScoreHistogram
+
+COLOURS: Mapping[str, str] = {
+    "ok": "#1f4e79",
+    "reference": "#1b7f5b",
+    "flagged": "#c0392b",
+    "insufficient_data": "#9a9a9a",
+    "undefined": "#9a9a9a",
+    "not_applicable": "#9a9a9a",
+}
+BAND_COLOUR = "#dcebd5"
+RATE_METRICS = ("fnr", "tpr", "ece")
+
+
+def primary_figure(
+    groups: Sequence[GroupResult],
+    *,
+    calibration: bool,
+    tolerance: tuple[float, float],
+    max_ece: float,
+    texts: Mapping[str, str],
+) -> str:
+    """Each primary metric by group, with 95% intervals and the tolerance band shaded."""
+    metrics = ["fnr", "tpr", *(("calibration_in_the_large", "ece") if calibration else ())]
+    labels = [_group_label(group, texts) for group in groups]
+    with _style():
+        figure = _figure(width=3.2 * len(metrics) + 2.4, height=0.34 * len(groups) + 1.3)
+        axes = figure.subplots(1, len(metrics), sharey=True, squeeze=False)[0]
+        positions = np.arange(len(groups))[::-1]
+        reference = next((group for group in groups if group.is_reference), None)
+        for ax, metric in zip(axes, metrics, strict=True):
+            band, centre = _band(metric, reference, tolerance, max_ece)
+            if band is not None:
+                ax.axvspan(*band, color=BAND_COLOUR, zorder=0, label=texts["plot.band"])
+            if centre is not None:
+                ax.axvline(centre, color="#555555", linewidth=0.9, linestyle="--", zorder=1)
+            for position, group in zip(positions, groups, strict=True):
+                _interval_point(ax, position, group.metrics[metric], _check_status(group, metric))
+            ax.set_title(texts[f"metric.{metric}"], loc="left")
+            ax.grid(axis="x", color="#e6e6e6", linewidth=0.6)
+            ax.set_axisbelow(True)
+            if metric in RATE_METRICS:
+                ax.xaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
+                ax.set_xlim(0, 1 if metric != "ece" else max(0.25, 1.5 * max_ece))
+        axes[0].set_yticks(positions, labels)
+        axes[0].set_ylim(-0.7, len(groups) - 0.3)
+        return _data_uri(figure)
+
+
+def calibration_figure(groups: Sequence[GroupResult], *, texts: Mapping[str, str]) -> str:
+    """Observed rate against mean score by decile, one line per group with enough data."""
+    with _style():
+        figure = _figure(width=6.2, height=4.6)
+        ax = figure.subplots()
+        ax.plot([0, 1], [0, 1], color="#777777", linestyle="--", linewidth=0.9, label=texts["plot.perfect"])
+        for group in groups:
+            if group.status != "ok" or not group.calibration_curve:
+                continue
+            predicted = [point.predicted for point in group.calibration_curve]
+            observed = [point.observed for point in group.calibration_curve]
+            ax.plot(predicted, observed, marker="o", markersize=3.5, linewidth=1.4, label=group.value)
+        ax.set(xlim=(0, 1), ylim=(0, 1), xlabel=texts["plot.predicted"], ylabel=texts["plot.observed"])
+        ax.set_aspect("equal")
+        ax.grid(color="#e6e6e6", linewidth=0.6)
+        ax.legend(frameon=False, fontsize=8.5, loc="upper left")
+        return _data_uri(figure)
+
+
+def distribution_figure(
+    histogram: ScoreHistogram,
+    groups: Sequence[GroupResult],
+    *,
+    cutoff: float | None,
+    texts: Mapping[str, str],
+) -> str:
+    """Share of each group's scores per bin, with the rule's cut-off marked."""
+    edges = np.asarray(histogram.edges)
+    with _style():
+        figure = _figure(width=8.0, height=3.4)
+        ax = figure.subplots()
+        for group in groups:
+            counts = np.asarray(histogram.counts[group.value], dtype=float)
+            if group.status != "ok" or counts.sum() == 0:
+                continue
+            ax.stairs(counts / counts.sum(), edges, linewidth=1.6, label=group.value)
+        if cutoff is not None:
+            line = cutoff - 0.5 if histogram.discrete else cutoff
+            ax.axvline(line, color="#333333", linestyle=":", linewidth=1.2)
+            ax.annotate(
+                f"{texts['plot.rule']}: ≥ {cutoff:.3g}",
+                xy=(line, 1),
+                xycoords=("data", "axes fraction"),
+                xytext=(4, -2),
+                textcoords="offset points",
+                va="top",
+                fontsize=8.5,
+            )
+        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
+        ax.set(xlabel=texts["plot.score"], ylabel=texts["plot.share"])
+        ax.grid(axis="y", color="#e6e6e6", linewidth=0.6)
+        ax.legend(frameon=False, fontsize=8.5, loc="upper right")
+        return _data_uri(figure)
+
+
+def _style() -> AbstractContextManager[None]:
+    return matplotlib.rc_context(
+        {
+            "font.size": 9.5,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.titlesize": 10.5,
+            "axes.titleweight": "bold",
+            "svg.hashsalt": "previ-fairness",
+            "svg.fonttype": "path",
+        }
+    )
+
+
+def _figure(*, width: float, height: float) -> Figure:
+    figure = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _data_uri(figure: Figure) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="svg", metadata={"Date": None})
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _band(
+    metric: str, reference: GroupResult | None, tolerance: tuple[float, float], max_ece: float
+) -> tuple[tuple[float, float] | None, float | None]:
+    """Shaded band and centre line of a panel: around the reference for parity, fixed for calibration."""
+    if metric == "calibration_in_the_large":
+        return tolerance, 1.0
+    if metric == "ece":
+        return (0.0, max_ece), None
+    if reference is None or not np.isfinite(reference.metrics[metric].value):
+        return None, None
+    value = reference.metrics[metric].value
+    return (value * tolerance[0], min(value * tolerance[1], 1.0)), value
+
+
+def _check_status(group: GroupResult, metric: str) -> CheckStatus:
+    if metric in group.disparity:
+        return group.disparity[metric].status
+    if metric in group.calibration:
+        return group.calibration[metric].status
+    return "ok" if group.status == "ok" else "insufficient_data"
+
+
+def _interval_point(ax: Axes, position: float, estimate: Estimate, status: CheckStatus) -> None:
+    colour = COLOURS.get(status, COLOURS["ok"])
+    hollow = status in ("insufficient_data", "undefined")
+    if np.all(np.isfinite(estimate.ci)):
+        ax.hlines(position, *estimate.ci, color=colour, linewidth=2.2, alpha=0.55 if hollow else 0.9)
+    if np.isfinite(estimate.value):
+        ax.plot(
+            estimate.value,
+            position,
+            marker="D" if status == "reference" else "o",
+            markersize=5.5,
+            color=colour,
+            markerfacecolor="white" if hollow else colour,
+            zorder=3,
+        )
+
+
+def _group_label(group: GroupResult, texts: Mapping[str, str]) -> str:
+    label = group.value
+    if group.is_reference:
+        label += f" {texts['reference_mark']}"
+    return label

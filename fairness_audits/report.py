@@ -1,0 +1,236 @@
+"""Write the audit as ``audit.json`` (every number) and ``report.html`` (for people).
+
+The HTML file is self-contained: CSS inline, figures as SVG data URIs, no
+script and no network. All its words come from :mod:`fairness_audits.texts`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import numpy as np
+
+from fairness_audits.checks import PRIMARY_CHECKS
+from fairness_audits.narrative import by_column, not_judged, percent, ratio, rule_text, summary, why
+from fairness_audits.plots import calibration_figure, distribution_figure, primary_figure
+from fairness_audits.result import AuditResult, Disparity, Estimate, GroupResult
+from fairness_audits.rules import Threshold
+from fairness_audits.texts import LANGUAGES, TEXTS, Lang
+from previ.atomic import atomic_dir
+from previ.errors import PreviError
+
+JSON_NAME = "audit.json"
+HTML_NAME = "report.html"
+LANGUAGE_UNKNOWN = "lang must be one of {languages}; got {lang!r}"
+
+SECONDARY_COLUMNS = ("prevalence", "selection_rate", "fpr", "ppv", "fdr", "for", "npv", "roc_auc")
+SECONDARY_RATIOS = ("selection_rate", "fpr")
+_STATUS_ORDER = ("flagged", "insufficient_data", "undefined", "ok", "reference", "not_applicable")
+
+_environment = jinja2.Environment(
+    loader=jinja2.PackageLoader("fairness_audits", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def write_report(result: AuditResult, out_dir: Path | str, *, lang: Lang = "es") -> tuple[Path, Path]:
+    """Write ``audit.json`` and ``report.html`` into ``out_dir``, all or nothing.
+
+    Other files already in ``out_dir`` are kept. Returns the two paths.
+    """
+    html = render_html(result, lang=lang)
+    out_dir = Path(out_dir)
+    with atomic_dir(out_dir, overwrite=False) as staging:
+        (staging / JSON_NAME).write_text(to_json(result), encoding="utf-8")
+        (staging / HTML_NAME).write_text(html, encoding="utf-8")
+    return out_dir / JSON_NAME, out_dir / HTML_NAME
+
+
+def to_json(result: AuditResult) -> str:
+    """The audit as JSON text: sorted by group as audited, ``null`` for undefined numbers."""
+    return json.dumps(result.to_dict(), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+
+
+def render_html(result: AuditResult, *, lang: Lang = "es") -> str:
+    """The HTML report in Spanish (``"es"``) or English (``"en"``)."""
+    if lang not in LANGUAGES:
+        raise PreviError(LANGUAGE_UNKNOWN.format(languages=", ".join(LANGUAGES), lang=lang))
+    texts = TEXTS[lang]
+    rule = rule_text(result, texts)
+    sections = [_section(result, column, groups, texts) for column, groups in by_column(result.groups)]
+    return _environment.get_template("report.html.j2").render(
+        lang=lang,
+        t=texts,
+        data_line=texts["data_line"].format(
+            n=f"{result.n:,}",
+            label=result.label,
+            score=result.score,
+            rule=rule,
+            groups=", ".join(result.group_columns),
+            resamples=f"{result.resamples:,}",
+            seed=result.seed,
+        ),
+        gate=result.gate,
+        summary=summary(result, texts, rule),
+        findings=[
+            _finding_row(
+                finding.column, finding.value, finding.check, finding.estimate, finding.limits, texts
+            )
+            for finding in result.gate.flagged
+        ],
+        not_judged=not_judged(result, texts),
+        why=why(result, texts),
+        overall=_overall_rows(result.overall, texts),
+        sections=sections,
+        glossary=[(texts[f"metric.{m}"], texts[f"help.{m}"]) for m in (*PRIMARY_CHECKS, *SECONDARY_COLUMNS)],
+    )
+
+
+@dataclass(frozen=True)
+class _Cell:
+    text: str
+    css: str = ""
+
+
+@dataclass(frozen=True)
+class _Section:
+    heading: str
+    primary_figure: str
+    headers: list[str]
+    rows: list[list[_Cell]]
+    detail_headers: list[str]
+    detail_rows: list[list[_Cell]]
+    calibration_figure: str | None
+    distribution_figure: str | None
+
+
+def _section(
+    result: AuditResult, column: str, groups: list[GroupResult], texts: Mapping[str, str]
+) -> _Section:
+    single = column in result.group_columns
+    calibration = result.calibration_applicable
+    checks = ["fnr", "tpr", *(("calibration_in_the_large", "ece") if calibration else ())]
+    headers = [texts["table.group"], texts["table.n"], texts["table.positives"]]
+    for check in checks:
+        headers.append(texts[f"metric.{check}"])
+        if check in ("fnr", "tpr"):
+            headers.append(f"{check.upper()} {texts['table.ratio']}")
+    headers.append(texts["table.verdict"])
+    rows = []
+    for group in groups:
+        row = [
+            _Cell(_label(group, texts)),
+            _Cell(f"{group.n:,}"),
+            _Cell(f"{group.positives:,}"),
+        ]
+        statuses = []
+        for check in checks:
+            if check in ("fnr", "tpr"):
+                disparity = group.disparity[check]
+                row.append(_Cell(percent(group.metrics[check])))
+                row.append(_Cell(_disparity_text(disparity, texts), _css(disparity.status)))
+                statuses.append(disparity.status)
+            else:
+                calibration_check = group.calibration[check]
+                shown = percent if check == "ece" else ratio
+                row.append(_Cell(shown(calibration_check.estimate), _css(calibration_check.status)))
+                statuses.append(calibration_check.status)
+        verdict = min(statuses, key=_STATUS_ORDER.index)
+        row.append(_Cell(texts[f"status.{verdict}"], _css(verdict)))
+        rows.append(row)
+    detail_headers = [texts["table.group"], *(texts[f"metric.{m}"] for m in SECONDARY_COLUMNS)]
+    detail_headers += [f"{texts[f'metric.{m}']} {texts['table.ratio']}" for m in SECONDARY_RATIOS]
+    detail_rows = [
+        [_Cell(_label(group, texts))]
+        + [
+            _Cell(ratio(group.metrics[m]) if m == "roc_auc" else percent(group.metrics[m]))
+            for m in SECONDARY_COLUMNS
+        ]
+        + [
+            _Cell(_disparity_text(group.disparity[m], texts), _css(group.disparity[m].status))
+            for m in SECONDARY_RATIOS
+        ]
+        for group in groups
+    ]
+    histogram = next((h for h in result.histograms if h.column == column), None)
+    cutoff = result.rule.value if isinstance(result.rule, Threshold) else result.selection.get("cutoff_score")
+    return _Section(
+        heading=texts["column.heading" if single else "intersection.heading"].format(column=column),
+        primary_figure=primary_figure(
+            groups, calibration=calibration, tolerance=result.tolerance, max_ece=result.max_ece, texts=texts
+        ),
+        headers=headers,
+        rows=rows,
+        detail_headers=detail_headers,
+        detail_rows=detail_rows,
+        calibration_figure=calibration_figure(groups, texts=texts) if single and calibration else None,
+        distribution_figure=(
+            distribution_figure(histogram, groups, cutoff=_as_float(cutoff), texts=texts)
+            if single and histogram is not None
+            else None
+        ),
+    )
+
+
+def _overall_rows(overall: GroupResult, texts: Mapping[str, str]) -> list[list[str]]:
+    metrics = (
+        "prevalence",
+        "selection_rate",
+        "fnr",
+        "tpr",
+        "fpr",
+        "ppv",
+        "roc_auc",
+        "calibration_in_the_large",
+        "ece",
+    )
+    return [
+        [
+            texts[f"metric.{m}"],
+            ratio(overall.metrics[m])
+            if m in ("roc_auc", "calibration_in_the_large")
+            else percent(overall.metrics[m]),
+        ]
+        for m in metrics
+        if np.isfinite(overall.metrics[m].value)
+    ]
+
+
+def _finding_row(
+    column: str,
+    value: str,
+    check: str,
+    estimate: Estimate,
+    limits: tuple[float, float],
+    texts: Mapping[str, str],
+) -> list[str]:
+    shown = percent(estimate) if check == "ece" else ratio(estimate)
+    name = texts[f"metric.{check}"] + (
+        "" if check in ("ece", "calibration_in_the_large") else f" ({texts['table.ratio']})"
+    )
+    return [f"{column} = {value}", name, shown, f"{limits[0]:g}–{limits[1]:g}"]
+
+
+def _disparity_text(disparity: Disparity, texts: Mapping[str, str]) -> str:
+    return texts["status.reference"] if disparity.status == "reference" else ratio(disparity.ratio)
+
+
+def _label(group: GroupResult, texts: Mapping[str, str]) -> str:
+    return f"{group.value} {texts['reference_mark']}" if group.is_reference else group.value
+
+
+def _css(status: str) -> str:
+    return {"flagged": "flag", "insufficient_data": "muted", "undefined": "muted", "reference": "ref"}.get(
+        status, ""
+    )
+
+
+def _as_float(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None

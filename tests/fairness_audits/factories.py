@@ -1,0 +1,63 @@
+"""Small tables for the fairness-audit tests, and where the shared real data lives."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def shared_data_dir() -> Path:
+    """PREVI_SHARED_DATA if set, else ``<repo root>/../shared/data``."""
+    configured = os.environ.get("PREVI_SHARED_DATA")
+    return Path(configured) if configured else REPO_ROOT.parent / "shared" / "data"
+
+
+def hand_table() -> pd.DataFrame:
+    """14 rows whose metrics are worked out by hand in test_metrics.py.
+
+    Group A (8 rows, threshold 0.5): TP 2, FP 2, FN 1, TN 3; every score in its own ECE bin.
+    Group B (6 rows, ties at 0.5 and 0.2): TP 2, FP 1, FN 1, TN 2.
+    """
+    scores_a = [0.9, 0.8, 0.7, 0.6, 0.4, 0.3, 0.2, 0.1]
+    labels_a = [1, 0, 1, 0, 1, 0, 0, 0]
+    scores_b = [0.5, 0.5, 0.5, 0.2, 0.2, 0.05]
+    labels_b = [1, 1, 0, 1, 0, 0]
+    return pd.DataFrame(
+        {
+            "youth_id": [f"Y{index:04d}" for index in range(14)],
+            "group": ["A"] * 8 + ["B"] * 6,
+            "region": ["N", "N", "N", "N", "S", "S", "S", "S", "N", "N", "N", "S", "S", "S"],
+            "score": scores_a + scores_b,
+            "label": labels_a + labels_b,
+        }
+    )
+
+
+def synthetic_table(rows: int, seed: int = 0, *, miss_in: str | None = None) -> pd.DataFrame:
+    """Calibrated probabilities for three municipalities and two sexes.
+
+    ``miss_in`` names a municipality whose needs the score under-rates (its
+    scores are halved, so outcomes happen at twice the predicted rate and a
+    threshold misses more young people there).
+    """
+    rng = np.random.default_rng(seed)
+    municipality = rng.choice(["Centro", "Norte", "Sur"], rows, p=[0.5, 0.3, 0.2])
+    sex = rng.choice(["F", "M"], rows)
+    probability = rng.beta(2.0, 5.0, rows)
+    outcome = (rng.random(rows) < probability).astype(int)
+    if miss_in is not None:
+        probability = np.where(municipality == miss_in, probability / 2, probability)
+    return pd.DataFrame(
+        {
+            "youth_id": [f"Y{index:06d}" for index in range(rows)],
+            "municipality": municipality,
+            "sex": sex,
+            "probability": probability,
+            "outcome": outcome,
+        }
+    )
