@@ -1,0 +1,224 @@
+"""Reason codes: the few facts that most raised, and most lowered, each person's estimated need.
+
+From an :class:`~models.explain.Explanation`, each row gets up to ``top`` reasons
+(the largest positive contributions: they raise the need for support) and up to
+``top`` protective factors (the most negative ones), ignoring contributions
+smaller than ``min_contribution`` in logit units. A reason carries the registry's
+sentence with the person's value filled in, the factor it measures and the referral
+tags it points to. A feature with no registry entry (a flat table's column) gets a
+plain sentence, its readable name and value ("V60 SAVRY total score: 24").
+
+Selection is vectorised over rows (``argpartition`` on the contribution matrix), and
+sentences are written once per distinct (feature, value) among the selected cells,
+so a batch of 100,000 rows costs a fraction of a second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from features.registry import FEATURES_BY_NAME, Feature, Language, format_value
+from models.explain import Explanation
+
+__all__ = ["TABLE_COLUMNS", "Reason", "ReasonCodes", "RowReasons", "reason_codes"]
+
+Direction = Literal["raises", "lowers"]
+TABLE_COLUMNS = (
+    "row",
+    "direction",
+    "rank",
+    "feature",
+    "value",
+    "contribution",
+    "sentence",
+    "factor",
+    "referral_tags",
+)
+_REASON_FIELDS = ("feature", "value", "contribution", "direction", "sentence", "factor", "referral_tags")
+# The sentence for a column the registry does not know; only the value's format depends on the language.
+PLAIN_SENTENCE: dict[Language, str] = {"es": "{name}: {value}", "en": "{name}: {value}"}
+DECIMAL_MARK: dict[Language, str] = {"es": ",", "en": "."}
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One fact behind a score. ``value`` is None when the feature was missing."""
+
+    feature: str
+    value: float | str | None
+    contribution: float
+    direction: Direction
+    sentence: str
+    factor: str | None
+    referral_tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RowReasons:
+    """One person's reasons (need raised) and protective factors (need lowered), strongest first."""
+
+    risk: tuple[Reason, ...]
+    protective: tuple[Reason, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class ReasonCodes:
+    """Reason codes for many rows: one long table, and a per-row view of it.
+
+    ``table`` has the columns :data:`TABLE_COLUMNS`, sorted by row, then raising
+    reasons before protective ones, then rank (1 = strongest). ``row`` is the
+    position in the explained data.
+    """
+
+    table: pd.DataFrame
+    n_rows: int
+
+    def for_row(self, row: int) -> RowReasons:
+        """The reasons of the row at position ``row`` (0..n_rows-1)."""
+        if not 0 <= row < self.n_rows:
+            raise IndexError(f"row {row} is outside 0..{self.n_rows - 1}")
+        rows = self.table["row"].to_numpy()
+        start, stop = np.searchsorted(rows, [row, row + 1])
+        part = self.table.iloc[start:stop]
+        columns = [part[name].tolist() for name in _REASON_FIELDS]
+        reasons = [
+            Reason(feature, value, float(contribution), direction, sentence, factor, tags)
+            for feature, value, contribution, direction, sentence, factor, tags in zip(*columns, strict=True)
+        ]
+        return RowReasons(
+            risk=tuple(reason for reason in reasons if reason.direction == "raises"),
+            protective=tuple(reason for reason in reasons if reason.direction == "lowers"),
+        )
+
+
+def reason_codes(
+    explanation: Explanation,
+    *,
+    language: Language = "es",
+    registry: Mapping[str, Feature] | None = None,
+    top: int = 3,
+    min_contribution: float = 0.01,
+) -> ReasonCodes:
+    """Select and word the reasons of every explained row.
+
+    ``registry`` maps feature names to declarations (default: previ's feature
+    registry; pass ``{}`` for a flat table whose columns are not registry features).
+    """
+    registry = FEATURES_BY_NAME if registry is None else registry
+    rows, columns, ranks, lowers = _select(explanation.contributions, top, min_contribution)
+    names = explanation.feature_names
+    values, sentences = _word(explanation, rows, columns, registry, language)
+    factors = np.empty(len(names), dtype=object)
+    tags = np.empty(len(names), dtype=object)
+    for index, name in enumerate(names):
+        factors[index] = registry[name].factor if name in registry else None
+        tags[index] = tuple(registry[name].referral_tags) if name in registry else ()
+    text = {
+        "direction": np.where(lowers, "lowers", "raises").astype(object),
+        "feature": np.asarray(names, dtype=object)[columns] if names else np.empty(0, dtype=object),
+        "value": values,
+        "sentence": sentences,
+        "factor": factors[columns],
+        "referral_tags": tags[columns],
+    }
+    numbers = {"row": rows, "rank": ranks, "contribution": explanation.contributions[rows, columns]}
+    # Text columns stay object: inferring a string dtype for so many sentences costs as much as wording them.
+    table = pd.DataFrame(
+        {
+            name: pd.Series(text[name], dtype=object) if name in text else numbers[name]
+            for name in TABLE_COLUMNS
+        }
+    )
+    return ReasonCodes(table=table, n_rows=len(explanation))
+
+
+def _select(
+    contributions: np.ndarray, top: int, minimum: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Flat (row, column, rank, lowers) of the chosen cells: by row, raising first, then by rank."""
+    rows_r, columns_r, ranks_r = _strongest(contributions, top, minimum)
+    rows_p, columns_p, ranks_p = _strongest(-contributions, top, minimum)
+    rows = np.concatenate([rows_r, rows_p])
+    columns = np.concatenate([columns_r, columns_p])
+    ranks = np.concatenate([ranks_r, ranks_p])
+    lowers = np.concatenate([np.zeros(rows_r.size, dtype=bool), np.ones(rows_p.size, dtype=bool)])
+    order = np.lexsort((ranks, lowers, rows))
+    return rows[order], columns[order], ranks[order], lowers[order]
+
+
+def _strongest(scores: np.ndarray, top: int, minimum: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row, the columns of the ``top`` largest scores at or above ``minimum``, largest first.
+
+    Returns flat (row, column, rank) arrays; ties go to the earlier column.
+    """
+    n_rows, n_columns = scores.shape
+    k = min(top, n_columns)
+    if k <= 0 or n_rows == 0:
+        empty = np.empty(0, dtype=np.intp)
+        return empty, empty, empty
+    if k < n_columns:
+        candidates = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    else:
+        candidates = np.broadcast_to(np.arange(n_columns), (n_rows, n_columns))
+    picked = np.take_along_axis(scores, candidates, axis=1)
+    order = np.lexsort((candidates, -picked), axis=1)
+    candidates = np.take_along_axis(candidates, order, axis=1)
+    kept = np.take_along_axis(picked, order, axis=1) >= minimum
+    rows = np.broadcast_to(np.arange(n_rows)[:, None], kept.shape)[kept]
+    ranks = np.broadcast_to(np.arange(1, k + 1), kept.shape)[kept]
+    return rows.astype(np.intp), candidates[kept].astype(np.intp), ranks.astype(np.intp)
+
+
+def _word(
+    explanation: Explanation,
+    rows: np.ndarray,
+    columns: np.ndarray,
+    registry: Mapping[str, Feature],
+    language: Language,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The value (None if missing) and sentence of each chosen cell, one feature at a time."""
+    values = np.empty(rows.size, dtype=object)
+    sentences = np.empty(rows.size, dtype=object)
+    by_column = np.argsort(columns, kind="stable")
+    bounds = np.searchsorted(columns[by_column], np.arange(len(explanation.feature_names) + 1))
+    for column, name in enumerate(explanation.feature_names):
+        cells = by_column[bounds[column] : bounds[column + 1]]
+        if cells.size == 0:
+            continue
+        picked = explanation.values.iloc[:, column].take(rows[cells]).to_numpy(dtype=object)
+        picked[pd.isna(picked)] = None
+        values[cells] = picked
+        sentences[cells] = _sentences(name, picked, registry.get(name), language)
+    return values, sentences
+
+
+def _sentences(name: str, values: np.ndarray, feature: Feature | None, language: Language) -> np.ndarray:
+    """One sentence per value, each distinct value worded once."""
+    codes, distinct = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+    # factorize turns None back into NaN; a sentence reads either as "no data"
+    texts = [_sentence(name, None if pd.isna(value) else value, feature, language) for value in distinct]
+    return np.asarray(texts, dtype=object)[codes]
+
+
+def _sentence(name: str, value: Any, feature: Feature | None, language: Language) -> str:
+    if feature is not None and not isinstance(value, str):
+        return feature.reason(None if value is None else float(value), language)
+    readable = name.replace("_", " ").strip()
+    return PLAIN_SENTENCE[language].format(name=readable, value=_plain_value(value, language))
+
+
+def _plain_value(value: Any, language: Language) -> str:
+    if value is None:
+        return format_value(None, "count", language)
+    if isinstance(value, str):
+        return value
+    number = float(value)
+    if number.is_integer():
+        return f"{number:.0f}"
+    text = f"{number:.2f}".rstrip("0").rstrip(".") if abs(number) >= 0.01 else f"{number:.2g}"
+    return text.replace(".", DECIMAL_MARK[language])
