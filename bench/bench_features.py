@@ -51,7 +51,9 @@ def run_step(step: str, folder: Path, youth: int, years: int) -> dict[str, objec
     started = time.perf_counter()
     output = subprocess.run(
         [sys.executable, "-c", STEP, step, str(folder), str(youth), str(years)],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     figures: dict[str, object] = json.loads(output.strip().splitlines()[-1])
     figures["wall_seconds"] = time.perf_counter() - started
@@ -71,11 +73,15 @@ def main() -> None:
     rows = int(features["rows"])  # type: ignore[call-overload]
     build = float(features["build_seconds"])  # type: ignore[arg-type]
     load = float(features["load_seconds"])  # type: ignore[arg-type]
-    print(f"synthesis: {args.youth:,} young people x {args.years} years: {synth['seconds']:.1f} s "
-          f"(peak {synth['peak_mib']:.0f} MiB); rows {synth['rows']}")
-    print(f"features: load+validate {load:.1f} s, build {build:.1f} s for {rows:,} rows x "
-          f"{features['features']} features at 4 as_of dates = {rows / build:,.0f} rows/s "
-          f"({rows / (load + build):,.0f} rows/s with loading); peak {features['peak_mib']:.0f} MiB")
+    print(
+        f"synthesis: {args.youth:,} young people x {args.years} years: {synth['seconds']:.1f} s "
+        f"(peak {synth['peak_mib']:.0f} MiB); rows {synth['rows']}"
+    )
+    print(
+        f"features: load+validate {load:.1f} s, build {build:.1f} s for {rows:,} rows x "
+        f"{features['features']} features at 4 as_of dates = {rows / build:,.0f} rows/s "
+        f"({rows / (load + build):,.0f} rows/s with loading); peak {features['peak_mib']:.0f} MiB"
+    )
 
 
 if __name__ == "__main__":

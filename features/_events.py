@@ -43,7 +43,7 @@ class Events:
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, youth_index: pd.Index, date_column: str) -> Events:
-        codes = youth_index.get_indexer(frame["youth_id"])
+        codes = youth_index.get_indexer(pd.Index(frame["youth_id"]))
         return cls(
             youth=codes.astype(np.int64), day=day_numbers(frame[date_column]), n_youth=len(youth_index)
         )

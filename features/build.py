@@ -37,7 +37,14 @@ ID_COLUMNS = ("youth_id", "as_of")
 LABEL_COLUMN = "label"
 BASE_GROUP_COLUMNS = ("sex", "municipality", "age_band")
 
-_SOURCES = (AttendanceFeatures, GradeFeatures, IncidentFeatures, JusticeFeatures, ProgramFeatures, ExitFeatures)
+_SOURCES = (
+    AttendanceFeatures,
+    GradeFeatures,
+    IncidentFeatures,
+    JusticeFeatures,
+    ProgramFeatures,
+    ExitFeatures,
+)
 
 
 class BundleLike(Protocol):

@@ -9,7 +9,16 @@ from __future__ import annotations
 from features.registry import FEATURES, Language
 
 _HEADERS: dict[Language, tuple[str, ...]] = {
-    "es": ("Variable", "Tabla", "Agregación", "Ventana", "Unidad", "Dirección", "Descripción", "Canalización"),
+    "es": (
+        "Variable",
+        "Tabla",
+        "Agregación",
+        "Ventana",
+        "Unidad",
+        "Dirección",
+        "Descripción",
+        "Canalización",
+    ),
     "en": ("Feature", "Table", "Aggregation", "Window", "Unit", "Direction", "Description", "Referral tags"),
 }
 _DIRECTION = {1: "+1", -1: "-1", 0: "0"}

@@ -61,7 +61,9 @@ def summarise_matrix(matrix: FeatureMatrix, out: Path | None = None) -> Table:
         labels = rows[LABEL_COLUMN]
         known = labels.notna().all()
         rate = f"{labels.mean():.1%}" if known else "-"
-        table.add_row(str(pd.Timestamp(str(as_of)).date()), f"{len(rows):,}", rate, "closed" if known else "open")
+        table.add_row(
+            str(pd.Timestamp(str(as_of)).date()), f"{len(rows):,}", rate, "closed" if known else "open"
+        )
     if matrix.removed:
         table.caption = "absent tables remove: " + "; ".join(
             f"{name} ({len(names)} features)" for name, names in matrix.removed.items()

@@ -72,7 +72,9 @@ class ScoringModel:
         frame = features[self.feature_names].copy()
         for name in self.feature_names:
             if name in self.categorical_levels:
-                frame[name] = pd.Categorical(frame[name].astype("string"), categories=self.categorical_levels[name])
+                frame[name] = pd.Categorical(
+                    frame[name].astype("string"), categories=self.categorical_levels[name]
+                )
             else:
                 frame[name] = frame[name].astype("float64")
         return frame
@@ -93,7 +95,9 @@ class ScoringModel:
 
     def percentile(self, probability: np.ndarray) -> np.ndarray:
         """Share (0-100) of the reference population scored at or below each probability."""
-        return 100.0 * np.searchsorted(self.reference, probability, side="right") / max(1, len(self.reference))
+        return (
+            100.0 * np.searchsorted(self.reference, probability, side="right") / max(1, len(self.reference))
+        )
 
     def check_golden(self, tolerance: float = 1e-9) -> None:
         """Raise PreviError unless the model reproduces the probabilities recorded at training."""
@@ -131,7 +135,14 @@ def save_artifact(
         else:
             joblib.dump(model, out_dir / "model.joblib")
     partial = ScoringModel(
-        kind, feature_names, categorical_levels, calibrator, tiers, np.array([]), {}, metadata,
+        kind,
+        feature_names,
+        categorical_levels,
+        calibrator,
+        tiers,
+        np.array([]),
+        {},
+        metadata,
         LookupModel.from_dict(model_payload) if model_payload else model,
     )
     golden_probability = partial.probability(golden_inputs)
@@ -164,7 +175,9 @@ def load_artifact(folder: Path, *, expected_sha256: str | None = None) -> Scorin
     text = path.read_text(encoding="utf-8")
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     if expected_sha256 is not None and digest != expected_sha256:
-        raise PreviError(f"model: {path} has SHA-256 {digest[:12]}..., the registry recorded {expected_sha256[:12]}...")
+        raise PreviError(
+            f"model: {path} has SHA-256 {digest[:12]}..., the registry recorded {expected_sha256[:12]}..."
+        )
     payload = json.loads(text)
     kind = payload["kind"]
     if kind == "glassbox":

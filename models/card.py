@@ -15,14 +15,15 @@ INTENDED_USE = (
     "never a determination about a young person."
 )
 OUT_OF_SCOPE = (
-    "Sanctions of any kind, policing, patrol or surveillance targeting, school discipline or expulsion, "
-    "immigration or benefits decisions, court or probation decisions, and any public list of young people "
-    "ranked by need."
+    "Sanctions of any kind, policing, patrol or surveillance targeting, school discipline or "
+    "expulsion, immigration or benefits decisions, court or probation decisions, and any public list "
+    "of young people ranked by need."
 )
 LIMITATIONS = (
     "Records reflect who was seen by schools and civic justice, not only behaviour: recording can differ by "
     "municipality or group, so the fairness audit must be read with the metrics.",
-    "The outcome is a recorded event within the horizon; a young person without records may still need support.",
+    "The outcome is a recorded event within the horizon; a young person without records may still "
+    "need support.",
     "Figures hold for the period and population of the training data; re-evaluate after changes in recording "
     "practice, programmes or the population served.",
 )
@@ -90,7 +91,11 @@ def model_card_markdown(card: dict[str, Any]) -> str:
         lines.append(f"| {model} | " + " | ".join(cells) + " |")
     cost = card.get("cost_of_interpretability_auc")
     if cost is not None:
-        lines += ["", f"Cost of interpretability: the unconstrained LightGBM's ROC AUC is {cost:+.4f} from the glass box's."]
+        lines += [
+            "",
+            f"Cost of interpretability: the unconstrained LightGBM's ROC AUC differs by {cost:+.4f} "
+            "from the glass box's.",
+        ]
     lines += [
         "",
         f"## Calibration\n{card['calibration']}",

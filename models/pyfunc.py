@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import mlflow.pyfunc
 import pandas as pd
+from mlflow.pyfunc import PythonModel
 
 from models.artifact import ScoringModel, load_artifact
 
 
-class PreviPyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class PreviPyfunc(PythonModel):
     """Scores rows of registry features; no personal data is stored in the model."""
 
     scoring: ScoringModel
@@ -23,7 +23,9 @@ class PreviPyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
     def load_context(self, context: Any) -> None:
         self.scoring = load_artifact(context.artifacts["scoring"])
 
-    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
         probability = self.scoring.probability(model_input)
         return pd.DataFrame(
             {

@@ -28,7 +28,7 @@ def atomic_file(path: Path) -> Iterator[Path]:
     temporary_path = Path(temporary)
     try:
         yield temporary_path
-        os.replace(temporary_path, path)
+        temporary_path.replace(path)
     finally:
         temporary_path.unlink(missing_ok=True)
 
@@ -52,14 +52,14 @@ def atomic_dir(path: Path, *, overwrite: bool = True) -> Iterator[Path]:
                 target = path / item.name
                 if target.is_dir():
                     shutil.rmtree(target)
-                os.replace(item, target)
+                item.replace(target)
             return
         if path.exists():
             backup = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
-            os.replace(path, backup / "old")
-            os.replace(temporary, path)
+            path.replace(backup / "old")
+            temporary.replace(path)
             shutil.rmtree(backup, ignore_errors=True)
         else:
-            os.replace(temporary, path)
+            temporary.replace(path)
     finally:
         shutil.rmtree(temporary, ignore_errors=True)

@@ -122,7 +122,9 @@ class TrainingConfig(_Section):
     )
     seed: int = 42
     resamples: Annotated[int, Field(ge=0, le=10_000)] = 1000
-    threads: Annotated[int, Field(ge=0)] = Field(0, description="LightGBM threads (0: all cores).")
+    threads: Annotated[int, Field(ge=0)] = Field(
+        1, description="LightGBM threads (0: all cores). One thread is deterministic across machines."
+    )
     out: Path = Field(Path("runs/latest"), description="Folder for metrics.json, plots and the model card.")
     tracking_uri: str | None = Field(
         None, description="MLflow tracking URI; default sqlite:///mlflow.db (MLFLOW_TRACKING_URI overrides)."
@@ -142,6 +144,35 @@ class TrainingConfig(_Section):
         return tuple(dict.fromkeys(value))
 
 
+class AuditConfig(_Section):
+    """Fairness audits run by `previ train` on the test fold (and defaults of `previ audit`).
+
+    Primary checks (recall/FNR parity, calibration within groups) gate promotion
+    when a disparity's whole 95% interval lies outside ``tolerance``.
+    """
+
+    groups: tuple[str, ...] = Field(
+        (), description="Audit columns to use; empty: every audit column of the data (and their pairs)."
+    )
+    reference: dict[str, str] = Field(
+        default_factory=dict,
+        description="Reference group per column, e.g. {municipality: Ecatepec}; default: the largest.",
+    )
+    tolerance: tuple[float, float] = (0.8, 1.25)
+    min_n: Annotated[int, Field(ge=1)] = 30
+    min_positives: Annotated[int, Field(ge=1)] = 5
+    max_ece: Annotated[float, Field(gt=0, le=1)] = 0.1
+    resamples: Annotated[int, Field(ge=0, le=10_000)] = 1000
+
+    @field_validator("tolerance")
+    @classmethod
+    def _band(cls, value: tuple[float, float]) -> tuple[float, float]:
+        low, high = value
+        if not 0 < low < 1 < high:
+            raise ValueError("must be (low, high) with 0 < low < 1 < high")
+        return value
+
+
 class PreviConfig(_Section):
     """The whole previ.yaml."""
 
@@ -149,6 +180,7 @@ class PreviConfig(_Section):
     synth: SynthConfig = SynthConfig()
     features: FeaturesConfig = FeaturesConfig()
     training: TrainingConfig = TrainingConfig()
+    audit: AuditConfig = AuditConfig()
     language: Literal["es", "en"] = "es"
 
 

@@ -43,13 +43,12 @@ class TrainingSet:
 
     @property
     def feature_names(self) -> list[str]:
-        return list(self.features.columns)
+        return [str(name) for name in self.features.columns]
 
     @property
     def categorical(self) -> list[str]:
-        return [
-            name for name, dtype in self.features.dtypes.items() if isinstance(dtype, pd.CategoricalDtype)
-        ]
+        dtypes = self.features.dtypes.items()
+        return [str(name) for name, dtype in dtypes if isinstance(dtype, pd.CategoricalDtype)]
 
     def subset(self, rows: np.ndarray) -> TrainingSet:
         """The same set restricted to ``rows`` (a boolean mask or integer positions)."""

@@ -29,7 +29,7 @@ from sklearn.metrics import log_loss
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from models.glassbox import LookupModel, compile_glassbox, fit_glassbox
+from models.glassbox import LookupModel, compile_glassbox, fit_glassbox, lightgbm_names
 from training.baselines import ABCRule, OneFeatureRanker, abc_applicable, fit_one_feature_ranker
 from training.dataset import TrainingSet
 from training.splits import Fold
@@ -168,11 +168,12 @@ def _fit_lightgbm(
         "verbose": -1,
         **params,
     }
+    names = lightgbm_names(train.feature_names)  # LightGBM refuses some characters of real column names
     booster = lgb.train(
         settings,
-        lgb.Dataset(train.features, train.label),
+        lgb.Dataset(train.features.set_axis(names, axis=1), train.label),
         num_boost_round=2000,
-        valid_sets=[lgb.Dataset(stop.features, stop.label)],
+        valid_sets=[lgb.Dataset(stop.features.set_axis(names, axis=1), stop.label)],
         callbacks=[lgb.early_stopping(50, verbose=False)],
     )
     return FittedModel("lightgbm", "lightgbm", booster, {**params, "trees": booster.num_trees()})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from models.card import build_model_card, model_card_markdown
 from previ.atomic import atomic_dir
 from previ.config import PreviConfig
 from training.dataset import TrainingSet, training_set_from_matrix
+from training.fairness import AUDIT_FOLDER, audit_training
 from training.plots import write_plots
 from training.registry import Registration, log_and_register
 from training.table import read_flat_table
@@ -55,10 +56,13 @@ def training_set_from_table(
     groups: Sequence[str],
     exclude: Sequence[str],
     positive: str | None,
+    horizon_days: int,
 ) -> TrainingSet:
-    return read_flat_table(
+    """A flat table; with a time column its rows get temporal folds over ``horizon_days``."""
+    data = read_flat_table(
         path, label=label, id_column=id_column, time=time, groups=groups, exclude=exclude, positive=positive
     )
+    return replace(data, horizon_days=horizon_days) if data.time is not None else data
 
 
 def train_and_register(
@@ -93,6 +97,8 @@ def train_and_register(
                 "source": data.source,
                 "scoring_sha256": metrics["scoring_sha256"],
                 "test_roc_auc": str(metrics["models"][result.champion_candidate]["roc_auc"]),
+                "fairness_gate": metrics["fairness"]["champion_gate"],
+                "fairness_flags": metrics["fairness"]["champion_flags"][:4000],
             },
             input_example=_example(result),
             output_example=pd.DataFrame({"probability": [0.1], "tier": ["universal"], "percentile": [50.0]}),
@@ -135,6 +141,14 @@ def write_run_folder(result: TrainingResult, settings: PreviConfig, folder: Path
     _test_fold(result).to_parquet(folder / TEST_FOLD_FILE, index=False)
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=2, default=_plain), encoding="utf-8")
     write_plots(result, folder)
+    fairness = audit_training(result, settings, folder)
+    metrics["fairness"] = {
+        "champion_gate": fairness.gate,
+        "champion_flags": fairness.flags_text(),
+        "report": f"{AUDIT_FOLDER}/report.html",
+        "by_model": fairness.summaries,
+    }
+    (folder / "metrics.json").write_text(json.dumps(metrics, indent=2, default=_plain), encoding="utf-8")
     card = build_model_card(
         name=settings.training.registered_model,
         champion=result.champion_candidate,
@@ -148,6 +162,12 @@ def write_run_folder(result: TrainingResult, settings: PreviConfig, folder: Path
         },
         tiers=metrics["tiers"],
         features=_feature_list(result.data),
+        audit={
+            "gate": fairness.gate,
+            "flagged": fairness.flags_text(),
+            "report": f"{AUDIT_FOLDER}/report.html and audit.json (in the MLflow run under report/)",
+            "rule": f"top k = {result.k} by calibrated probability, on the test fold",
+        },
     )
     (folder / "model_card.json").write_text(
         json.dumps(card, indent=2, ensure_ascii=False, default=_plain), encoding="utf-8"

@@ -94,14 +94,17 @@ def _shape_functions(result: TrainingResult, path: Path) -> Path:
     columns = 4
     rows = math.ceil(len(shapes) / columns)
     figure, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.4 * rows), squeeze=False)
-    for axis, (name, (edges, contributions)) in zip(axes.ravel(), shapes.items(), strict=False):
-        edges = np.asarray(edges, dtype=float)
-        contributions = np.asarray(contributions, dtype=float)
-        if len(edges) and len(contributions) == len(edges) + 1:
-            xs = np.r_[edges[0] - 1, edges, edges[-1] + 1] if len(edges) else np.array([0.0, 1.0])
-            axis.step(xs, np.r_[contributions, contributions[-1]], where="post")
+    for axis, (name, shape) in zip(axes.ravel(), shapes.items(), strict=False):
+        if shape.kind == "categorical":
+            axis.bar([str(level) for level in shape.levels], shape.contributions)
+            axis.tick_params(axis="x", labelrotation=60)
+        elif len(shape.edges):
+            edges = np.asarray(shape.edges, dtype=float)
+            span = max(1.0, float(edges[-1] - edges[0]))
+            xs = np.r_[edges[0] - 0.05 * span, edges, edges[-1] + 0.05 * span]
+            axis.step(xs, np.r_[shape.contributions[0], shape.contributions], where="pre")
         else:
-            axis.bar(range(len(contributions)), contributions)
+            axis.axhline(float(shape.contributions[0]) if len(shape.contributions) else 0.0)
         axis.axhline(0, color="grey", linewidth=0.6)
         axis.set_title(name, fontsize=8)
         axis.tick_params(labelsize=7)

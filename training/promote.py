@@ -58,7 +58,7 @@ def promote(
     challenger_auc = float(candidate.tags.get("test_roc_auc", "nan"))
     champion_auc = None
     if current is not None and current.version != candidate.version:
-        champion_auc = _champion_auc_on(client, candidate.run_id, current.source)
+        champion_auc = _champion_auc_on(str(candidate.run_id), str(current.source))
         if challenger_auc < champion_auc - settings.quality_tolerance:
             failures.append(
                 f"quality: test ROC AUC {challenger_auc:.4f} trails champion v{current.version} "
@@ -88,7 +88,7 @@ def promote(
     )
 
 
-def _champion_auc_on(client: object, run_id: str, champion_source: str) -> float:
+def _champion_auc_on(run_id: str, champion_source: str) -> float:
     """Score the challenger's test fold with the current champion's artifact."""
     import mlflow.artifacts
 

@@ -12,6 +12,7 @@ half-registered model is ever left for ``previ promote`` or the service.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ def tracking_uri(settings: TrainingConfig) -> str:
 
 
 def client_for(settings: TrainingConfig) -> MlflowClient:
+    _quiet_mlflow()
     uri = tracking_uri(settings)
     mlflow.set_tracking_uri(uri)
     return MlflowClient(tracking_uri=uri)
@@ -107,6 +109,13 @@ def log_and_register(
             mlflow.end_run(status="FAILED")
             raise
     return Registration(run_id=run.info.run_id, version=str(version), model_uri=info.model_uri)
+
+
+def _quiet_mlflow() -> None:
+    """MLflow's info logs and download bars would drown previ's own summary."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def _experiment(client: MlflowClient, name: str) -> str:

@@ -89,7 +89,7 @@ def stratified_folds(label: np.ndarray, ids: np.ndarray, *, k: int = 5, seed: in
     """Stratified k-fold for tables without time; 1/8 of each training part validates."""
     splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     halves = _halves(ids)
-    inner = _bucket(ids, 8) == 0
+    inner = _bucket(ids, 8, salt="validation:") == 0
     folds = []
     for index, (_, test_rows) in enumerate(splitter.split(np.zeros(len(label)), label), start=1):
         test = np.zeros(len(label), dtype=bool)
@@ -121,11 +121,14 @@ def check_classes(label: np.ndarray, folds: list[Fold]) -> None:
                 )
 
 
-def _bucket(ids: np.ndarray, buckets: int) -> np.ndarray:
-    """A stable bucket per id (same id, same bucket, in every run and on every machine)."""
-    digests = pd.util.hash_pandas_object(pd.Series(ids).astype(str), index=False).to_numpy()
+def _bucket(ids: np.ndarray, buckets: int, *, salt: str) -> np.ndarray:
+    """A stable bucket per id (same id, same bucket, in every run and on every machine).
+
+    The salt makes assignments for different purposes independent of each other.
+    """
+    digests = pd.util.hash_pandas_object(salt + pd.Series(ids).astype(str), index=False).to_numpy()
     return (digests % np.uint64(buckets)).astype(np.int64)
 
 
 def _halves(ids: np.ndarray) -> np.ndarray:
-    return _bucket(ids, 2) == 0
+    return _bucket(ids, 2, salt="stop|calibrate:") == 0

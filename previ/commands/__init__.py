@@ -8,6 +8,7 @@ readable line per problem on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -19,7 +20,8 @@ from previ.errors import PreviError
 P = ParamSpec("P")
 R = TypeVar("R")
 
-console = Console()
+# Tables stay readable when output goes to a file or a pipe (rich would assume 80 columns).
+console = Console(width=None if sys.stdout.isatty() else 140)
 error_console = Console(stderr=True, soft_wrap=True, highlight=False)
 
 

@@ -31,11 +31,17 @@ def features_command(
     data: Annotated[Path | None, typer.Option("--data", help="Folder of the data bundle.")] = None,
     as_of: Annotated[
         str | None,
-        typer.Option("--as-of", help="Comma-separated ISO dates, e.g. 2023-08-01,2024-02-01 (default: config)."),
+        typer.Option(
+            "--as-of", help="Comma-separated ISO dates, e.g. 2023-08-01,2024-02-01 (default: config)."
+        ),
     ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Output file, .parquet or .csv.")] = None,
-    list_features: Annotated[bool, typer.Option("--list", help="Print the feature registry and exit.")] = False,
-    markdown: Annotated[bool, typer.Option("--markdown", help="With --list: print the Markdown data dictionary.")] = False,
+    list_features: Annotated[
+        bool, typer.Option("--list", help="Print the feature registry and exit.")
+    ] = False,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="With --list: print the Markdown data dictionary.")
+    ] = False,
     lang: Annotated[str, typer.Option("--lang", help="Language of --list: es or en.")] = "es",
     config: ConfigOption = None,
 ) -> None:

@@ -20,27 +20,36 @@ def register(app: typer.Typer) -> None:
 @handles_errors
 def quickstart_command(
     config: Annotated[
-        Path | None, typer.Option("--config", help="previ.yaml (default: ./previ.yaml, else built-in defaults).")
+        Path | None,
+        typer.Option("--config", help="previ.yaml (default: ./previ.yaml, else built-in defaults)."),
     ] = None,
 ) -> None:
     """Synthesise a bundle, validate it, build features, train, evaluate and register a model."""
     from previ.quickstart import run_quickstart
 
     settings = load_config(config)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=error_console, transient=True) as progress:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=error_console,
+        transient=True,
+    ) as progress:
         task = progress.add_task("starting", total=None)
         result = run_quickstart(settings, progress=lambda text: progress.update(task, description=text))
     synth = result.synth
     console.print(
-        f"Bundle: {synth.out_dir} ({synth.rows['youth']:,} young people, {synth.start} to {synth.extraction_date}, "
-        f"recorded outcome rate {synth.outcome_rate:.1%}); validated with {len(result.bundle_warnings)} warning(s)."
+        f"Bundle: {synth.out_dir} ({synth.rows['youth']:,} young people, "
+        f"{synth.start} to {synth.extraction_date}, recorded outcome rate {synth.outcome_rate:.1%}); "
+        f"validated with {len(result.bundle_warnings)} warning(s)."
     )
     console.print(metrics_table(result.training.metrics))
     console.print(f"Run folder: {result.training.out_dir} (metrics.json, plots, model_card.md)")
     registration = result.training.registration
     if registration is not None:
-        console.print(f"MLflow: {settings.training.registered_model} v{registration.version} registered (challenger).")
+        console.print(
+            f"MLflow: {settings.training.registered_model} v{registration.version} registered (challenger)."
+        )
     if result.promotion is not None:
         console.print(f"Promoted v{result.promotion.version} to champion.")
     if result.promotion_refusal:

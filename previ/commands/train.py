@@ -27,28 +27,47 @@ def register(app: typer.Typer) -> None:
 @handles_errors
 def train_command(
     config: ConfigOption = None,
-    data: Annotated[Path | None, typer.Option("--data", help="Data bundle folder (default: data.dir).")] = None,
-    table: Annotated[Path | None, typer.Option("--table", help="A flat CSV/Parquet table instead of a bundle.")] = None,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Data bundle folder (default: data.dir).")
+    ] = None,
+    table: Annotated[
+        Path | None, typer.Option("--table", help="A flat CSV/Parquet table instead of a bundle.")
+    ] = None,
     label: Annotated[str | None, typer.Option("--label", help="With --table: the label column.")] = None,
     id_column: Annotated[str | None, typer.Option("--id", help="With --table: the id column.")] = None,
-    time: Annotated[str | None, typer.Option("--time", help="With --table: a date column for temporal folds.")] = None,
-    group: Annotated[str | None, typer.Option("--group", help="With --table: audit-only columns, comma-separated.")] = None,
-    exclude: Annotated[str | None, typer.Option("--exclude", help="With --table: glob patterns of columns to drop.")] = None,
-    positive: Annotated[str | None, typer.Option("--positive", help="With --table: the label value meaning 1.")] = None,
+    time: Annotated[
+        str | None, typer.Option("--time", help="With --table: a date column for temporal folds.")
+    ] = None,
+    group: Annotated[
+        str | None, typer.Option("--group", help="With --table: audit-only columns, comma-separated.")
+    ] = None,
+    exclude: Annotated[
+        str | None, typer.Option("--exclude", help="With --table: glob patterns of columns to drop.")
+    ] = None,
+    positive: Annotated[
+        str | None, typer.Option("--positive", help="With --table: the label value meaning 1.")
+    ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Run folder (default: training.out).")] = None,
-    no_register: Annotated[bool, typer.Option("--no-register", help="Evaluate only; do not log to MLflow.")] = False,
+    no_register: Annotated[
+        bool, typer.Option("--no-register", help="Evaluate only; do not log to MLflow.")
+    ] = False,
 ) -> None:
     """Train the model grid with temporal validation, calibrate, evaluate and register the champion candidate.
 
     From the data bundle:  previ train --config previ.yaml
 
-    From a flat table:     previ train --table FILE --label COL --id COL [--group COL,...] [--exclude PATTERN,...]
+    From a flat table:     previ train --table FILE --label COL --id COL [--group COL,...]
+                           [--exclude PATTERN,...] [--positive VALUE]
     """
     from training.pipeline import train_and_register, training_set_from_bundle, training_set_from_table
 
     settings = load_config(config)
-    if table is None and any(option is not None for option in (label, id_column, time, group, exclude, positive)):
-        raise PreviError("train: --label, --id, --time, --group, --exclude and --positive go with --table FILE")
+    if table is None and any(
+        option is not None for option in (label, id_column, time, group, exclude, positive)
+    ):
+        raise PreviError(
+            "train: --label, --id, --time, --group, --exclude and --positive go with --table FILE"
+        )
     with _progress() as progress:
         task = progress.add_task("loading data", total=None)
 
@@ -59,14 +78,22 @@ def train_command(
             if not label or not id_column:
                 raise PreviError("train: --table needs --label COL and --id COL")
             dataset = training_set_from_table(
-                table, label=label, id_column=id_column, time=time, groups=split_list(group),
-                exclude=split_list(exclude), positive=positive,
+                table,
+                label=label,
+                id_column=id_column,
+                time=time,
+                groups=split_list(group),
+                exclude=split_list(exclude),
+                positive=positive,
+                horizon_days=settings.features.horizon_days,
             )
         else:
             dataset = training_set_from_bundle(settings, data)
         for warning in dataset.warnings:
             error_console.print(f"warning: {warning}", markup=False)
-        outcome = train_and_register(dataset, settings, out_dir=out, register=not no_register, progress=report)
+        outcome = train_and_register(
+            dataset, settings, out_dir=out, register=not no_register, progress=report
+        )
     console.print(metrics_table(outcome.metrics))
     console.print(f"Run folder: {outcome.out_dir} (metrics.json, plots, model_card.md)")
     if outcome.registration is not None:
@@ -81,7 +108,9 @@ def promote_command(
     version: Annotated[str, typer.Argument(help="The registered version to make champion.")],
     config: ConfigOption = None,
     force: Annotated[bool, typer.Option("--force", help="Override a failed gate (needs --reason).")] = False,
-    reason: Annotated[str | None, typer.Option("--reason", help="Why the override; recorded in the registry.")] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why the override; recorded in the registry.")
+    ] = None,
 ) -> None:
     """Move the 'champion' alias to VERSION if the quality and fairness gates pass."""
     from training.promote import promote
@@ -97,7 +126,16 @@ def promote_command(
 def metrics_table(metrics: dict[str, Any]) -> Table:
     """Test-fold figures of every model, champion candidate first."""
     table = Table(title=f"Test fold ({metrics['validation']}), capacity k = {metrics['k_count']}")
-    for header in ("model", "ROC AUC (95% CI)", "PR AUC", "Brier", "ECE", "precision@k", "recall@k", "lift@k"):
+    for header in (
+        "model",
+        "ROC AUC (95% CI)",
+        "PR AUC",
+        "Brier",
+        "ECE",
+        "precision@k",
+        "recall@k",
+        "lift@k",
+    ):
         table.add_column(header)
     names = sorted(metrics["models"], key=lambda name: name != metrics["champion_candidate"])
     for name in names:
@@ -105,7 +143,8 @@ def metrics_table(metrics: dict[str, Any]) -> Table:
         low, high = values["roc_auc_ci"]
         label = f"{name} *" if name == metrics["champion_candidate"] else name
         table.add_row(
-            label, f"{values['roc_auc']:.3f} ({low:.3f}-{high:.3f})",
+            label,
+            f"{values['roc_auc']:.3f} ({low:.3f}-{high:.3f})",
             *(f"{values[key]:.3f}" for key in ("pr_auc", "brier", "ece", "precision_at_k", "recall_at_k")),
             f"{values['lift_at_k']:.2f}",
         )
@@ -114,4 +153,10 @@ def metrics_table(metrics: dict[str, Any]) -> Table:
 
 
 def _progress() -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=error_console, transient=True)
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=error_console,
+        transient=True,
+    )

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from features.build import build_features, default_as_of_dates
 from features.registry import FEATURES
-from previ.config import FeaturesConfig
 from previ.errors import PreviError
 from tests.factories import AS_OF, tiny_bundle, youth_rows
 
@@ -27,14 +26,35 @@ def test_attendance_features_use_periods_ended_before_as_of() -> None:
     bundle = tiny_bundle(
         attendance=[
             # ended 30 days before as_of: in the 90-day window
-            {"youth_id": "Y000", "period_start": AS_OF - D(60), "period_end": AS_OF - D(30), "days_enrolled": 20,
-             "days_absent_excused": 1, "days_absent_unexcused": 4, "days_late": 2},
+            {
+                "youth_id": "Y000",
+                "period_start": AS_OF - D(60),
+                "period_end": AS_OF - D(30),
+                "days_enrolled": 20,
+                "days_absent_excused": 1,
+                "days_absent_unexcused": 4,
+                "days_late": 2,
+            },
             # ended 200 days before: only in the 365-day window
-            {"youth_id": "Y000", "period_start": AS_OF - D(230), "period_end": AS_OF - D(200), "days_enrolled": 20,
-             "days_absent_excused": 0, "days_absent_unexcused": 0, "days_late": 0},
+            {
+                "youth_id": "Y000",
+                "period_start": AS_OF - D(230),
+                "period_end": AS_OF - D(200),
+                "days_enrolled": 20,
+                "days_absent_excused": 0,
+                "days_absent_unexcused": 0,
+                "days_late": 0,
+            },
             # straddles as_of: not published yet, ignored
-            {"youth_id": "Y000", "period_start": AS_OF - D(10), "period_end": AS_OF + D(10), "days_enrolled": 20,
-             "days_absent_excused": 0, "days_absent_unexcused": 9, "days_late": 9},
+            {
+                "youth_id": "Y000",
+                "period_start": AS_OF - D(10),
+                "period_end": AS_OF + D(10),
+                "days_enrolled": 20,
+                "days_absent_excused": 0,
+                "days_absent_unexcused": 9,
+                "days_late": 9,
+            },
         ]
     )
     frame = build_features(bundle, [AS_OF]).frame
@@ -51,7 +71,13 @@ def test_attendance_features_use_periods_ended_before_as_of() -> None:
 
 def test_grade_features_read_the_latest_term_and_the_trend() -> None:
     def grade(term_end: dt.date, subject: str, value: float) -> dict[str, object]:
-        return {"youth_id": "Y000", "term_end": term_end, "subject": subject, "grade": value, "passed": value >= 6}
+        return {
+            "youth_id": "Y000",
+            "term_end": term_end,
+            "subject": subject,
+            "grade": value,
+            "passed": value >= 6,
+        }
 
     bundle = tiny_bundle(
         grades=[
@@ -72,29 +98,67 @@ def test_grade_features_read_the_latest_term_and_the_trend() -> None:
 
 def test_probation_is_active_between_start_and_end() -> None:
     contacts = [
-        {"youth_id": "Y000", "date": AS_OF - D(100), "kind": "probation_start", "category": "property",
-         "disposition": "probation"},
-        {"youth_id": "Y001", "date": AS_OF - D(300), "kind": "probation_start", "category": "property",
-         "disposition": "probation"},
-        {"youth_id": "Y001", "date": AS_OF - D(10), "kind": "probation_end", "category": "property",
-         "disposition": None},
-        {"youth_id": "Y002", "date": AS_OF - D(5), "kind": "civic_infraction", "category": "violence",
-         "disposition": "mediation"},
+        {
+            "youth_id": "Y000",
+            "date": AS_OF - D(100),
+            "kind": "probation_start",
+            "category": "property",
+            "disposition": "probation",
+        },
+        {
+            "youth_id": "Y001",
+            "date": AS_OF - D(300),
+            "kind": "probation_start",
+            "category": "property",
+            "disposition": "probation",
+        },
+        {
+            "youth_id": "Y001",
+            "date": AS_OF - D(10),
+            "kind": "probation_end",
+            "category": "property",
+            "disposition": None,
+        },
+        {
+            "youth_id": "Y002",
+            "date": AS_OF - D(5),
+            "kind": "civic_infraction",
+            "category": "violence",
+            "disposition": "mediation",
+        },
     ]
     frame = build_features(tiny_bundle(justice_contacts=contacts), [AS_OF]).frame
     assert list(frame.sort_values("youth_id")["probation_active"]) == [1, 0, 0]
     assert list(frame.sort_values("youth_id")["probation_ever"]) == [1, 1, 0]
     y2 = _row(frame, "Y002")
-    assert (y2["civic_infractions_365d"], y2["violence_contacts_365d"], y2["mediation_dispositions_total"]) == (1, 1, 1)
+    assert (
+        y2["civic_infractions_365d"],
+        y2["violence_contacts_365d"],
+        y2["mediation_dispositions_total"],
+    ) == (1, 1, 1)
     assert y2["days_since_last_justice_contact"] == 5
 
 
 def test_programme_running_at_as_of_counts_as_active_whatever_its_later_status() -> None:
     programs = [
-        {"youth_id": "Y000", "program": "mentoria", "start_date": AS_OF - D(200), "end_date": AS_OF - D(50),
-         "status": "completed", "sessions_attended": 9, "sessions_offered": 10},
-        {"youth_id": "Y000", "program": "deporte", "start_date": AS_OF - D(30), "end_date": AS_OF + D(60),
-         "status": "dropped", "sessions_attended": 1, "sessions_offered": 10},
+        {
+            "youth_id": "Y000",
+            "program": "mentoria",
+            "start_date": AS_OF - D(200),
+            "end_date": AS_OF - D(50),
+            "status": "completed",
+            "sessions_attended": 9,
+            "sessions_offered": 10,
+        },
+        {
+            "youth_id": "Y000",
+            "program": "deporte",
+            "start_date": AS_OF - D(30),
+            "end_date": AS_OF + D(60),
+            "status": "dropped",
+            "sessions_attended": 1,
+            "sessions_offered": 10,
+        },
     ]
     row = _row(build_features(tiny_bundle(programs=programs), [AS_OF]).frame, "Y000")
     assert row["programs_completed_total"] == 1
@@ -105,10 +169,27 @@ def test_programme_running_at_as_of_counts_as_active_whatever_its_later_status()
 
 def test_label_looks_only_at_the_horizon_after_as_of() -> None:
     contacts = [
-        {"youth_id": "Y000", "date": AS_OF, "kind": "detention", "category": "violence", "disposition": "other"},
-        {"youth_id": "Y001", "date": AS_OF - D(1), "kind": "detention", "category": "violence", "disposition": "other"},
-        {"youth_id": "Y002", "date": AS_OF + D(365), "kind": "detention", "category": "violence",
-         "disposition": "other"},
+        {
+            "youth_id": "Y000",
+            "date": AS_OF,
+            "kind": "detention",
+            "category": "violence",
+            "disposition": "other",
+        },
+        {
+            "youth_id": "Y001",
+            "date": AS_OF - D(1),
+            "kind": "detention",
+            "category": "violence",
+            "disposition": "other",
+        },
+        {
+            "youth_id": "Y002",
+            "date": AS_OF + D(365),
+            "kind": "detention",
+            "category": "violence",
+            "disposition": "other",
+        },
     ]
     frame = build_features(tiny_bundle(justice_contacts=contacts), [AS_OF]).frame.sort_values("youth_id")
     assert list(frame["label"]) == [1, 0, 0]
@@ -148,7 +229,9 @@ def test_as_of_after_extraction_is_refused() -> None:
 
 
 def test_default_as_of_dates_leave_a_year_of_history_and_a_closed_window() -> None:
-    bundle = tiny_bundle(school_exits=[{"youth_id": "Y000", "date": dt.date(2021, 8, 15), "reason": "transferred"}])
+    bundle = tiny_bundle(
+        school_exits=[{"youth_id": "Y000", "date": dt.date(2021, 8, 15), "reason": "transferred"}]
+    )
     dates = default_as_of_dates(bundle.tables, dt.date(2024, 7, 31), 365)
     assert dates == [dt.date(2022, 8, 1), dt.date(2023, 2, 1), dt.date(2023, 8, 1)]
 
@@ -179,52 +262,122 @@ def event_tables(draw: st.DrawFn) -> dict[str, list[dict[str, object]]]:
     for start in draw(st.lists(OFFSETS, max_size=6, unique=True)):
         enrolled = draw(st.integers(0, 22))
         excused = draw(st.integers(0, enrolled))
-        attendance.append({
-            "youth_id": draw(YOUTH), "period_start": date(start), "period_end": date(start + draw(st.integers(0, 40))),
-            "days_enrolled": enrolled, "days_absent_excused": excused,
-            "days_absent_unexcused": draw(st.integers(0, enrolled - excused)), "days_late": draw(st.integers(0, 5)),
-        })
+        attendance.append(
+            {
+                "youth_id": draw(YOUTH),
+                "period_start": date(start),
+                "period_end": date(start + draw(st.integers(0, 40))),
+                "days_enrolled": enrolled,
+                "days_absent_excused": excused,
+                "days_absent_unexcused": draw(st.integers(0, enrolled - excused)),
+                "days_late": draw(st.integers(0, 5)),
+            }
+        )
     grades = [
-        {"youth_id": draw(YOUTH), "term_end": date(offset), "subject": subject, "grade": value, "passed": value >= 6}
-        for offset, subject, value in draw(st.lists(
-            st.tuples(OFFSETS, st.sampled_from(["Matemáticas", "Historia", "Inglés"]),
-                      st.floats(0, 10, allow_nan=False)),
-            max_size=8, unique_by=lambda item: (item[0], item[1]),
-        ))
+        {
+            "youth_id": draw(YOUTH),
+            "term_end": date(offset),
+            "subject": subject,
+            "grade": value,
+            "passed": value >= 6,
+        }
+        for offset, subject, value in draw(
+            st.lists(
+                st.tuples(
+                    OFFSETS,
+                    st.sampled_from(["Matemáticas", "Historia", "Inglés"]),
+                    st.floats(0, 10, allow_nan=False),
+                ),
+                max_size=8,
+                unique_by=lambda item: (item[0], item[1]),
+            )
+        )
     ]
     incidents = [
-        {"youth_id": draw(YOUTH), "date": date(offset), "category": category, "severity": severity,
-         "suspension_days": draw(st.integers(0, 5))}
-        for offset, category, severity in draw(st.lists(
-            st.tuples(OFFSETS, st.sampled_from(["fight", "bullying", "substance", "weapon", "other"]),
-                      st.integers(1, 3)), max_size=6))
+        {
+            "youth_id": draw(YOUTH),
+            "date": date(offset),
+            "category": category,
+            "severity": severity,
+            "suspension_days": draw(st.integers(0, 5)),
+        }
+        for offset, category, severity in draw(
+            st.lists(
+                st.tuples(
+                    OFFSETS,
+                    st.sampled_from(["fight", "bullying", "substance", "weapon", "other"]),
+                    st.integers(1, 3),
+                ),
+                max_size=6,
+            )
+        )
     ]
     contacts = [
-        {"youth_id": draw(YOUTH), "date": date(offset), "kind": kind, "category": category,
-         "disposition": draw(st.sampled_from(["warning", "mediation", "community_service", None]))}
-        for offset, kind, category in draw(st.lists(
-            st.tuples(OFFSETS, st.sampled_from(["civic_infraction", "probation_start", "probation_end", "detention"]),
-                      st.sampled_from(["violence", "property", "substance"])), max_size=6))
+        {
+            "youth_id": draw(YOUTH),
+            "date": date(offset),
+            "kind": kind,
+            "category": category,
+            "disposition": draw(st.sampled_from(["warning", "mediation", "community_service", None])),
+        }
+        for offset, kind, category in draw(
+            st.lists(
+                st.tuples(
+                    OFFSETS,
+                    st.sampled_from(["civic_infraction", "probation_start", "probation_end", "detention"]),
+                    st.sampled_from(["violence", "property", "substance"]),
+                ),
+                max_size=6,
+            )
+        )
     ]
     programs = []
     for offset in draw(st.lists(OFFSETS, max_size=4, unique=True)):
         offered = draw(st.integers(0, 12))
-        programs.append({
-            "youth_id": draw(YOUTH), "program": "mentoria", "start_date": date(offset),
-            "end_date": draw(st.one_of(st.none(), st.one_of(st.integers(0, 40), st.integers(0, 300)).map(lambda days, o=offset: date(o + days)))),
-            "status": draw(st.sampled_from(["active", "completed", "dropped"])),
-            "sessions_attended": draw(st.integers(0, offered)), "sessions_offered": offered,
-        })
+        programs.append(
+            {
+                "youth_id": draw(YOUTH),
+                "program": "mentoria",
+                "start_date": date(offset),
+                "end_date": draw(
+                    st.one_of(
+                        st.none(),
+                        st.one_of(st.integers(0, 40), st.integers(0, 300)).map(
+                            lambda days, o=offset: date(o + days)
+                        ),
+                    )
+                ),
+                "status": draw(st.sampled_from(["active", "completed", "dropped"])),
+                "sessions_attended": draw(st.integers(0, offered)),
+                "sessions_offered": offered,
+            }
+        )
     exits = [
-        {"youth_id": draw(YOUTH), "date": date(offset), "reason": draw(st.sampled_from(["dropped_out", "graduated"]))}
+        {
+            "youth_id": draw(YOUTH),
+            "date": date(offset),
+            "reason": draw(st.sampled_from(["dropped_out", "graduated"])),
+        }
         for offset in draw(st.lists(OFFSETS, max_size=2, unique=True))
     ]
-    return {"attendance": attendance, "grades": grades, "school_incidents": incidents,
-            "justice_contacts": contacts, "programs": programs, "school_exits": exits}
+    return {
+        "attendance": attendance,
+        "grades": grades,
+        "school_incidents": incidents,
+        "justice_contacts": contacts,
+        "programs": programs,
+        "school_exits": exits,
+    }
 
 
-_EVENT_DATE = {"attendance": "period_end", "grades": "term_end", "school_incidents": "date",
-               "justice_contacts": "date", "programs": "start_date", "school_exits": "date"}
+_EVENT_DATE = {
+    "attendance": "period_end",
+    "grades": "term_end",
+    "school_incidents": "date",
+    "justice_contacts": "date",
+    "programs": "start_date",
+    "school_exits": "date",
+}
 
 
 def _past_only(tables: dict[str, list[dict[str, object]]]) -> dict[str, list[dict[str, object]]]:
@@ -254,10 +407,12 @@ def test_events_on_or_after_as_of_never_change_features(
     """Deleting, changing or adding events dated on or after as_of leaves every feature unchanged."""
     baseline = _features(_past_only(tables))
     with_original_future = _features(tables)
-    with_other_future = _features({
-        name: rows + [row for row in future[name] if row[_EVENT_DATE[name]] >= AS_OF]  # type: ignore[operator]
-        for name, rows in _past_only(tables).items()
-    })
+    with_other_future = _features(
+        {
+            name: rows + [row for row in future[name] if row[_EVENT_DATE[name]] >= AS_OF]  # type: ignore[operator]
+            for name, rows in _past_only(tables).items()
+        }
+    )
     pd.testing.assert_frame_equal(baseline, with_original_future)
     pd.testing.assert_frame_equal(baseline, with_other_future)
 

@@ -12,7 +12,9 @@ from previ.config import PreviConfig, load_config
 from previ.errors import PreviError
 
 
-def test_missing_default_file_gives_embedded_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_default_file_gives_embedded_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     assert load_config() == PreviConfig()
 
@@ -25,7 +27,9 @@ def test_empty_file_gives_defaults(tmp_path: Path) -> None:
 
 def test_values_are_read_and_typed(tmp_path: Path) -> None:
     path = tmp_path / "previ.yaml"
-    path.write_text("features:\n  horizon_days: 180\n  as_of: [2024-02-01, 2023-08-01]\ntraining:\n  k: 250\n")
+    path.write_text(
+        "features:\n  horizon_days: 180\n  as_of: [2024-02-01, 2023-08-01]\ntraining:\n  k: 250\n"
+    )
     config = load_config(path)
     assert config.features.horizon_days == 180
     assert [str(date) for date in config.features.as_of] == ["2023-08-01", "2024-02-01"]
@@ -59,7 +63,9 @@ def test_malformed_yaml_and_missing_file_are_clear(tmp_path: Path) -> None:
 def test_cli_reports_a_bad_config_in_one_line_with_exit_code_2(tmp_path: Path) -> None:
     path = tmp_path / "previ.yaml"
     path.write_text("synth:\n  youths: 10\n")
-    result = CliRunner().invoke(app, ["features", "--config", str(path), "--out", str(tmp_path / "f.parquet")])
+    result = CliRunner().invoke(
+        app, ["features", "--config", str(path), "--out", str(tmp_path / "f.parquet")]
+    )
     assert result.exit_code == 2
     assert "unknown key 'synth.youths'" in result.output
     assert "Traceback" not in result.output

@@ -1,0 +1,78 @@
+"""Evaluation metrics agree with scikit-learn and hand counts; intervals behave."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+from training.calibrate import fit_calibrator
+from training.evaluate import capacity, evaluate, top_k
+
+
+def _data(n: int = 4000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    probability = np.round(rng.beta(1, 6, n), 2)  # rounded: many ties
+    label = (rng.random(n) < probability).astype(int)
+    return label, probability
+
+
+def test_point_metrics_match_scikit_learn() -> None:
+    label, probability = _data()
+    values = evaluate(label, probability, k=0.1, resamples=0).values
+    assert values["roc_auc"] == pytest.approx(roc_auc_score(label, probability), abs=1e-12)
+    assert values["pr_auc"] == pytest.approx(average_precision_score(label, probability), abs=1e-12)
+    assert values["brier"] == pytest.approx(brier_score_loss(label, probability), abs=1e-12)
+
+
+def test_capacity_metrics_by_hand() -> None:
+    label = np.array([1, 0, 1, 0, 0, 0, 1, 0, 0, 0])
+    score = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05])
+    values = evaluate(label, score, k=3, resamples=0).values
+    assert values["precision_at_k"] == pytest.approx(2 / 3)
+    assert values["recall_at_k"] == pytest.approx(2 / 3)
+    assert values["lift_at_k"] == pytest.approx((2 / 3) / 0.3)
+
+
+def test_ece_by_hand() -> None:
+    label = np.array([1, 0, 0, 0])
+    probability = np.array([0.05, 0.05, 0.95, 0.95])  # bin 0: observed .5 vs .05; bin 9: 0 vs .95
+    assert evaluate(label, probability, k=1, resamples=0).values["ece"] == pytest.approx(
+        0.5 * 0.45 + 0.5 * 0.95
+    )
+
+
+def test_capacity_is_a_share_or_a_count() -> None:
+    assert capacity(1000, 0.1) == 100
+    assert capacity(1000, 250) == 250
+    assert capacity(10, 0.01) == 1
+
+
+def test_top_k_breaks_ties_by_seed_not_by_row_order() -> None:
+    score = np.zeros(100)
+    assert top_k(score, 10, seed=1).sum() == 10
+    assert not np.array_equal(np.flatnonzero(top_k(score, 10, seed=1)), np.arange(10))
+
+
+def test_intervals_contain_the_estimate_narrow_with_n_and_repeat_by_seed() -> None:
+    small = evaluate(*_data(1000), k=0.1, resamples=300, seed=3)
+    large = evaluate(*_data(16000), k=0.1, resamples=300, seed=3)
+    for name in ("roc_auc", "brier", "precision_at_k"):
+        low, high = small.intervals[name]
+        assert low <= small.values[name] <= high
+        assert (large.intervals[name][1] - large.intervals[name][0]) < (high - low)
+    assert evaluate(*_data(1000), k=0.1, resamples=300, seed=3).intervals == small.intervals
+
+
+def test_calibrator_chooses_by_brier_and_maps_to_probabilities() -> None:
+    rng = np.random.default_rng(0)
+    score = rng.normal(size=5000)
+    label = (rng.random(5000) < 1 / (1 + np.exp(-(2 * score - 1)))).astype(int)
+    calibrator = fit_calibrator(score, label)
+    assert calibrator.method in ("platt", "isotonic")
+    assert calibrator.brier_platt is not None and calibrator.brier_isotonic is not None
+    chosen = min(calibrator.brier_platt, calibrator.brier_isotonic)
+    assert chosen == (calibrator.brier_platt if calibrator.method == "platt" else calibrator.brier_isotonic)
+    probability = calibrator.probability(score)
+    assert ((probability >= 0) & (probability <= 1)).all()
+    assert abs(probability.mean() - label.mean()) < 0.01

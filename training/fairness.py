@@ -1,0 +1,67 @@
+"""Every training run audits its models on the test fold.
+
+The decision rule is the programme's capacity: the top k young people by each
+model's calibrated probability are referred. The champion candidate gets the
+full report (``audit/report.html`` and ``audit/audit.json``, Spanish by
+default); every model's gate is summarised in metrics.json, so the cost of a
+model in fairness sits beside its cost in accuracy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fairness_audits import AuditResult, TopK, audit, write_report
+from previ.config import PreviConfig
+from training.train import TrainingResult
+
+AUDIT_FOLDER = "audit"
+
+
+@dataclass(frozen=True)
+class TrainingAudit:
+    champion: AuditResult
+    summaries: dict[str, dict[str, Any]]
+    report_path: Path
+
+    @property
+    def gate(self) -> str:
+        return "passed" if self.champion.gate.passed else "failed"
+
+    def flags_text(self) -> str:
+        findings = self.champion.gate.flagged
+        return "; ".join(f"{item.check} {item.column}={item.value}" for item in findings) or "none"
+
+
+def audit_training(result: TrainingResult, settings: PreviConfig, folder: Path) -> TrainingAudit:
+    """Audit every model on the test fold; write the champion candidate's report into ``folder/audit``."""
+    options = settings.audit
+    groups = list(options.groups) or list(result.data.groups.columns)
+    frame = result.data.groups.iloc[result.test_rows].reset_index(drop=True)[groups].copy()
+    frame["label"] = result.data.label[result.test_rows]
+    summaries: dict[str, dict[str, Any]] = {}
+    champion: AuditResult | None = None
+    for name, model in result.models.items():
+        scored = frame.assign(probability=model.test_probability)
+        outcome = audit(
+            scored,
+            label="label",
+            score="probability",
+            groups=groups,
+            rule=TopK(result.k),
+            reference=dict(options.reference) or None,
+            tolerance=options.tolerance,
+            min_n=options.min_n,
+            min_positives=options.min_positives,
+            max_ece=options.max_ece,
+            resamples=options.resamples,
+            seed=settings.training.seed,
+        )
+        summaries[name] = outcome.gate.to_dict()
+        if name == result.champion_candidate:
+            champion = outcome
+    assert champion is not None
+    _, html = write_report(champion, folder / AUDIT_FOLDER, lang=settings.language)
+    return TrainingAudit(champion=champion, summaries=summaries, report_path=html)
