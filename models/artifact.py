@@ -29,6 +29,7 @@ from previ.errors import PreviError
 from training.calibrate import Calibrator
 
 SCORING_FILE = "scoring.json"
+ARTIFACT_FOLDER = "scoring_model"  # its name in a run folder and inside the logged MLflow model
 FORMAT_VERSION = 1
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -67,3 +69,9 @@ def tiny_bundle(**tables: list[dict[str, Any]]) -> TinyBundle:
     tables.setdefault("youth", youth_rows())
     tables.setdefault("school_exits", [])
     return TinyBundle(tables={name: typed_frame(name, rows) for name, rows in tables.items()})
+
+
+def shared_data_dir() -> Path:
+    """The real public data sets: PREVI_SHARED_DATA if set, else ``<repo>/../shared/data``."""
+    configured = os.environ.get("PREVI_SHARED_DATA")
+    return Path(configured) if configured else Path(__file__).resolve().parents[1].parent / "shared" / "data"

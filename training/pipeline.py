@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from features.pipeline import matrix_from_bundle
-from models.artifact import Tiers, save_artifact
+from models.artifact import ARTIFACT_FOLDER, Tiers, save_artifact
 from models.card import build_model_card, model_card_markdown
 from previ.atomic import atomic_dir
 from previ.config import PreviConfig
@@ -29,7 +29,6 @@ from training.registry import Registration, log_and_register
 from training.table import read_flat_table
 from training.train import Progress, TrainingResult, run_training
 
-ARTIFACT_FOLDER = "scoring_model"
 TEST_FOLD_FILE = "test_fold.parquet"
 
 

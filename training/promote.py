@@ -19,13 +19,12 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from sklearn.metrics import roc_auc_score
 
-from models.artifact import load_artifact
+from models.artifact import ARTIFACT_FOLDER, load_artifact
 from previ.config import TrainingConfig
 from previ.errors import PreviError
 from training.registry import CHAMPION, client_for
 
 TEST_FOLD_ARTIFACT = "report/test_fold.parquet"
-SCORING_ARTIFACT = "artifacts/scoring"
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ def promote(
     challenger_auc = float(candidate.tags.get("test_roc_auc", "nan"))
     champion_auc = None
     if current is not None and current.version != candidate.version:
-        champion_auc = _champion_auc_on(str(candidate.run_id), str(current.source))
+        champion_auc = _champion_auc_on(str(candidate.run_id), f"models:/{name}/{current.version}")
         if challenger_auc < champion_auc - settings.quality_tolerance:
             failures.append(
                 f"quality: test ROC AUC {challenger_auc:.4f} trails champion v{current.version} "
@@ -88,7 +87,7 @@ def promote(
     )
 
 
-def _champion_auc_on(run_id: str, champion_source: str) -> float:
+def _champion_auc_on(run_id: str, champion_uri: str) -> float:
     """Score the challenger's test fold with the current champion's artifact."""
     import mlflow.artifacts
 
@@ -96,9 +95,7 @@ def _champion_auc_on(run_id: str, champion_source: str) -> float:
         fold_path = mlflow.artifacts.download_artifacts(
             run_id=run_id, artifact_path=TEST_FOLD_ARTIFACT, dst_path=folder
         )
-        scoring_path = mlflow.artifacts.download_artifacts(
-            artifact_uri=f"{champion_source.rstrip('/')}/{SCORING_ARTIFACT}", dst_path=folder
-        )
+        model_path = mlflow.artifacts.download_artifacts(artifact_uri=champion_uri, dst_path=folder)
         fold = pd.read_parquet(fold_path)
-        champion = load_artifact(Path(scoring_path))
+        champion = load_artifact(Path(model_path) / "artifacts" / ARTIFACT_FOLDER)
         return float(roc_auc_score(fold["label"], champion.raw_score(fold)))

@@ -87,6 +87,12 @@ def temporal_folds(time: np.ndarray, ids: np.ndarray, horizon_days: int) -> list
 
 def stratified_folds(label: np.ndarray, ids: np.ndarray, *, k: int = 5, seed: int = 0) -> list[Fold]:
     """Stratified k-fold for tables without time; 1/8 of each training part validates."""
+    classes, counts = np.unique(label, return_counts=True)
+    if len(classes) < 2 or counts.min() < k:
+        found = ", ".join(f"{count} of class {value}" for value, count in zip(classes, counts, strict=True))
+        raise PreviError(
+            f"training: stratified {k}-fold needs at least {k} rows of each label class; the label has {found}"
+        )
     splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     halves = _halves(ids)
     inner = _bucket(ids, 8, salt="validation:") == 0

@@ -1,0 +1,183 @@
+"""`previ train` end to end: a real synthetic bundle, a real SQLite MLflow store, the real registry."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+from sklearn.metrics import roc_auc_score
+from typer.testing import CliRunner
+
+from models.artifact import load_artifact
+from models.reasons import reason_codes
+from previ.cli import app
+from previ.config import load_config
+from training.pipeline import ARTIFACT_FOLDER, train_and_register, training_set_from_bundle
+from training.registry import CHALLENGER, CHAMPION
+
+CONFIG = """
+data:
+  dir: {bundle}
+training:
+  resamples: 100
+  tracking_uri: sqlite:///{store}/mlflow.db
+audit:
+  resamples: 100
+"""
+
+
+@pytest.fixture(scope="module")
+def trained(synthetic_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """One real `previ train` run, registered in a fresh MLflow store."""
+    folder = tmp_path_factory.mktemp("train")
+    config = folder / "previ.yaml"
+    config.write_text(CONFIG.format(bundle=synthetic_bundle, store=folder))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        result = CliRunner().invoke(app, ["train", "--config", str(config), "--out", str(folder / "run")])
+    assert result.exit_code == 0, result.output
+    return {"folder": folder, "config": config, "output": result.output, "run": folder / "run"}
+
+
+def _metrics(trained: dict[str, object]) -> dict[str, object]:
+    return json.loads((Path(str(trained["run"])) / "metrics.json").read_text())
+
+
+def test_train_writes_metrics_plots_card_and_audit(trained: dict[str, object]) -> None:
+    run = Path(str(trained["run"]))
+    metrics = _metrics(trained)
+    assert metrics["champion_candidate"] == "glassbox"
+    assert metrics["k"] == 0.1
+    assert set(metrics["models"]) == {"abc_rule", "one_feature", "logistic", "glassbox", "lightgbm"}
+    for values in metrics["models"].values():
+        for key in ("roc_auc", "pr_auc", "brier", "ece", "precision_at_k", "recall_at_k", "lift_at_k"):
+            assert 0 <= values[key] <= (10 if key == "lift_at_k" else 1)
+            low, high = values[f"{key}_ci"]
+            assert low <= high
+    for name in (
+        "calibration.png",
+        "precision_recall.png",
+        "precision_recall_at_k.png",
+        "shape_functions.png",
+    ):
+        assert (run / name).stat().st_size > 5_000
+    card = (run / "model_card.md").read_text()
+    assert "Out of scope" in card and "Sanctions" in card and "Cost of interpretability" in card
+    assert (run / "audit" / "report.html").exists() and (run / "audit" / "audit.json").exists()
+    assert "glassbox *" in str(trained["output"])
+
+
+def test_glass_box_beats_both_baselines_at_capacity(trained: dict[str, object]) -> None:
+    models = _metrics(trained)["models"]
+    for baseline in ("abc_rule", "one_feature"):
+        assert models["glassbox"]["precision_at_k"] > models[baseline]["precision_at_k"]
+        assert models["glassbox"]["roc_auc"] > models[baseline]["roc_auc"] + 0.03
+
+
+def test_glass_box_is_close_to_the_truth_calibrated_and_explains_the_true_driver(
+    trained: dict[str, object], synthetic_bundle: Path
+) -> None:
+    """On 3,000 young people the thresholds are looser than the 50,000-person figures of the note."""
+    run = Path(str(trained["run"]))
+    fold = pd.read_parquet(run / "test_fold.parquet")
+    scoring = load_artifact(run / ARTIFACT_FOLDER)
+    settings = load_config(Path(str(trained["config"])))
+    data = training_set_from_bundle(settings)
+    test_date = data.time.max()
+    ids = data.ids[data.time == test_date]
+    truth = pd.read_parquet(synthetic_bundle / "truth.parquet")
+    truth = truth[pd.to_datetime(truth["as_of"]) == pd.Timestamp(test_date)].set_index("youth_id")
+    true_probability = truth.loc[ids, "true_probability"].to_numpy()
+    model_auc = roc_auc_score(fold["label"], fold["probability"])
+    truth_auc = roc_auc_score(fold["label"], true_probability)
+    assert model_auc > truth_auc - 0.06
+    assert _metrics(trained)["models"]["glassbox"]["ece"] < 0.03
+
+    top = np.argsort(-fold["probability"].to_numpy())[: len(fold) // 10]
+    reasons = reason_codes(scoring.explain(fold.iloc[top]), top=3).table
+    factors = reasons[reasons["direction"] == "raises"].groupby("row")["factor"].apply(set)
+    drivers = truth.loc[ids[top], "true_main_driver"].to_numpy()
+    hits = [driver in factors.get(row, set()) for row, driver in enumerate(drivers) if driver != "none"]
+    assert np.mean(hits) >= 0.6
+
+
+def test_model_is_registered_as_challenger_with_its_audit(trained: dict[str, object]) -> None:
+    client = MlflowClient(tracking_uri=f"sqlite:///{trained['folder']}/mlflow.db")
+    version = client.get_model_version_by_alias("previ-risk", CHALLENGER)
+    assert str(version.version) == "1"
+    assert version.tags["fairness_gate"] in ("passed", "failed")
+    assert len(version.tags["scoring_sha256"]) == 64
+    artifacts = {item.path for item in client.list_artifacts(version.run_id, "report")}
+    assert {"report/metrics.json", "report/model_card.md", "report/audit"} <= artifacts
+    mlflow.set_tracking_uri(f"sqlite:///{trained['folder']}/mlflow.db")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(Path(str(trained["folder"])))
+        model = mlflow.pyfunc.load_model("models:/previ-risk@challenger")
+    fold = pd.read_parquet(Path(str(trained["run"])) / "test_fold.parquet")
+    scoring = load_artifact(Path(str(trained["run"])) / ARTIFACT_FOLDER)
+    predicted = model.predict(fold[scoring.feature_names].head(50))
+    assert np.allclose(predicted["probability"], scoring.probability(fold.head(50)), atol=1e-12)
+    assert set(predicted["tier"]) <= {"universal", "selective", "indicated"}
+
+
+def test_same_data_config_and_seed_give_the_same_metrics(trained: dict[str, object], tmp_path: Path) -> None:
+    settings = load_config(Path(str(trained["config"])))
+    again = train_and_register(
+        training_set_from_bundle(settings), settings, out_dir=tmp_path / "again", register=False
+    )
+    assert again.metrics["models"] == _metrics(trained)["models"]
+
+
+def test_promote_runs_the_gates_and_records_an_override(trained: dict[str, object]) -> None:
+    folder = Path(str(trained["folder"]))
+    client = MlflowClient(tracking_uri=f"sqlite:///{folder}/mlflow.db")
+    runner = CliRunner()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        gate = client.get_model_version("previ-risk", "1").tags["fairness_gate"]
+        refused = runner.invoke(app, ["promote", "1", "--config", str(trained["config"])])
+        if gate == "failed":
+            assert refused.exit_code == 2
+            assert "refused v1: fairness" in refused.output
+            no_reason = runner.invoke(app, ["promote", "1", "--force", "--config", str(trained["config"])])
+            assert no_reason.exit_code == 2 and "--reason" in no_reason.output
+            forced = runner.invoke(
+                app,
+                ["promote", "1", "--force", "--reason", "pilot review", "--config", str(trained["config"])],
+            )
+            assert forced.exit_code == 0, forced.output
+            tags = client.get_model_version("previ-risk", "1").tags
+            assert tags["promotion_override"] == "true"
+            assert tags["promotion_override_reason"] == "pilot review"
+        else:
+            assert refused.exit_code == 0, refused.output
+        assert str(client.get_model_version_by_alias("previ-risk", CHAMPION).version) == "1"
+
+        # A second version that trails the champion on the same rows is refused by the quality gate.
+        second = runner.invoke(
+            app, ["train", "--config", str(trained["config"]), "--out", str(folder / "run2")]
+        )
+        assert second.exit_code == 0, second.output
+        client.set_model_version_tag("previ-risk", "2", "test_roc_auc", "0.5")
+        client.set_model_version_tag("previ-risk", "2", "fairness_gate", "passed")
+        quality = runner.invoke(app, ["promote", "2", "--config", str(trained["config"])])
+        assert quality.exit_code == 2
+        assert "quality: test ROC AUC 0.5000 trails champion v1" in quality.output
+        assert "Traceback" not in quality.output
+        assert str(client.get_model_version_by_alias("previ-risk", CHAMPION).version) == "1"
+
+
+def test_unknown_version_is_a_clear_error(trained: dict[str, object]) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(Path(str(trained["folder"])))
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        result = CliRunner().invoke(app, ["promote", "99", "--config", str(trained["config"])])
+    assert result.exit_code == 2
+    assert "previ-risk has no version 99" in result.output
