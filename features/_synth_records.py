@@ -18,9 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from features import _synth_model as model
-from features._synth_model import BoolArray, FloatArray, IntArray, Month, MonthEvents, Outcomes, Population, State
+from features import _synth_world as world
+from features._synth_model import MonthEvents, Outcomes, State
+from features._synth_world import BoolArray, FloatArray, IntArray, Month, Population
 from features.schemas import (
     DISPOSITIONS,
     EXIT_REASONS,
@@ -41,7 +44,7 @@ SEVERITY_BY_CATEGORY = np.array(
 )
 CIVIC, PROBATION_START, PROBATION_END, DETENTION = range(4)
 PROPERTY, VIOLENCE, SUBSTANCE, PUBLIC_ORDER, OTHER_CATEGORY = range(5)
-WARNING, MEDIATION, COMMUNITY_SERVICE, FINE, PROBATION, OTHER_DISPOSITION = range(6)
+WARNING, MEDIATION, COMMUNITY_SERVICE, FINE, PROBATION = range(5)
 MINOR_MIX = ((PROPERTY, 0.35), (PUBLIC_ORDER, 0.55), (OTHER_CATEGORY, 0.10))
 BIASED_MIX = ((PROPERTY, 0.30), (PUBLIC_ORDER, 0.50), (SUBSTANCE, 0.12), (OTHER_CATEGORY, 0.08))
 MINOR_DISPOSITIONS = ((WARNING, 0.40), (MEDIATION, 0.25), (COMMUNITY_SERVICE, 0.20), (FINE, 0.15))
@@ -52,12 +55,12 @@ PROBATION_CATEGORIES = ((VIOLENCE, 0.5), (PROPERTY, 0.3), (SUBSTANCE, 0.2))
 ACTIVE, COMPLETED, DROPPED = range(3)
 GRADUATED, TRANSFERRED, DROPPED_OUT = range(3)
 NO_CODE = -1  # a blank cell
-SESSIONS = np.array([program.sessions_per_month for program in model.PROGRAMS])
+SESSIONS = np.array([program.sessions_per_month for program in world.PROGRAMS])
 
 # Labels of the text columns that are not closed categories of the schema.
 TEXT_LABELS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("grades", "subject"): model.SUBJECTS,
-    ("programs", "program"): tuple(program.name for program in model.PROGRAMS),
+    ("grades", "subject"): world.SUBJECTS,
+    ("programs", "program"): tuple(program.name for program in world.PROGRAMS),
 }
 CATEGORY_LABELS: dict[tuple[str, str], tuple[str, ...]] = {
     ("youth", "sex"): SEXES,
@@ -125,10 +128,16 @@ class Recorder:
         hazard: FloatArray,
     ) -> None:
         """Add the month's rows; ``state`` is the state at the start of the month."""
-        self._attendance(month, events, outcomes, outcome_day, need)
-        self._grades(month, events)
-        self._incidents(month, events, school_until)
-        self._justice(month, population, state, events, outcomes, outcome_day, need, hazard)
+        total_rate = events.school_substance_rate + events.civic_substance_rate
+        school_share = np.divide(
+            events.school_substance_rate, total_rate, out=np.zeros_like(total_rate), where=total_rate > 0
+        )
+        school_substance = self._rng.binomial(events.substance, school_share)
+        self._attendance(month, population, events, outcomes, outcome_day, need)
+        self._grades(month, population, events)
+        self._incidents(month, events, school_substance, school_until)
+        civic_substance = events.substance - school_substance
+        self._justice(month, population, state, events, civic_substance, outcomes, outcome_day, hazard)
         self._programs(month, state, events, need)
         self._exits(month, events, outcomes, outcome_day)
 
@@ -137,7 +146,13 @@ class Recorder:
             self._rows[table][name].append(values)
 
     def _attendance(
-        self, month: Month, events: MonthEvents, outcomes: Outcomes, outcome_day: IntArray, need: FloatArray
+        self,
+        month: Month,
+        population: Population,
+        events: MonthEvents,
+        outcomes: Outcomes,
+        outcome_day: IntArray,
+        need: FloatArray,
     ) -> None:
         rows = np.flatnonzero(events.school_days > 0)
         period_end = np.full(rows.size, month.end)
@@ -145,24 +160,26 @@ class Recorder:
             outcomes.kind[rows] == model.DROPOUT, month.start + outcome_day[rows] - 2, period_end
         )
         period_end = np.where(events.graduation[rows], month.start + month.last_school_day - 1, period_end)
-        present = events.school_days[rows] - events.excused[rows] - events.unexcused[rows]
-        late = self._rng.binomial(present, model.sigmoid(-3.2 + 0.5 * need[rows]))
+        not_unexcused = events.school_days[rows] - events.unexcused[rows]
+        excused = self._rng.binomial(not_unexcused, model.excused_rate(population)[rows])
+        late = self._rng.binomial(not_unexcused - excused, model.LATE_DAY.rate(need[rows]))
         self._add(
             "attendance",
             youth_id=rows,
             period_start=np.full(rows.size, month.start),
             period_end=period_end,
             days_enrolled=events.school_days[rows],
-            days_absent_excused=events.excused[rows],
+            days_absent_excused=excused,
             days_absent_unexcused=events.unexcused[rows],
             days_late=late,
         )
 
-    def _grades(self, month: Month, events: MonthEvents) -> None:
+    def _grades(self, month: Month, population: Population, events: MonthEvents) -> None:
         if events.graded.size == 0:
             return
-        subjects = len(model.SUBJECTS)
-        grades = events.grades.ravel()
+        subjects = len(world.SUBJECTS)
+        secundaria = model.in_secundaria(population, month)[events.graded]
+        grades = model.reported_grades(events.grades, secundaria).ravel()
         self._add(
             "grades",
             youth_id=np.repeat(events.graded, subjects),
@@ -172,12 +189,14 @@ class Recorder:
             passed=grades >= 6,
         )
 
-    def _incidents(self, month: Month, events: MonthEvents, school_until: IntArray) -> None:
-        rows = np.concatenate([_repeat(events.incidents), _repeat(events.school_substance)])
+    def _incidents(
+        self, month: Month, events: MonthEvents, school_substance: IntArray, school_until: IntArray
+    ) -> None:
+        rows = np.concatenate([_repeat(events.incidents), _repeat(school_substance)])
         category = np.concatenate(
             [
                 _draw(INCIDENT_MIX, int(events.incidents.sum()), self._rng),
-                np.full(int(events.school_substance.sum()), SUBSTANCE_INCIDENT),
+                np.full(int(school_substance.sum()), SUBSTANCE_INCIDENT),
             ]
         )
         last = school_until[rows]
@@ -204,15 +223,15 @@ class Recorder:
         population: Population,
         state: State,
         events: MonthEvents,
+        civic_substance: IntArray,
         outcomes: Outcomes,
         outcome_day: IntArray,
-        need: FloatArray,
         hazard: FloatArray,
     ) -> None:
         rng = self._rng
         minor = _repeat(events.civic)
         self._contacts(month, minor, CIVIC, _draw(MINOR_MIX, minor.size, rng), MINOR_DISPOSITIONS, rng)
-        substance = _repeat(events.civic_substance)
+        substance = _repeat(civic_substance)
         categories = np.full(substance.size, SUBSTANCE)
         self._contacts(month, substance, CIVIC, categories, SUBSTANCE_DISPOSITIONS, rng)
 
@@ -283,7 +302,7 @@ class Recorder:
     def _programs(self, month: Month, state: State, events: MonthEvents, need: FloatArray) -> None:
         rng = self._rng
         size = need.size
-        attending = model.sigmoid(2.2 - 0.7 * need)
+        attending = model.SESSION_ATTENDED.rate(need)
         ongoing = (state.program >= 0) & ~state.exited
         per_month = SESSIONS[np.maximum(state.program, 0)]
         offered = np.where(ongoing, per_month, 0)
@@ -297,7 +316,9 @@ class Recorder:
         offered = np.where(starts, new_offered, offered).astype(np.int64)
         self._program_start = np.where(starts, month.start + start_day - 1, self._program_start)
         self._program_offered = np.where(starts, 0, self._program_offered) + offered
-        self._program_attended = np.where(starts, 0, self._program_attended) + rng.binomial(offered, attending)
+        self._program_attended = np.where(starts, 0, self._program_attended) + rng.binomial(
+            offered, attending
+        )
         program = np.where(starts, events.enrolment, state.program)
 
         completion_day = month.end - rng.integers(0, 8, size)
@@ -366,8 +387,8 @@ class Recorder:
 def _youth_codes(population: Population, state: State, last_month: Month) -> Codes:
     """The youth table; ``school_id`` is the school at extraction, blank when not at school."""
     at_school = (population.entry_month <= last_month.index) & ~state.exited & ~state.dropped
-    upper = (7 + last_month.school_year - population.entry_year) >= 10
-    school = np.where(upper, population.upper_school, population.secondary_school)
+    secundaria = model.in_secundaria(population, last_month)
+    school = np.where(secundaria, population.secondary_school, population.upper_school)
     return {
         "youth_id": np.arange(population.size),
         "birth_date": population.birth_day,
@@ -395,29 +416,42 @@ def _draw(mix: tuple[tuple[int, float], ...], size: int, rng: np.random.Generato
 def youth_ids(size: int) -> pa.Array:
     """Pseudonymous ids Y000000, Y000001, ... (zero-padded, so text order is row order)."""
     width = max(6, len(str(max(size - 1, 0))))
-    digits = np.strings.zfill(np.arange(size).astype(np.str_), width)
-    return pa.array(np.strings.add("Y", digits), type=pa.string())
+    digits = pc.utf8_lpad(pa.array(np.arange(size)).cast(pa.string()), width=width, padding="0")
+    return pc.binary_join_element_wise("Y", digits, "")
 
 
-def school_ids(population: Population) -> pa.Array:
-    """School ids ESC-<municipality code>-<number>, one per (municipality, school number)."""
-    codes = np.array([municipality.code for municipality in model.MUNICIPALITIES])
-    numbers = np.maximum(population.secondary_school, population.upper_school)
-    width = max(3, len(str(int(numbers.max(initial=1)))))
-    return pa.array(codes, type=pa.string()), width
+def youth_table(codes: Codes, ids: pa.Array) -> pa.Table:
+    """The youth table with municipality names and school ids ESC-<municipality code>-<number>."""
+    municipality = codes["municipality"].astype(np.int64)
+    school = codes["school_id"].astype(np.int64)
+    names = np.array([municipality.name for municipality in world.MUNICIPALITIES])
+    prefixes = np.array([f"ESC-{municipality.code}-" for municipality in world.MUNICIPALITIES])
+    width = max(3, len(str(int(school.max(initial=1)))))
+    school_text = np.strings.add(prefixes[municipality], np.strings.zfill(school.astype(np.str_), width))
+    return pa.table(
+        {
+            "youth_id": ids,
+            "birth_date": _arrow_column("youth", "birth_date", "date", codes["birth_date"], ids),
+            "sex": _arrow_column("youth", "sex", "category", codes["sex"], ids),
+            "municipality": pa.array(names[municipality], type=pa.string()),
+            "school_id": pa.array(school_text, mask=school == NO_CODE, type=pa.string()),
+            "indigenous": pa.array(codes["indigenous"].astype(bool)),
+            "disability": pa.array(codes["disability"].astype(bool)),
+        }
+    )
 
 
 def to_arrow(table: str, codes: Codes, ids: pa.Array) -> pa.Table:
-    """Typed Arrow columns in the schema's order, rows sorted by every column in turn."""
+    """Typed Arrow columns in the schema's order, rows sorted by the key (or every column)."""
     schema = TABLES[table]
-    names = [*schema.column_names, *(name for name in codes if name not in schema.column_names)]
-    order = np.lexsort([codes[name] for name in reversed(names)])
-    arrays = {}
-    for name in names:
-        values = codes[name][order]
-        kind = schema.column(name).kind if name in schema.column_names else "bool"
-        arrays[name] = _arrow_column(table, name, kind, values, ids)
-    return pa.table(arrays)
+    sort_by = schema.key or schema.column_names
+    order = np.lexsort([codes[name] for name in reversed(sort_by)])
+    return pa.table(
+        {
+            column.name: _arrow_column(table, column.name, column.kind, codes[column.name][order], ids)
+            for column in schema.columns
+        }
+    )
 
 
 def _arrow_column(table: str, name: str, kind: str, values: np.ndarray, ids: pa.Array) -> pa.Array:

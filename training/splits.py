@@ -91,7 +91,8 @@ def stratified_folds(label: np.ndarray, ids: np.ndarray, *, k: int = 5, seed: in
     if len(classes) < 2 or counts.min() < k:
         found = ", ".join(f"{count} of class {value}" for value, count in zip(classes, counts, strict=True))
         raise PreviError(
-            f"training: stratified {k}-fold needs at least {k} rows of each label class; the label has {found}"
+            f"training: stratified {k}-fold needs at least {k} rows of each label class; "
+            f"the label has {found}"
         )
     splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     halves = _halves(ids)
