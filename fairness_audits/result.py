@@ -144,12 +144,14 @@ class Finding:
     limits: tuple[float, float]
 
     def to_dict(self) -> dict[str, Any]:
+        estimate = self.estimate.to_dict()
         return {
             "column": self.column,
             "value": self.value,
             "check": self.check,
             "status": self.status,
-            **self.estimate.to_dict(),
+            "ratio": estimate["value"],
+            "ratio_ci": estimate["ci"],
             "limits": [_number(limit) for limit in self.limits],
         }
 

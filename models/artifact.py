@@ -26,6 +26,7 @@ from features.registry import FEATURES_BY_NAME, Feature
 from models.explain import Explanation, explain
 from models.glassbox import LookupModel
 from previ.errors import PreviError
+from previ.jsonio import json_default
 from training.calibrate import Calibrator
 
 SCORING_FILE = "scoring.json"
@@ -163,7 +164,7 @@ def save_artifact(
         "metadata": metadata,
         "model": model_payload,
     }
-    text = json.dumps(payload, ensure_ascii=False, sort_keys=True, allow_nan=False, default=_plain)
+    text = json.dumps(payload, ensure_ascii=False, sort_keys=True, allow_nan=False, default=json_default)
     (out_dir / SCORING_FILE).write_text(text, encoding="utf-8")
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -200,11 +201,3 @@ def load_artifact(folder: Path, *, expected_sha256: str | None = None) -> Scorin
     )
     scoring.check_golden()
     return scoring
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    raise TypeError(f"cannot store {type(value).__name__} in {SCORING_FILE}")

@@ -22,6 +22,7 @@ from models.artifact import ARTIFACT_FOLDER, Tiers, save_artifact
 from models.card import build_model_card, model_card_markdown
 from previ.atomic import atomic_dir
 from previ.config import PreviConfig
+from previ.jsonio import json_default
 from training.dataset import TrainingSet, training_set_from_matrix
 from training.fairness import AUDIT_FOLDER, audit_training
 from training.plots import write_plots
@@ -138,7 +139,6 @@ def write_run_folder(result: TrainingResult, settings: PreviConfig, folder: Path
         "scoring_sha256": sha256,
     }
     _test_fold(result).to_parquet(folder / TEST_FOLD_FILE, index=False)
-    (folder / "metrics.json").write_text(json.dumps(metrics, indent=2, default=_plain), encoding="utf-8")
     write_plots(result, folder)
     fairness = audit_training(result, settings, folder)
     metrics["fairness"] = {
@@ -147,7 +147,9 @@ def write_run_folder(result: TrainingResult, settings: PreviConfig, folder: Path
         "report": f"{AUDIT_FOLDER}/report.html",
         "by_model": fairness.summaries,
     }
-    (folder / "metrics.json").write_text(json.dumps(metrics, indent=2, default=_plain), encoding="utf-8")
+    (folder / "metrics.json").write_text(
+        json.dumps(metrics, indent=2, default=json_default), encoding="utf-8"
+    )
     card = build_model_card(
         name=settings.training.registered_model,
         champion=result.champion_candidate,
@@ -169,7 +171,7 @@ def write_run_folder(result: TrainingResult, settings: PreviConfig, folder: Path
         },
     )
     (folder / "model_card.json").write_text(
-        json.dumps(card, indent=2, ensure_ascii=False, default=_plain), encoding="utf-8"
+        json.dumps(card, indent=2, ensure_ascii=False, default=json_default), encoding="utf-8"
     )
     (folder / "model_card.md").write_text(model_card_markdown(card), encoding="utf-8")
     (folder / "feature_registry.json").write_text(
@@ -275,11 +277,3 @@ def _flat_metrics(metrics: dict[str, Any]) -> dict[str, float]:
             if isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value):
                 flat[f"test.{name}.{key}"] = float(value)
     return flat
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)

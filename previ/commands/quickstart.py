@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from previ.commands import console, error_console, handles_errors
+from previ.commands import console, handles_errors, progress_bar
 from previ.commands.train import metrics_table
 from previ.config import load_config
 
@@ -28,13 +27,7 @@ def quickstart_command(
     from previ.quickstart import run_quickstart
 
     settings = load_config(config)
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=error_console,
-        transient=True,
-    ) as progress:
+    with progress_bar() as progress:
         task = progress.add_task("starting", total=None)
         result = run_quickstart(settings, progress=lambda text: progress.update(task, description=text))
     synth = result.synth

@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from previ.commands import console, error_console, handles_errors, split_list
+from previ.commands import console, error_console, handles_errors, progress_bar, split_list
 from previ.config import load_config
 from previ.errors import PreviError
 
@@ -68,7 +67,7 @@ def train_command(
         raise PreviError(
             "train: --label, --id, --time, --group, --exclude and --positive go with --table FILE"
         )
-    with _progress() as progress:
+    with progress_bar() as progress:
         task = progress.add_task("loading data", total=None)
 
         def report(text: str) -> None:
@@ -150,13 +149,3 @@ def metrics_table(metrics: dict[str, Any]) -> Table:
         )
     table.caption = "* champion candidate"
     return table
-
-
-def _progress() -> Progress:
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=error_console,
-        transient=True,
-    )
