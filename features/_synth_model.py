@@ -92,7 +92,7 @@ SESSION_ATTENDED = Link(1.0, 2.2, -0.7)
 REFERRAL_FLOOR, REFERRAL = 0.002, Link(0.15, -3.0, 1.3)  # slope on the sum of risk components
 # Monthly hazard of an adverse outcome; its ceiling (at most one outcome in four months on
 # average) bounds the feedback of outcomes on the need.
-HAZARD = Link(0.25, -3.6, 1.7)
+HAZARD = Link(0.25, -3.45, 1.7)
 
 # Rows: the main driver at referral (DRIVERS order, then "none"); columns: PROGRAMS order.
 PROGRAM_CHOICE = np.array(
