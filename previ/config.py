@@ -162,7 +162,7 @@ class AuditConfig(_Section):
     min_n: Annotated[int, Field(ge=1)] = 30
     min_positives: Annotated[int, Field(ge=1)] = 5
     max_ece: Annotated[float, Field(gt=0, le=1)] = 0.1
-    resamples: Annotated[int, Field(ge=0, le=10_000)] = 1000
+    resamples: Annotated[int, Field(ge=100, le=10_000)] = 1000
 
     @field_validator("tolerance")
     @classmethod
@@ -173,6 +173,58 @@ class AuditConfig(_Section):
         return value
 
 
+class ServiceConfig(_Section):
+    """`previ serve` and `previ score`: the scoring service, its stores and its guard rails.
+
+    Every value can also come from the environment as ``PREVI_<KEY>`` (e.g.
+    ``PREVI_AUDIT_URL``), which wins over this file; the pseudonymisation key is
+    read only from ``PREVI_PSEUDONYM_KEY`` or ``pseudonym_key_file``, never from here.
+    Relative paths are relative to the working directory, like ``training.out``.
+    """
+
+    host: str = Field("127.0.0.1", description="Address `previ serve` listens on (loopback by default).")
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    model_path: Path | None = Field(
+        None,
+        description="Serve this scoring artifact (a training run folder or its scoring_model/) instead of "
+        "the registry's 'champion'; for machines without the MLflow store.",
+    )
+    model_sha256: str | None = Field(
+        None,
+        pattern="^[0-9a-f]{64}$",
+        description="With model_path: refuse an artifact whose scoring.json has another SHA-256.",
+    )
+    tokens_file: Path = Field(Path("tokens.json"), description="Hashed bearer tokens (`previ tokens add`).")
+    pseudonym_key_file: Path = Field(
+        Path("pseudonym.key"),
+        description="Secret key of the audit log's keyed hash of youth ids; created on first use. "
+        "Keep it: a new key makes earlier log entries unmatchable.",
+    )
+    audit_url: str = Field(
+        "sqlite:///audit.db", description="SQLAlchemy URL of the audit log and feedback (PostgreSQL works)."
+    )
+    snapshot_dir: Path = Field(Path("snapshots"), description="Parquet files of `previ score` snapshots.")
+    snapshot_url: str | None = Field(
+        None, description="SQLAlchemy URL of the snapshot tables; default: SQLite in snapshot_dir."
+    )
+    catalog: Path | None = Field(
+        None, description="Programme catalog YAML; default: the one shipped in service/catalog/default.yaml."
+    )
+    purposes: tuple[str, ...] = Field(
+        ("referral_planning", "case_review", "program_evaluation"),
+        description="Purposes a scoring request may state; punitive ones are refused even if listed.",
+    )
+    max_body_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = Field(
+        1024 * 1024, description="Larger request bodies get 413."
+    )
+    top_reasons: Annotated[int, Field(ge=1, le=10)] = Field(
+        3, description="Reasons and protective factors returned per score."
+    )
+    max_referrals: Annotated[int, Field(ge=0, le=10)] = Field(
+        3, description="Programme suggestions returned per score."
+    )
+
+
 class PreviConfig(_Section):
     """The whole previ.yaml."""
 
@@ -181,6 +233,7 @@ class PreviConfig(_Section):
     features: FeaturesConfig = FeaturesConfig()
     training: TrainingConfig = TrainingConfig()
     audit: AuditConfig = AuditConfig()
+    service: ServiceConfig = ServiceConfig()
     language: Literal["es", "en"] = "es"
 
 

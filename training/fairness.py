@@ -30,9 +30,14 @@ class TrainingAudit:
     def gate(self) -> str:
         return "passed" if self.champion.gate.passed else "failed"
 
-    def flags_text(self) -> str:
+    def flags_text(self, *, limit: int = 5) -> str:
+        """How many primary checks are flagged, and the first few, for tags and messages."""
         findings = self.champion.gate.flagged
-        return "; ".join(f"{item.check} {item.column}={item.value}" for item in findings) or "none"
+        if not findings:
+            return "none"
+        shown = "; ".join(f"{item.check} {item.column}={item.value}" for item in findings[:limit])
+        more = f" and {len(findings) - limit} more" if len(findings) > limit else ""
+        return f"{len(findings)} primary disparities flagged: {shown}{more} (see {AUDIT_FOLDER}/report.html)"
 
 
 def audit_training(result: TrainingResult, settings: PreviConfig, folder: Path) -> TrainingAudit:

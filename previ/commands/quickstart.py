@@ -43,7 +43,10 @@ def quickstart_command(
         console.print(
             f"MLflow: {settings.training.registered_model} v{registration.version} registered (challenger)."
         )
-    if result.promotion is not None:
-        console.print(f"Promoted v{result.promotion.version} to champion.")
+    audit = result.training.out_dir / "audit" / "report.html"
+    console.print(f"Fairness audit of the champion candidate: {audit} (open it in a browser)")
     if result.promotion_refusal:
-        console.print(f"Not promoted: {result.promotion_refusal}")
+        console.print(f"Promotion gate: {result.promotion_refusal}")
+    if result.promotion is not None:
+        how = " with a recorded override (demo data)" if result.promotion.forced else " through the gates"
+        console.print(f"Promoted v{result.promotion.version} to champion{how}.")
