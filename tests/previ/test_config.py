@@ -80,3 +80,14 @@ def test_every_command_has_help_and_takes_config() -> None:
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0, result.output
         assert "--config" in result.output
+
+
+def test_example_file_is_generated_from_the_models_and_parses_to_the_defaults() -> None:
+    from previ.config import example_yaml
+
+    example = Path(__file__).resolve().parents[2] / "previ.example.yaml"
+    assert example.read_text(encoding="utf-8") == example_yaml(), (
+        "previ.example.yaml is stale: regenerate it with "
+        "python -c 'from previ.config import example_yaml; print(example_yaml(), end=\"\")' > previ.example.yaml"
+    )
+    assert load_config(example) == PreviConfig()
