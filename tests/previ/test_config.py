@@ -88,6 +88,6 @@ def test_example_file_is_generated_from_the_models_and_parses_to_the_defaults() 
     example = Path(__file__).resolve().parents[2] / "previ.example.yaml"
     assert example.read_text(encoding="utf-8") == example_yaml(), (
         "previ.example.yaml is stale: regenerate it with "
-        "python -c 'from previ.config import example_yaml; print(example_yaml(), end=\"\")' > previ.example.yaml"
+        "python -c 'from previ.config import example_yaml as e; print(e(), end=\"\")' > previ.example.yaml"
     )
     assert load_config(example) == PreviConfig()
