@@ -19,7 +19,7 @@ from pathlib import Path
 
 from features.synth import synthesize
 from previ.config import AuditConfig, DataConfig, PreviConfig, SynthConfig, TrainingConfig
-from training.fairness import audit_training
+from training.fairness import audit_training, flagged_groups
 from training.pipeline import training_set_from_bundle
 from training.train import run_training
 
@@ -33,14 +33,7 @@ def flagged_municipalities(bundle: Path, scratch: Path, *, resamples: int) -> di
     )
     result = run_training(training_set_from_bundle(settings), settings.training)
     audit = audit_training(result, settings, scratch)
-    flagged: dict[str, set[str]] = {}
-    for group in audit.champion.to_dict()["groups"]:
-        if group["column"] != "municipality":
-            continue
-        checks = {metric for metric, values in group["disparity"].items() if values.get("flagged")}
-        if checks:
-            flagged[group["value"]] = checks
-    return flagged
+    return flagged_groups(audit.champion, "municipality")
 
 
 def main() -> None:

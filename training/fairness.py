@@ -70,3 +70,15 @@ def audit_training(result: TrainingResult, settings: PreviConfig, folder: Path) 
     assert champion is not None
     _, html = write_report(champion, folder / AUDIT_FOLDER, lang=settings.language)
     return TrainingAudit(champion=champion, summaries=summaries, report_path=html)
+
+
+def flagged_groups(result: AuditResult, column: str) -> dict[str, set[str]]:
+    """Group value -> the disparities flagged for it in ``column`` (primary and secondary checks)."""
+    flagged: dict[str, set[str]] = {}
+    for group in result.to_dict()["groups"]:
+        if group["column"] != column:
+            continue
+        checks = {metric for metric, values in group["disparity"].items() if values.get("flagged")}
+        if checks:
+            flagged[str(group["value"])] = checks
+    return flagged
