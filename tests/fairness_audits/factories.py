@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.factories import shared_data_dir
 
-
-def shared_data_dir() -> Path:
-    """PREVI_SHARED_DATA if set, else ``<repo root>/../shared/data``."""
-    configured = os.environ.get("PREVI_SHARED_DATA")
-    return Path(configured) if configured else REPO_ROOT.parent / "shared" / "data"
+__all__ = ["shared_data_dir"]
 
 
 def hand_table() -> pd.DataFrame:

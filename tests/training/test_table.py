@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 from pathlib import Path
 
@@ -609,16 +608,9 @@ def test_the_training_set_is_what_training_expects(tmp_path: Path) -> None:
 # --- real data --------------------------------------------------------------------------------
 
 
-def shared_data() -> Path:
-    configured = os.environ.get("PREVI_SHARED_DATA")
-    return Path(configured) if configured else Path(__file__).resolve().parents[2].parent / "shared" / "data"
-
-
 @pytest.mark.slow
-def test_catalonia_juvenile_justice_table_reads_as_published() -> None:
-    path = shared_data() / "catalonia-juvenile" / "reincidenciaJusticiaMenors.csv"
-    if not path.is_file():
-        pytest.skip(f"shared data not found at {path} (set PREVI_SHARED_DATA)")
+def test_catalonia_juvenile_justice_table_reads_as_published(catalonia_csv: Path) -> None:
+    path = catalonia_csv
 
     training = read_flat_table(
         path,
