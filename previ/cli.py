@@ -9,7 +9,18 @@ from __future__ import annotations
 
 import typer
 
-from previ.commands import audit, features, quickstart, synth, train, validate
+from previ.commands import (
+    audit,
+    caseload,
+    features,
+    quickstart,
+    score,
+    serve,
+    synth,
+    tokens,
+    train,
+    validate,
+)
 
 app = typer.Typer(
     name="previ",
@@ -24,5 +35,5 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-for module in (quickstart, synth, validate, features, train, audit):
+for module in (quickstart, synth, validate, features, train, audit, score, serve, tokens, caseload):
     module.register(app)

@@ -203,6 +203,11 @@ class ServiceConfig(_Section):
     audit_url: str = Field(
         "sqlite:///audit.db", description="SQLAlchemy URL of the audit log and feedback (PostgreSQL works)."
     )
+    audit_fsync: bool = Field(
+        True,
+        description="SQLite audit log: fsync every entry, so it survives a power cut; false saves the "
+        "fsync per request and still survives a crash of the service, not of the machine.",
+    )
     snapshot_dir: Path = Field(Path("snapshots"), description="Parquet files of `previ score` snapshots.")
     snapshot_url: str | None = Field(
         None, description="SQLAlchemy URL of the snapshot tables; default: SQLite in snapshot_dir."

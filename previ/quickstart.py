@@ -21,6 +21,9 @@ from features.load import load_bundle
 from features.synth import SynthSummary, synthesize
 from previ.config import PreviConfig
 from previ.errors import PreviError
+from service.batch import SnapshotSummary, write_snapshot
+from service.settings import service_settings
+from service.tokens import TokenStore
 from training.pipeline import TrainOutcome, train_and_register, training_set_from_bundle
 from training.promote import Promotion, promote
 from training.registry import CHAMPION, client_for
@@ -39,6 +42,9 @@ class QuickstartResult:
     training: TrainOutcome
     promotion: Promotion | None
     promotion_refusal: str | None
+    snapshot: SnapshotSummary | None = None
+    demo_token: str | None = None
+    example_youth_id: str | None = None
 
 
 def run_quickstart(settings: PreviConfig, *, progress: Progress | None = None) -> QuickstartResult:
@@ -63,7 +69,18 @@ def run_quickstart(settings: PreviConfig, *, progress: Progress | None = None) -
         except PreviError as error:
             refusal = error.lines[0]
             promotion = promote(settings.training, version, force=True, reason=DEMO_OVERRIDE_REASON)
-    return QuickstartResult(summary, tuple(bundle.warnings), outcome, promotion, refusal)
+    if not _has_champion(settings):
+        return QuickstartResult(summary, tuple(bundle.warnings), outcome, promotion, refusal)
+    as_of = summary.as_of[-1]
+    report(f"scoring everyone at {as_of} into a snapshot for the service")
+    snapshot = write_snapshot(settings, data_dir=data_dir, as_of=as_of)
+    example = str(load_bundle(data_dir).youth["youth_id"].iloc[0])
+    _, token = TokenStore(service_settings(settings).tokens_file).add(
+        role="caseworker", name="quickstart demo"
+    )
+    return QuickstartResult(
+        summary, tuple(bundle.warnings), outcome, promotion, refusal, snapshot, token, example
+    )
 
 
 def _has_champion(settings: PreviConfig) -> bool:

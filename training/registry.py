@@ -48,7 +48,14 @@ def tracking_uri(settings: TrainingConfig) -> str:
 def client_for(settings: TrainingConfig) -> MlflowClient:
     _quiet_mlflow()
     uri = tracking_uri(settings)
+    # mlflow.set_tracking_uri also exports MLFLOW_TRACKING_URI, which would then outrank the config of
+    # every later call in this process; keep the variable as the user set it.
+    user_value = os.environ.get("MLFLOW_TRACKING_URI")
     mlflow.set_tracking_uri(uri)
+    if user_value is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = user_value
     return MlflowClient(tracking_uri=uri)
 
 

@@ -50,3 +50,15 @@ def quickstart_command(
     if result.promotion is not None:
         how = " with a recorded override (demo data)" if result.promotion.forced else " through the gates"
         console.print(f"Promoted v{result.promotion.version} to champion{how}.")
+    if result.snapshot is not None and result.demo_token is not None:
+        console.print(
+            f"Snapshot {result.snapshot.snapshot_id}: {result.snapshot.rows:,} young people scored as of "
+            f"{result.snapshot.as_of}. A caseworker token for the demo (shown once): {result.demo_token}"
+        )
+        console.print(
+            "Start the service with `previ serve`, then:\n"
+            f"  curl -s 'http://127.0.0.1:8000/v1/youth/{result.example_youth_id}/score?purpose=case_review' "
+            f"-H 'Authorization: Bearer {result.demo_token}' -H 'Accept-Language: es'",
+            markup=False,
+            soft_wrap=True,
+        )

@@ -1,0 +1,52 @@
+"""`previ score`: a batch snapshot of everyone of programme age at one date."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from previ.commands import console, handles_errors
+from previ.config import load_config
+from previ.errors import PreviError
+
+
+def register(app: typer.Typer) -> None:
+    app.command("score")(score_command)
+
+
+@handles_errors
+def score_command(
+    as_of: Annotated[str, typer.Option("--as-of", help="The date the scores describe (YYYY-MM-DD).")],
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Data bundle folder (default: data.dir).")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="previ.yaml (default: ./previ.yaml, else built-in defaults)."),
+    ] = None,
+) -> None:
+    """Score everyone of programme age at --as-of with the champion, with reasons, into a snapshot.
+
+    The snapshot (Parquet under service.snapshot_dir, and the SQL tables that
+    GET /v1/youth/{id}/score reads) is added beside the earlier ones.
+    """
+    from service.batch import write_snapshot
+
+    try:
+        date = dt.date.fromisoformat(as_of)
+    except ValueError:
+        raise PreviError(f"--as-of: '{as_of}' is not a date (YYYY-MM-DD)") from None
+    settings = load_config(config)
+    summary = write_snapshot(settings, data_dir=data or settings.data.dir, as_of=date)
+    table = Table("tier", "young people", title=f"snapshot {summary.snapshot_id}: {summary.rows:,} scored")
+    for tier, count in summary.tiers.items():
+        table.add_row(tier, f"{count:,}")
+    table.caption = (
+        f"as of {summary.as_of}, model v{summary.model_version} -> {summary.folder}; "
+        + ", ".join(f"{step} {seconds:.1f}s" for step, seconds in summary.seconds.items())
+    )
+    console.print(table)

@@ -1,0 +1,214 @@
+"""`previ score`: score everyone of programme age at one as_of into a snapshot.
+
+The bundle is loaded once and turned into the point-in-time matrix
+(:func:`features.build.build_features`, what ``matrix_from_bundle`` does; the
+programmes table is also needed here, for the enrolments that referrals skip).
+Scores and reasons come from :func:`service.scoring.score_rows` over the whole
+population at once, the same path the API uses for one person. The snapshot is
+written as Parquet under ``service.snapshot_dir`` and into the snapshot tables
+in one transaction; earlier snapshots stay.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from features.build import build_features
+from features.load import load_bundle
+from features.registry import FEATURES_BY_NAME
+from previ.atomic import atomic_dir
+from previ.config import PreviConfig
+from previ.errors import PreviError
+from service.model_store import LoadedModel, load_model
+from service.scoring import ScoredRows, score_rows
+from service.settings import ServiceSettings, service_settings
+from service.snapshots import SnapshotStore
+
+__all__ = ["SnapshotSummary", "enrolments_at", "snapshot_store", "write_snapshot"]
+
+NOT_BUNDLE_MODEL = (
+    "score: the served model uses features a data bundle does not give ({names}); "
+    "previ score needs a model trained on a bundle"
+)
+
+
+@dataclass(frozen=True)
+class SnapshotSummary:
+    snapshot_id: int
+    as_of: dt.date
+    model_version: str
+    rows: int
+    tiers: dict[str, int]
+    folder: Path
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def snapshot_store(settings: ServiceSettings) -> SnapshotStore:
+    """The snapshot tables: ``service.snapshot_url``, else SQLite inside ``service.snapshot_dir``."""
+    url = settings.snapshot_url or f"sqlite:///{(settings.snapshot_dir / 'snapshots.db').absolute()}"
+    return SnapshotStore(url)
+
+
+def write_snapshot(
+    config: PreviConfig,
+    *,
+    data_dir: Path,
+    as_of: dt.date,
+    settings: ServiceSettings | None = None,
+    model: LoadedModel | None = None,
+) -> SnapshotSummary:
+    """Score the bundle's population at ``as_of`` with the served model and store the snapshot."""
+    settings = settings or service_settings(config)
+    clock = _Clock()
+    model = model or load_model(config, settings)
+    clock.lap("model")
+    bundle = load_bundle(
+        data_dir, audit_columns=config.data.audit_columns, extraction_date=config.data.extraction_date
+    )
+    matrix = build_features(bundle, [as_of], config.features)
+    frame = matrix.frame
+    clock.lap("features")
+    names = model.scoring.feature_names
+    absent = [name for name in names if name not in frame.columns]
+    if absent:
+        raise PreviError(NOT_BUNDLE_MODEL.format(names=", ".join(absent[:5])))
+    if frame.empty:
+        raise PreviError(f"score: nobody of programme age in {data_dir} at {as_of}")
+    values = frame[names].astype("float64")
+    scored = score_rows(model.scoring, values)
+    population = np.sort(scored.probability)
+    percentile = 100.0 * np.searchsorted(population, scored.probability, side="right") / len(population)
+    ids = frame["youth_id"].astype(str).to_numpy()
+    scores = pd.DataFrame(
+        {
+            "youth_id": ids,
+            "municipality": frame["municipality"].astype(str).to_numpy(),
+            "age": frame["age"].to_numpy(dtype=np.int64),
+            "probability": scored.probability,
+            "percentile": percentile,
+            "tier": scored.tier.astype(str),
+        }
+    )
+    reasons = _reasons(
+        scored.reasons("es", top=settings.top_reasons).table, scored, ids, settings.top_reasons
+    )
+    programs = enrolments_at(bundle.tables.get("programs"), as_of, population=set(ids))
+    clock.lap("scoring")
+    created = dt.datetime.now(dt.UTC)
+    folder = Path(settings.snapshot_dir) / f"{as_of:%Y-%m-%d}_{created:%Y%m%dT%H%M%S%fZ}_v{model.version}"
+
+    meta = {
+        "as_of": str(as_of),
+        "created_at": created.isoformat(),
+        "model_version": model.version,
+        "model_sha256": model.sha256,
+        "rows": len(scores),
+    }
+    tables = {"scores": scores, "reasons": reasons, "programs": programs}
+
+    try:
+        snapshot_id = snapshot_store(settings).write(
+            as_of=as_of,
+            model_version=model.version,
+            model_sha256=model.sha256,
+            folder=str(folder),
+            quantiles=np.quantile(scored.probability, np.linspace(0, 1, 1001)),
+            scores=scores,
+            reasons=reasons,
+            programs=programs,
+            before_commit=lambda snapshot_id: _write_parquet(
+                folder, tables, {**meta, "snapshot_id": snapshot_id}
+            ),
+        )
+    except Exception:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    clock.lap("writing")
+    tiers = scores["tier"].value_counts()
+    return SnapshotSummary(
+        snapshot_id=snapshot_id,
+        as_of=as_of,
+        model_version=model.version,
+        rows=len(scores),
+        tiers={tier: int(tiers.get(tier, 0)) for tier in ("indicated", "selective", "universal")},
+        folder=folder,
+        seconds=clock.laps,
+    )
+
+
+def _write_parquet(folder: Path, tables: dict[str, pd.DataFrame], meta: dict[str, object]) -> None:
+    """The snapshot's Parquet files and snapshot.json, all or nothing."""
+    with atomic_dir(folder) as temporary:
+        for name, table in tables.items():
+            table.to_parquet(temporary / f"{name}.parquet", index=False)
+        (temporary / "snapshot.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+
+
+def enrolments_at(programs: pd.DataFrame | None, as_of: dt.date, *, population: set[str]) -> pd.DataFrame:
+    """Each young person's programmes as they stood at ``as_of`` (youth_id, program, status).
+
+    As in the programme features: an enrolment that started before as_of and had
+    not ended by then is active; one that ended before keeps its final status.
+    Of several enrolments in one programme, active beats completed beats dropped.
+    """
+    columns = ["youth_id", "program", "status"]
+    if programs is None or programs.empty:
+        return pd.DataFrame({column: pd.Series(dtype=object) for column in columns})
+    day = pd.Timestamp(as_of)
+    start = pd.to_datetime(programs["start_date"])
+    end = pd.to_datetime(programs["end_date"])
+    started = (start < day).to_numpy()
+    ended = (end < day).fillna(False).to_numpy(dtype=bool)
+    status = np.where(ended, programs["status"].astype(str).to_numpy(), "active")
+    table = pd.DataFrame(
+        {
+            "youth_id": programs["youth_id"].astype(str).to_numpy(),
+            "program": programs["program"].astype(str).to_numpy(),
+            "status": status,
+        }
+    )[started]
+    table = table[
+        table["youth_id"].isin(population) & table["status"].isin(["active", "completed", "dropped"])
+    ]
+    priority = table["status"].map({"active": 0, "completed": 1, "dropped": 2})
+    table = table.assign(priority=priority).sort_values(["youth_id", "program", "priority"], kind="stable")
+    return table.drop_duplicates(["youth_id", "program"])[columns].reset_index(drop=True)
+
+
+def _reasons(table_es: pd.DataFrame, scored: ScoredRows, ids: np.ndarray, top: int) -> pd.DataFrame:
+    """The long reason table with both languages' sentences (same selection) and tags as text."""
+    table_en = scored.reasons("en", top=top).table
+    tags = {name: ",".join(feature.referral_tags) for name, feature in FEATURES_BY_NAME.items()}
+    return pd.DataFrame(
+        {
+            "youth_id": ids[table_es["row"].to_numpy()],
+            "direction": table_es["direction"].astype(str).to_numpy(),
+            "rank": table_es["rank"].to_numpy(dtype=np.int64),
+            "feature": table_es["feature"].astype(str).to_numpy(),
+            "value": pd.to_numeric(table_es["value"], errors="coerce").to_numpy(dtype=float),
+            "contribution": table_es["contribution"].to_numpy(dtype=float),
+            "factor": table_es["factor"].to_numpy(dtype=object),
+            "referral_tags": table_es["feature"].map(tags).fillna("").to_numpy(dtype=object),
+            "sentence_es": table_es["sentence"].to_numpy(dtype=object),
+            "sentence_en": table_en["sentence"].to_numpy(dtype=object),
+        }
+    )
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._last, 3)
+        self._last = now

@@ -1,0 +1,103 @@
+"""Exception handlers: clear error bodies that never echo the input nor show a stack trace.
+
+FastAPI's own 422 body repeats each invalid input; here only the location, the
+message and the error type go back. A validation failure on a /v1 route is a
+refused access and is logged like the others. A PreviError is the client's to
+fix (422); an unexpected exception is logged on the server and answered with a
+plain 500 that says nothing about the code.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from features.registry import Language
+from previ.errors import PreviError
+from service.audit_log import AuditUnavailable
+from service.deps import endpoint_of, log_refusal
+from service.state import ServiceState
+from service.texts import parse_accept_language, text
+
+__all__ = ["install_error_handlers"]
+
+log = logging.getLogger("previ.service")
+MAX_LOCATION_PART = 64
+_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(AuditUnavailable, _audit_unavailable)  # type: ignore[arg-type]
+    app.add_exception_handler(PreviError, _previ_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected)
+
+
+async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+    detail = [
+        {
+            "loc": [
+                part if isinstance(part, int) else str(part)[:MAX_LOCATION_PART]
+                for part in item.get("loc", ())
+            ],
+            "msg": str(item.get("msg", "invalid")),
+            "type": str(item.get("type", "value_error")),
+        }
+        for item in error.errors()
+    ]
+    if request.url.path.startswith("/v1/"):
+        state: ServiceState = request.app.state.previ
+        purpose, youth_id = _who_and_why(request, error.body)
+        try:
+            await log_refusal(
+                state,
+                request,
+                endpoint_of(request),
+                422,
+                "invalid_request",
+                purpose=purpose,
+                youth_id=youth_id,
+            )
+        except AuditUnavailable as unavailable:
+            return await _audit_unavailable(request, unavailable)
+    return JSONResponse(status_code=422, content={"detail": detail})
+
+
+def _who_and_why(request: Request, body: Any) -> tuple[str | None, str | None]:
+    """The purpose and youth id of an invalid request, when they themselves are well formed.
+
+    They make the refusal findable by young person in the log; anything
+    malformed is left out rather than stored.
+    """
+    fields = body if isinstance(body, dict) else {}
+    purpose = fields.get("purpose", request.query_params.get("purpose"))
+    youth_id = fields.get("youth_id", request.path_params.get("youth_id"))
+    return (
+        purpose if isinstance(purpose, str) and _PLAIN.fullmatch(purpose) else None,
+        youth_id if isinstance(youth_id, str) and _PLAIN.fullmatch(youth_id) else None,
+    )
+
+
+async def _audit_unavailable(request: Request, error: AuditUnavailable) -> JSONResponse:
+    log.error("audit log unavailable (%s): refusing %s %s", error, request.method, endpoint_of(request))
+    return JSONResponse(status_code=503, content={"detail": text("audit_unavailable", _language(request))})
+
+
+async def _previ_error(request: Request, error: PreviError) -> JSONResponse:
+    return JSONResponse(status_code=422, content={"detail": list(error.lines)})
+
+
+async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    log.exception("unexpected error on %s %s", request.method, endpoint_of(request), exc_info=error)
+    return JSONResponse(status_code=500, content={"detail": text("internal", _language(request))})
+
+
+def _language(request: Request) -> Language:
+    state: ServiceState | None = getattr(request.app.state, "previ", None)
+    default: Language = state.config.language if state is not None else "es"
+    return parse_accept_language(request.headers.get("accept-language"), default)

@@ -1,0 +1,139 @@
+"""The app factory: settings, stores, catalog and routes, wired once.
+
+``create_app`` validates everything it can before serving: a catalog that does
+not validate, a bad setting or an unreadable key raise PreviError here, so
+``previ serve`` stops with a clear message (exit 2) instead of serving half a
+service. The model is loaded after start-up, in the background: /healthz
+answers at once, /readyz and the scoring routes answer 503 until a verified
+model is in. SIGHUP (where the platform has it) and POST /v1/admin/reload load
+the champion again and swap it in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
+from functools import partial
+
+from fastapi import FastAPI
+
+from previ.config import PreviConfig
+from previ.errors import PreviError
+from service.audit_log import AuditLog
+from service.batch import snapshot_store
+from service.catalog import load_catalog
+from service.errors import install_error_handlers
+from service.middleware import BodyLimitMiddleware, NoStoreMiddleware
+from service.model_store import ModelHolder, load_model
+from service.pages import mount_pages
+from service.pseudonym import Pseudonymizer, load_key
+from service.routes import admin, audit_log, fairness, feedback, health, model, scores, youth
+from service.settings import ServiceSettings, service_settings
+from service.state import ServiceState
+from service.tokens import TokenStore
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("previ.service")
+
+DESCRIPTION = """
+**previ** estimates which young people would benefit from prevention support, explains why, and
+suggests referrals. A score is a prompt for support, **never** a basis for sanctions.
+
+**Tokens and roles.** Send `Authorization: Bearer <token>`; an operator issues tokens with
+`previ tokens add --role ROLE --name NAME`. Each role sees only its endpoints:
+
+| role | may call |
+| --- | --- |
+| caseworker | `POST /v1/scores`, `GET /v1/youth/{youth_id}/score`, `POST /v1/feedback`, `GET /v1/model` |
+| program_manager | `GET /v1/fairness`, `GET /v1/model` |
+| data_scientist | `POST /v1/scores:batch`, `POST /v1/admin/reload`, `GET /v1/model` |
+| auditor | `GET /v1/audit-log`, `GET /v1/model` |
+
+**Purposes.** Every score request states a `purpose` from the allowed list (by default
+`referral_planning`, `case_review`, `program_evaluation`). Punitive purposes (sanctions, policing,
+discipline, immigration, investigation) are refused with 403, whatever the configuration.
+
+**Audit.** Every access, allowed or refused, is logged (token id, role, purpose, a keyed hash of the
+youth id, model version, outcome) before the response leaves; if the log cannot be written, no score
+is returned (503).
+
+**Language.** Reasons and notes are in Spanish unless `Accept-Language: en`.
+"""
+
+
+def create_app(config: PreviConfig | None = None, *, settings: ServiceSettings | None = None) -> FastAPI:
+    """Build the service for ``config`` (settings: its ``service`` section plus PREVI_* variables)."""
+    config = config or PreviConfig()
+    settings = settings or service_settings(config)
+    secret = settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else None
+    state = ServiceState(
+        config=config,
+        settings=settings,
+        holder=ModelHolder(partial(load_model, config, settings)),
+        audit=AuditLog(settings.audit_url, fsync=settings.audit_fsync),
+        tokens=TokenStore(settings.tokens_file),
+        pseudonymize=Pseudonymizer(load_key(secret, settings.pseudonym_key_file)),
+        catalog=load_catalog(settings.catalog),
+        snapshots=snapshot_store(settings),
+    )
+    app = FastAPI(
+        title="previ",
+        summary="Explained early warning and referral for youth violence-prevention programmes.",
+        description=DESCRIPTION,
+        version="1",
+        lifespan=_lifespan,
+    )
+    app.state.previ = state
+    install_error_handlers(app)
+    for module in (health, scores, youth, model, fairness, feedback, audit_log, admin):
+        app.include_router(module.router)
+    app.add_middleware(NoStoreMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    mount_pages(app)
+    return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    state: ServiceState = app.state.previ
+    tasks: set[asyncio.Task[None]] = set()
+
+    def start_reload(reason: str) -> None:
+        task = asyncio.get_running_loop().create_task(asyncio.to_thread(_reload, state, reason))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    start_reload("start-up")
+    remove_handler = _on_sighup(lambda: start_reload("SIGHUP"))
+    try:
+        yield
+    finally:
+        remove_handler()
+
+
+def _reload(state: ServiceState, reason: str) -> None:
+    """Reload for a signal or at start-up: a refusal is logged (by the holder), never raised."""
+    log.info("loading the model (%s)", reason)
+    with suppress(PreviError):
+        state.holder.reload()
+
+
+def _on_sighup(callback: Callable[[], None]) -> Callable[[], None]:
+    """Install a SIGHUP handler on the running loop; a no-op without one (Windows, non-main thread)."""
+    loop = asyncio.get_running_loop()
+    sighup = getattr(signal, "SIGHUP", None)
+    if sighup is None:
+        return lambda: None
+    try:
+        loop.add_signal_handler(sighup, callback)
+    except (NotImplementedError, RuntimeError, ValueError):
+        return lambda: None
+
+    def remove() -> None:
+        loop.remove_signal_handler(sighup)
+
+    return remove

@@ -1,0 +1,210 @@
+"""The model being served, and how it is replaced without a request ever seeing two.
+
+:func:`load_model` loads the registry's ``champion`` (or ``service.model_path``)
+completely: the artifact checked against the SHA-256 recorded at registration,
+its golden predictions reproduced (``load_artifact`` refuses otherwise), and the
+model card and fairness audit read into memory. :class:`ModelHolder` keeps one
+reference to the loaded model; a reload builds the new one beside it and then
+rebinds that reference in a single assignment. A request reads the reference
+once, at its start, and uses that object for its probability, reasons, version
+and audit entry, so during a swap every request is served wholly by the old
+model or wholly by the new one, and none waits. A model that fails to load is
+refused and the old one stays.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from models.artifact import ARTIFACT_FOLDER, SCORING_FILE, ScoringModel, load_artifact
+from previ.config import PreviConfig
+from previ.errors import PreviError
+from service.settings import ServiceSettings
+
+__all__ = ["LoadedModel", "ModelHolder", "Swap", "load_model"]
+
+log = logging.getLogger("previ.service")
+
+CARD_FILE = "model_card.json"
+AUDIT_JSON = "audit/audit.json"
+AUDIT_HTML = "audit/report.html"
+NO_CHAMPION = (
+    "model: {name} has no 'champion' in the registry at {uri}; promote a version (previ promote VERSION) "
+    "or set service.model_path to a scoring artifact"
+)
+NO_SHA = "model: {name} v{version} has no 'scoring_sha256' tag; previ will not serve an unverifiable model"
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedModel:
+    """A verified scoring model with what the service shows about it."""
+
+    scoring: ScoringModel
+    version: str
+    sha256: str
+    source: str
+    card: dict[str, Any]
+    audit_json: dict[str, Any] | None
+    audit_html: str | None
+    loaded_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Swap:
+    previous: LoadedModel | None
+    current: LoadedModel
+
+    @property
+    def changed(self) -> bool:
+        return self.previous is None or self.previous.sha256 != self.current.sha256
+
+
+class ModelHolder:
+    """One reference to the served model; reloads are serialised, reads never wait."""
+
+    def __init__(self, loader: Callable[[], LoadedModel]) -> None:
+        self._loader = loader
+        self._current: LoadedModel | None = None
+        self._reloading = threading.Lock()
+        self.last_error: str | None = None
+
+    @property
+    def current(self) -> LoadedModel | None:
+        return self._current
+
+    def reload(self) -> Swap:
+        """Load a model fully, then swap it in; on any failure keep the current one and raise PreviError.
+
+        Any exception counts as a refusal (a corrupt file can raise more than
+        PreviError): a reload must never take the service down.
+        """
+        with self._reloading:
+            previous = self._current
+            try:
+                loaded = self._loader()
+            except Exception as error:
+                refused = error if isinstance(error, PreviError) else PreviError(f"model: {error!r}")
+                self.last_error = str(refused)
+                log.error("model refused, still serving %s: %s", _name(previous), refused)
+                raise refused from error
+            self._current = loaded  # the swap: one reference rebound
+            self.last_error = None
+            log.info("serving model %s (was %s)", loaded.version, _name(previous))
+            return Swap(previous=previous, current=loaded)
+
+
+def load_model(config: PreviConfig, settings: ServiceSettings) -> LoadedModel:
+    """The champion from the MLflow registry, or the artifact at ``service.model_path``."""
+    if settings.model_path is not None:
+        return _from_folder(settings.model_path, settings.model_sha256)
+    return _from_registry(config)
+
+
+def _from_folder(path: Path, expected_sha256: str | None) -> LoadedModel:
+    folder = Path(path)
+    run_folder = folder if (folder / ARTIFACT_FOLDER / SCORING_FILE).exists() else folder.parent
+    artifact = folder / ARTIFACT_FOLDER if folder is run_folder else folder
+    if not (artifact / SCORING_FILE).exists():
+        raise PreviError(f"model: {folder} holds neither {SCORING_FILE} nor {ARTIFACT_FOLDER}/{SCORING_FILE}")
+    scoring = load_artifact(artifact, expected_sha256=expected_sha256)
+    sha256 = _sha256(artifact / SCORING_FILE)
+    return LoadedModel(
+        scoring=scoring,
+        version=f"local-{sha256[:12]}",
+        sha256=sha256,
+        source=str(artifact.absolute()),
+        card=_read_json(run_folder / CARD_FILE) or {},
+        audit_json=_read_json(run_folder / AUDIT_JSON),
+        audit_html=_read_text(run_folder / AUDIT_HTML),
+        loaded_at=dt.datetime.now(dt.UTC),
+    )
+
+
+def _from_registry(config: PreviConfig) -> LoadedModel:
+    import mlflow.artifacts
+    from mlflow.exceptions import MlflowException
+
+    from training.registry import CHAMPION, client_for, tracking_uri
+
+    uri = tracking_uri(config.training)
+    name = config.training.registered_model
+    try:
+        client = client_for(config.training)
+        version = client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException as error:
+        raise PreviError(NO_CHAMPION.format(name=name, uri=uri)) from error
+    expected = version.tags.get("scoring_sha256")
+    if not expected:
+        raise PreviError(NO_SHA.format(name=name, version=version.version))
+    with tempfile.TemporaryDirectory(prefix="previ-model-") as folder:
+        try:
+            model_dir = mlflow.artifacts.download_artifacts(
+                artifact_uri=f"models:/{name}/{version.version}",
+                dst_path=folder,
+                tracking_uri=uri,
+                registry_uri=uri,
+            )
+        except MlflowException as error:
+            raise PreviError(f"model: cannot download {name} v{version.version}: {error.message}") from error
+        scoring = load_artifact(
+            Path(model_dir) / "artifacts" / ARTIFACT_FOLDER, expected_sha256=str(expected)
+        )
+        report = {
+            key: _download(version.run_id, f"report/{key}", Path(folder) / "report", uri)
+            for key in (CARD_FILE, AUDIT_JSON, AUDIT_HTML)
+        }
+        return LoadedModel(
+            scoring=scoring,
+            version=str(version.version),
+            sha256=str(expected),
+            source=f"models:/{name}@{CHAMPION}",
+            card=_read_json(report[CARD_FILE]) or {},
+            audit_json=_read_json(report[AUDIT_JSON]),
+            audit_html=_read_text(report[AUDIT_HTML]),
+            loaded_at=dt.datetime.now(dt.UTC),
+        )
+
+
+def _download(run_id: str | None, artifact_path: str, folder: Path, uri: str) -> Path | None:
+    """One report file of the version's run, or None when the run did not log it."""
+    import mlflow.artifacts
+    from mlflow.exceptions import MlflowException
+
+    if not run_id:
+        return None
+    try:
+        return Path(
+            mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path=artifact_path, dst_path=str(folder), tracking_uri=uri
+            )
+        )
+    except (MlflowException, OSError):
+        return None
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_text(encoding="utf-8").encode("utf-8")).hexdigest()
+
+
+def _read_json(path: Path | None) -> dict[str, Any] | None:
+    if path is None or not path.exists():
+        return None
+    loaded = json.loads(path.read_text(encoding="utf-8"))
+    return loaded if isinstance(loaded, dict) else {"content": loaded}
+
+
+def _read_text(path: Path | None) -> str | None:
+    return path.read_text(encoding="utf-8") if path is not None and path.exists() else None
+
+
+def _name(model: LoadedModel | None) -> str:
+    return model.version if model is not None else "nothing"

@@ -1,0 +1,106 @@
+"""Caseloads: which young people are assigned to which caseworker, in the service database.
+
+A caseworker is named as their token is (``previ tokens add --name NAME``); the
+"my caseload" page shows the signed-in caseworker the young people assigned to
+that name and nobody else's. Assignments live beside the audit log (the
+``service.audit_url`` database) and are managed with ``previ caseload``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from sqlalchemy import Column, DateTime, Engine, MetaData, String, Table, delete, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from previ.errors import PreviError
+from service.database import make_engine, sqlite_path
+from service.settings import ServiceSettings
+
+__all__ = ["BAD_CASEWORKER", "BAD_YOUTH_ID", "CaseloadStore", "caseload_store"]
+
+BAD_CASEWORKER = "caseload: --caseworker must be 1-64 printable characters (the name of a caseworker's token)"
+BAD_YOUTH_ID = "caseload: --youth must be a pseudonymous id: letters, digits and . _ : - (at most 64)"
+YOUTH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+
+metadata = MetaData()
+caseload_table = Table(
+    "caseload",
+    metadata,
+    Column("caseworker", String(64), primary_key=True),
+    Column("youth_id", String(64), primary_key=True),
+    Column("assigned_at", DateTime, nullable=False),
+)
+
+
+class CaseloadStore:
+    """Assignments of young people to caseworkers; the table is created on first use."""
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self.engine = engine
+        self.url = url
+        self._ready = False
+
+    def add(self, *, caseworker: str, youth_id: str) -> bool:
+        """Assign; False when the young person was already assigned to this caseworker."""
+        _check(caseworker, youth_id)
+        self._ensure_schema()
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    insert(caseload_table).values(
+                        caseworker=caseworker,
+                        youth_id=youth_id,
+                        assigned_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def remove(self, *, caseworker: str, youth_id: str) -> bool:
+        """Unassign; False when there was no such assignment."""
+        _check(caseworker, youth_id)
+        self._ensure_schema()
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                delete(caseload_table).where(
+                    (caseload_table.c.caseworker == caseworker) & (caseload_table.c.youth_id == youth_id)
+                )
+            )
+        return bool(result.rowcount)
+
+    def youth_of(self, caseworker: str) -> list[str]:
+        """The ids assigned to ``caseworker``, sorted (an empty list for an unknown name)."""
+        self._ensure_schema()
+        query = (
+            select(caseload_table.c.youth_id)
+            .where(caseload_table.c.caseworker == caseworker)
+            .order_by(caseload_table.c.youth_id)
+        )
+        with self.engine.connect() as connection:
+            return [str(youth_id) for youth_id in connection.execute(query).scalars()]
+
+    def _ensure_schema(self) -> None:
+        if self._ready:
+            return
+        path = sqlite_path(self.url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        metadata.create_all(self.engine)
+        self._ready = True
+
+
+def caseload_store(settings: ServiceSettings, *, engine: Engine | None = None) -> CaseloadStore:
+    """The caseload table in the service database (``engine``: one already open on it)."""
+    return CaseloadStore(
+        engine or make_engine(settings.audit_url, fsync=settings.audit_fsync), settings.audit_url
+    )
+
+
+def _check(caseworker: str, youth_id: str) -> None:
+    if not 1 <= len(caseworker) <= 64 or not caseworker.isprintable():
+        raise PreviError(BAD_CASEWORKER)
+    if not YOUTH_ID.fullmatch(youth_id):
+        raise PreviError(BAD_YOUTH_ID)

@@ -1,0 +1,176 @@
+"""The programme manager's pages: the fairness report, the model card, registered versions, referral uptake.
+
+None of them lists young people: the fairness report and the card describe the
+model, the versions page the registry, and uptake shows counts by programme
+and group. Each view is written to the audit log, as the API's are.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse, Response
+
+from previ.errors import PreviError
+from service.pages.frame import Page, PageRoute, page_for
+from service.pages.texts import label_of
+from service.pages.uptake import ALL_GROUPS, GroupBy, referral_uptake
+from service.pages.versions import METRICS, registered_versions
+from service.texts import text
+from service.tokens import ROLES
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+AnyRolePage = Annotated[Page, Depends(page_for(*ROLES))]
+ManagerPage = Annotated[Page, Depends(page_for("program_manager"))]
+RegistryPage = Annotated[Page, Depends(page_for("program_manager", "data_scientist"))]
+CARD_METRICS = ("roc_auc", "pr_auc", "brier", "ece", "precision_at_k", "recall_at_k", "lift_at_k")
+# The audit report is shown in a sandboxed frame: no scripts, no same-origin access, only its own
+# inline styles and data: images, and only inside previ's own pages.
+REPORT_HEADERS = {
+    "content-security-policy": "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "frame-ancestors 'self'",
+    "x-frame-options": "SAMEORIGIN",
+}
+
+
+@router.get("/model")
+def model_card(page: AnyRolePage) -> Response:
+    """The served model's card (any role, as GET /v1/model)."""
+    guard = page.guard
+    model = guard.model()
+    guard.log("allowed", 200, model=model)
+    card: dict[str, Any] = model.card
+    metrics = [
+        (name, [_metric_cell(values, metric) for metric in CARD_METRICS])
+        for name, values in (card.get("metrics") or {}).items()
+    ]
+    features = [
+        {
+            "name": feature.get("name", ""),
+            "description": feature.get(f"description_{page.language}") or "",
+            "direction": {1: "direction_up", -1: "direction_down"}.get(
+                feature.get("direction", 0), "direction_unknown"
+            ),
+        }
+        for feature in card.get("features") or []
+    ]
+    return page.render(
+        "model.html",
+        model=model,
+        card=card,
+        metric_names=[page.t(f"metric_{metric}") for metric in CARD_METRICS],
+        metrics=metrics,
+        features=features,
+        cost=card.get("cost_of_interpretability_auc"),
+    )
+
+
+@router.get("/manager/fairness")
+def fairness(page: ManagerPage) -> Response:
+    """The champion's fairness audit: its gate and flags, and the full report in a sandboxed frame."""
+    guard = page.guard
+    model = guard.model()
+    if model.audit_html is None:
+        guard.refuse(404, text("no_audit", page.language), model=model, detail="no_audit")
+    guard.log("allowed", 200, model=model)
+    audit = model.card.get("fairness_audit") or {}
+    return page.render(
+        "fairness.html",
+        model=model,
+        gate=audit.get("gate") or "unknown",
+        flags=audit.get("flagged") or "",
+    )
+
+
+@router.get("/manager/fairness/report")
+def fairness_report(page: ManagerPage) -> Response:
+    """The audit's own HTML report (as GET /v1/fairness with Accept: text/html), for the frame."""
+    guard = page.guard
+    model = guard.model()
+    if model.audit_html is None:
+        guard.refuse(404, text("no_audit", page.language), model=model, detail="no_audit")
+    guard.log("allowed", 200, model=model)
+    return HTMLResponse(model.audit_html, headers=REPORT_HEADERS)
+
+
+@router.get("/manager/versions")
+def versions(page: RegistryPage) -> Response:
+    """Every registered version with its metrics and audit gate side by side."""
+    guard = page.guard
+    training = page.state.config.training
+    served = page.state.holder.current
+    guard.log("allowed", 200, model=served)
+    try:
+        rows = registered_versions(training)
+        unavailable = False
+    except PreviError:
+        rows, unavailable = [], True
+    return page.render(
+        "versions.html",
+        status=503 if unavailable else 200,
+        name=training.registered_model,
+        rows=rows,
+        served_version=served.version if served is not None else None,
+        metrics=METRICS,
+        metric_names=[page.t(f"metric_{metric}") for metric in METRICS],
+        unavailable=unavailable,
+    )
+
+
+@router.get("/manager/uptake")
+def uptake(page: ManagerPage) -> Response:
+    """Referrals suggested, made and declined, by programme and group (counts only)."""
+    requested = page.request.query_params.get("group", "tier")
+    group_by: GroupBy = "municipality" if requested == "municipality" else "tier"
+    guard = page.guard
+    guard.log("allowed", 200, detail=f"uptake by {group_by}")
+    result = referral_uptake(page.state, group_by=group_by, cache=page.pages.cache)
+    catalog = page.state.catalog
+
+    def programme_name(program: str) -> str:
+        programme = catalog.get(program)
+        return programme.name(page.language) if programme is not None else program
+
+    def group_name(group: str) -> str:
+        if group == ALL_GROUPS:
+            return page.t("group_all")
+        if group == "":
+            return page.t("group_unknown")
+        return label_of("tier", group, page.language) if group_by == "tier" else group
+
+    return page.render(
+        "uptake.html",
+        group_by=group_by,
+        as_of=result.as_of,
+        rows=[
+            {
+                "programme": programme_name(row.program),
+                "group": group_name(row.group),
+                "total": row.group == ALL_GROUPS,
+                "suggested": row.suggested,
+                "made": row.made,
+                "declined": row.declined,
+                "uptake": f"{100 * row.uptake:.0f}%" if row.uptake is not None else "—",
+            }
+            for row in result.rows
+        ],
+        overrides=[
+            (group_name(group), label_of("tier", tier, page.language), count)
+            for group, tier, count in result.overrides
+        ],
+    )
+
+
+def _metric_cell(values: dict[str, Any], metric: str) -> tuple[str, str]:
+    """The metric and its 95% interval as printed ("0.718", "0.693–0.760"); dashes when absent."""
+    value = values.get(metric)
+    if not isinstance(value, int | float):
+        return "—", ""
+    interval = values.get(f"{metric}_ci")
+    if isinstance(interval, list | tuple) and len(interval) == 2:
+        low, high = interval
+        if isinstance(low, int | float) and isinstance(high, int | float):
+            return f"{value:.3f}", f"{low:.3f}–{high:.3f}"
+    return f"{value:.3f}", ""

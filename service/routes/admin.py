@@ -1,0 +1,47 @@
+"""Reload the served model (data scientist): the new champion fully loaded and verified, then swapped in."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from previ.errors import PreviError
+from service.deps import DataScientistGuard
+from service.routes.scores import REFUSALS
+from service.schemas import ErrorOut, ReloadOut
+from service.texts import text
+
+router = APIRouter(tags=["admin"])
+
+
+@router.post(
+    "/v1/admin/reload",
+    response_model=ReloadOut,
+    summary="Load the registry's champion again and swap it in (data scientist)",
+    responses={
+        **REFUSALS,
+        409: {"model": ErrorOut, "description": "The new model was refused; the old one stays."},
+    },
+)
+def reload_model(guard: DataScientistGuard) -> ReloadOut:
+    """The same as sending SIGHUP to the process. Requests in flight finish on the model they started with."""
+    try:
+        swap = guard.state.holder.reload()
+    except PreviError as error:
+        current = guard.state.holder.current
+        version = current.version if current is not None else "-"
+        guard.refuse(
+            409,
+            text("model_refused", guard.language, version=version, reason=error.lines[0]),
+            detail="model_refused",
+        )
+    guard.log(
+        "allowed",
+        200,
+        model=swap.current,
+        detail=f"reload from {swap.previous.version if swap.previous else '-'}",
+    )
+    return ReloadOut(
+        version=swap.current.version,
+        previous_version=swap.previous.version if swap.previous else None,
+        changed=swap.changed,
+    )

@@ -1,0 +1,49 @@
+"""What caseworkers did with a score: referrals made or declined, tiers overridden with a reason."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from service.audit_log import Access, FeedbackEntry
+from service.deps import CaseworkerGuard
+from service.routes.scores import REFUSALS
+from service.schemas import FeedbackIn, FeedbackOut
+from service.scoring import FeatureProblem
+from service.texts import text
+
+router = APIRouter(tags=["feedback"])
+
+
+@router.post(
+    "/v1/feedback",
+    response_model=FeedbackOut,
+    status_code=201,
+    summary="Record a referral made or declined, or a tier overridden with a reason (caseworker)",
+    responses=REFUSALS,
+)
+def feedback(body: FeedbackIn, guard: CaseworkerGuard) -> FeedbackOut:
+    """Feedback is how the programme learns whether suggestions are taken up and where the tiers are off."""
+    ids = [body.youth_id]
+    current = guard.state.holder.current
+    version = body.model_version or (current.version if current is not None else None)
+    if body.program is not None and guard.state.catalog.get(body.program) is None:
+        problem = FeatureProblem("program", text("unknown_program", guard.language), "value_error")
+        guard.invalid([(("body",), problem)], purpose=None, youth_ids=ids, model=current)
+    access = Access(
+        endpoint=guard.endpoint,
+        method=guard.method,
+        outcome="allowed",
+        status=201,
+        token_id=guard.caller.token_id,
+        role=guard.caller.role,
+        purpose=body.kind,
+        model_version=version,
+        detail="feedback",
+    )
+    entry = FeedbackEntry(
+        kind=body.kind, program=body.program, tier=body.tier, reason=body.reason, model_version=version
+    )
+    feedback_id, recorded_at = guard.state.audit.record_feedback(
+        access, guard.state.pseudonymize(body.youth_id), entry
+    )
+    return FeedbackOut(id=feedback_id, recorded_at=recorded_at)

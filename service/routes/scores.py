@@ -1,0 +1,108 @@
+"""Live scores from supplied feature values: one young person (caseworker) or a batch (data scientist)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from fastapi import APIRouter
+
+from service.deps import CaseworkerGuard, DataScientistGuard, Guard
+from service.model_store import LoadedModel
+from service.results import enrolment_map, score_out
+from service.schemas import BatchScoreOut, BatchScoreRequest, ErrorOut, Person, ScoreOut, ScoreRequest
+from service.scoring import FeatureProblem, feature_problems, score_rows, values_row
+
+router = APIRouter(tags=["scores"])
+
+REFUSALS: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorOut, "description": "No valid token."},
+    403: {"model": ErrorOut, "description": "Wrong role, or a punitive or unknown purpose (logged)."},
+    413: {"model": ErrorOut, "description": "Body over the size limit."},
+    422: {"model": ErrorOut, "description": "Invalid body: each problem names its field, never its value."},
+    503: {"model": ErrorOut, "description": "No model loaded, or the audit log cannot be written."},
+}
+
+
+@router.post(
+    "/v1/scores",
+    response_model=ScoreOut,
+    summary="Score one young person from feature values (caseworker)",
+    responses=REFUSALS,
+)
+def score_one(body: ScoreRequest, guard: CaseworkerGuard) -> ScoreOut:
+    """Probability, percentile and tier, with reasons, protective factors and referral suggestions.
+
+    Send every feature of the served model (GET /v1/model lists them); null marks
+    a value that is not known. The purpose must be an allowed one: punitive
+    purposes are refused and logged.
+    """
+    ids = [body.youth_id]
+    guard.check_purpose(body.purpose, youth_ids=ids, model=None)
+    model = guard.model(purpose=body.purpose, youth_ids=ids)
+    return score_people(guard, model, [body], purpose=body.purpose, locations=[("body", "features")])[0]
+
+
+@router.post(
+    "/v1/scores:batch",
+    response_model=BatchScoreOut,
+    summary="Score many young people at once (data scientist)",
+    responses=REFUSALS,
+)
+def score_batch(body: BatchScoreRequest, guard: DataScientistGuard) -> BatchScoreOut:
+    """The same scores as POST /v1/scores, in the order of ``items`` (at most 1,000)."""
+    ids = [item.youth_id for item in body.items]
+    guard.check_purpose(body.purpose, youth_ids=ids, model=None)
+    model = guard.model(purpose=body.purpose, youth_ids=ids)
+    locations = [("body", "items", index, "features") for index in range(len(body.items))]
+    scores = score_people(guard, model, body.items, purpose=body.purpose, locations=locations)
+    return BatchScoreOut(model_version=model.version, scores=scores)
+
+
+def score_people(
+    guard: Guard,
+    model: LoadedModel,
+    people: Sequence[Person],
+    *,
+    purpose: str,
+    locations: Sequence[tuple[str | int, ...]],
+) -> list[ScoreOut]:
+    """Check every person's values against ``model``, score them in one pass, log, answer."""
+    ids = [person.youth_id for person in people]
+    problems: list[tuple[tuple[str | int, ...], FeatureProblem]] = [
+        (location, problem)
+        for person, location in zip(people, locations, strict=True)
+        for problem in feature_problems(model.scoring, person.features, age=person.age)
+    ]
+    if problems:
+        guard.invalid(problems, purpose=purpose, youth_ids=ids, model=model)
+    scoring = model.scoring
+    rows = [values_row(scoring, person.features, age=person.age) for person in people]
+    if scoring.categorical_levels:
+        values = pd.DataFrame(rows, columns=scoring.feature_names, dtype=object)
+    else:
+        values = pd.DataFrame(np.array(rows, dtype=np.float64), columns=scoring.feature_names)
+    settings = guard.state.settings
+    scored = score_rows(scoring, values, reference=guard.state.snapshots.reference_for(model.sha256))
+    reasons = scored.reasons(guard.language, top=settings.top_reasons)
+    answers = [
+        score_out(
+            youth_id=person.youth_id,
+            model_version=model.version,
+            probability=float(scored.probability[row]),
+            percentile=float(scored.percentile[row]),
+            reference=scored.reference,
+            tier=str(scored.tier[row]),
+            reasons=reasons.for_row(row),
+            catalog=guard.state.catalog,
+            age=person.age,
+            municipality=person.municipality,
+            enrolments=enrolment_map(person.programs),
+            language=guard.language,
+            max_referrals=settings.max_referrals,
+        )
+        for row, person in enumerate(people)
+    ]
+    guard.log("allowed", 200, purpose=purpose, youth_ids=ids, model=model)
+    return answers

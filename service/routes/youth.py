@@ -1,0 +1,76 @@
+"""One young person's score from the latest batch snapshot (caseworker); never a list."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Query
+from sqlalchemy.exc import SQLAlchemyError
+
+from service.deps import CaseworkerGuard
+from service.results import score_out
+from service.routes.scores import REFUSALS
+from service.schemas import ErrorOut, ScoreOut
+from service.texts import text
+
+router = APIRouter(tags=["scores"])
+
+YouthPath = Annotated[
+    str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$", examples=["Y000123"])
+]
+PurposeQuery = Annotated[str, Query(min_length=1, max_length=64, examples=["case_review"])]
+
+
+@router.get(
+    "/v1/youth/{youth_id}/score",
+    response_model=ScoreOut,
+    summary="A young person's score from the latest batch snapshot (caseworker)",
+    responses={**REFUSALS, 404: {"model": ErrorOut, "description": "No snapshot, or not in the latest one."}},
+)
+def snapshot_score(youth_id: YouthPath, purpose: PurposeQuery, guard: CaseworkerGuard) -> ScoreOut:
+    """The score, reasons and referrals computed by the latest ``previ score`` run.
+
+    The percentile is within that snapshot's population; reasons are in the
+    language asked for; referrals follow the current catalog and the
+    programmes the young person was in at the snapshot's date.
+    """
+    ids = [youth_id]
+    guard.check_purpose(purpose, youth_ids=ids, model=None)
+    try:
+        snapshot, person = guard.state.snapshots.person(youth_id)
+    except SQLAlchemyError:
+        guard.refuse(
+            503,
+            text("no_snapshot", guard.language),
+            purpose=purpose,
+            youth_ids=ids,
+            detail="snapshots_unreadable",
+        )
+    if snapshot is None or person is None:
+        message = (
+            text("no_snapshot", guard.language)
+            if snapshot is None
+            else text("not_in_snapshot", guard.language, as_of=snapshot.as_of)
+        )
+        version = snapshot.model_version if snapshot else None
+        guard.log("allowed", 404, purpose=purpose, youth_ids=ids, model_version=version, detail="not_found")
+        raise HTTPException(404, message)
+    answer = score_out(
+        youth_id=youth_id,
+        model_version=snapshot.model_version,
+        probability=person.probability,
+        percentile=person.percentile,
+        reference="snapshot",
+        tier=person.tier,
+        reasons=person.reasons[guard.language],
+        catalog=guard.state.catalog,
+        age=person.age,
+        municipality=person.municipality,
+        enrolments=person.enrolments,
+        language=guard.language,
+        max_referrals=guard.state.settings.max_referrals,
+        as_of=snapshot.as_of,
+        snapshot_id=snapshot.id,
+    )
+    guard.log("allowed", 200, purpose=purpose, youth_ids=ids, model_version=snapshot.model_version)
+    return answer

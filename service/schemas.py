@@ -1,0 +1,300 @@
+"""Request and response bodies of the API, with the examples that make /docs a usable manual.
+
+These are the wire format only: storage lives in :mod:`service.audit_log` and
+:mod:`service.snapshots`. Every request model forbids unknown fields, numbers
+must be finite, and text has a length limit, so a malformed body is a 422
+naming the field before any code reads it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    Strict,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
+
+from service.tokens import Role
+
+MAX_BATCH = 1000
+MAX_FEATURES = 500
+
+YouthId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"),
+    Field(
+        description="The pseudonymous id of the young person (never a name or CURP).", examples=["Y000123"]
+    ),
+]
+Purpose = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    Field(
+        description="Why the score is asked for; one of the service's allowed purposes "
+        "(default: referral_planning, case_review, program_evaluation). Punitive purposes are refused.",
+        examples=["referral_planning"],
+    ),
+]
+FeatureName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+MAX_LEVEL_LENGTH = 100
+NOT_A_FEATURE_VALUE = "must be a finite number, a text level (at most 100 characters) or null"
+
+
+def _feature_value(value: object) -> float | str | None:
+    """One error per bad value (a plain union would report one per branch), and no bools or NaN."""
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond any float
+            raise ValueError(NOT_A_FEATURE_VALUE) from None
+        if math.isfinite(number):
+            return number
+    if isinstance(value, str) and len(value) <= MAX_LEVEL_LENGTH:
+        return value
+    raise ValueError(NOT_A_FEATURE_VALUE)
+
+
+FeatureValue = Annotated[
+    float | str | None,
+    PlainValidator(_feature_value),
+    WithJsonSchema(
+        {"anyOf": [{"type": "number"}, {"type": "string", "maxLength": MAX_LEVEL_LENGTH}, {"type": "null"}]}
+    ),
+]
+Tier = Literal["universal", "selective", "indicated"]
+Language = Literal["es", "en"]
+
+EXAMPLE_FEATURES: dict[str, Any] = {
+    "attendance_rate_90d": 0.71,
+    "unexcused_absences_90d": 9,
+    "failed_subjects_last_term": 3,
+    "fights_365d": 2,
+    "days_since_last_justice_contact": None,
+}
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Enrolment(_Request):
+    """A programme the young person is in, finished or left (catalog id)."""
+
+    program: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(examples=["mentoria"])
+    status: Literal["active", "completed", "dropped"]
+
+
+class Person(_Request):
+    """One young person's feature values, as of today, with what referrals need to know."""
+
+    youth_id: YouthId
+    features: Annotated[dict[FeatureName, FeatureValue], Field(max_length=MAX_FEATURES)] = Field(
+        description="Every feature of the served model by name (see GET /v1/model: card.features); "
+        "null where a value is not known. Numbers only, in the registry's units (rates as 0-1).",
+        examples=[EXAMPLE_FEATURES],
+    )
+    municipality: Annotated[str, StringConstraints(min_length=1, max_length=100)] = Field(
+        examples=["Villa Zaragoza"]
+    )
+    age: Annotated[int, Strict(), Field(ge=0, le=30, description="Age in whole years.", examples=[15])]
+    programs: Annotated[list[Enrolment], Field(max_length=50)] = Field(
+        default_factory=list, description="Programmes already active, completed or dropped."
+    )
+
+
+class ScoreRequest(Person):
+    """Score one young person (role: caseworker)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "youth_id": "Y000123",
+                    "purpose": "referral_planning",
+                    "features": EXAMPLE_FEATURES,
+                    "municipality": "Villa Zaragoza",
+                    "age": 15,
+                    "programs": [{"program": "deporte_y_cultura", "status": "completed"}],
+                }
+            ]
+        },
+    )
+
+    purpose: Purpose
+
+
+class BatchScoreRequest(_Request):
+    """Score many young people at once (role: data_scientist)."""
+
+    purpose: Purpose
+    items: Annotated[list[Person], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class ReasonOut(BaseModel):
+    """One fact behind a score, worded for people."""
+
+    feature: str = Field(examples=["unexcused_absences_90d"])
+    factor: str | None = Field(None, examples=["unexcused_absences"])
+    value: float | str | None = Field(examples=[9])
+    contribution: float = Field(
+        description="Effect on the estimate in logit units: positive raises it, negative lowers it.",
+        examples=[0.42],
+    )
+    sentence: str = Field(examples=["9 faltas injustificadas en los últimos 90 días"])
+
+
+class ReferralOut(BaseModel):
+    """A programme suggestion and the reasons that led to it."""
+
+    program: str = Field(examples=["reinsercion_escolar"])
+    name: str = Field(examples=["Reinserción escolar"])
+    description: str | None = None
+    capacity: int = Field(description="Places per cycle in the catalog.", examples=[60])
+    weight: float = Field(description="Summed contribution of the reasons it answers (logit units).")
+    reasons: list[ReasonOut]
+
+
+class ScoreOut(BaseModel):
+    """An explained estimate of the need for prevention support: a prompt for support, never a sanction."""
+
+    youth_id: str
+    model_version: str
+    probability: float = Field(
+        description="Calibrated probability of the adverse outcome within the horizon.", examples=[0.18]
+    )
+    percentile: float = Field(
+        description="Share (0-100) of the reference population with an estimate at or below this one.",
+        examples=[91.5],
+    )
+    percentile_reference: Literal["model", "snapshot"] = Field(
+        description="'snapshot': the latest batch population scored by this model; 'model': its test fold."
+    )
+    tier: Tier = Field(examples=["selective"])
+    reasons: list[ReasonOut] = Field(description="What most raised the estimate, strongest first.")
+    protective_factors: list[ReasonOut] = Field(description="What most lowered it, strongest first.")
+    referrals: list[ReferralOut] = Field(description="Suggested programmes, strongest first.")
+    note: str = Field(description="How to read the score, in the response language.")
+    language: Language
+    as_of: dt.date | None = Field(None, description="For a snapshot score: the date its features describe.")
+    snapshot_id: int | None = None
+
+
+class BatchScoreOut(BaseModel):
+    model_version: str
+    scores: list[ScoreOut] = Field(description="In the order of the request's items.")
+
+
+class ModelOut(BaseModel):
+    version: str = Field(examples=["3"])
+    sha256: str
+    source: str = Field(examples=["models:/previ-risk@champion"])
+    kind: str = Field(examples=["glassbox"])
+    feature_names: list[str]
+    loaded_at: dt.datetime
+    card: dict[str, Any]
+
+
+FeedbackKind = Literal["referral_made", "referral_declined", "tier_overridden"]
+
+
+class FeedbackIn(_Request):
+    """What the caseworker did with a score (role: caseworker)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {"youth_id": "Y000123", "kind": "referral_made", "program": "reinsercion_escolar"},
+                {
+                    "youth_id": "Y000123",
+                    "kind": "tier_overridden",
+                    "tier": "universal",
+                    "reason": "Ya recibe acompañamiento del DIF municipal.",
+                },
+            ]
+        },
+    )
+
+    youth_id: YouthId
+    kind: FeedbackKind
+    program: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        None, description="Catalog id; required for referral_made and referral_declined."
+    )
+    tier: Tier | None = Field(None, description="The tier the caseworker sets; required for tier_overridden.")
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None = Field(
+        None, description="Required for tier_overridden; no names or identifying details, please."
+    )
+    model_version: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> FeedbackIn:
+        if self.kind in ("referral_made", "referral_declined") and self.program is None:
+            raise ValueError(f"program is required for {self.kind}")
+        if self.kind == "tier_overridden" and (self.tier is None or not self.reason):
+            raise ValueError("tier_overridden needs the new tier and a reason")
+        return self
+
+
+class FeedbackOut(BaseModel):
+    id: int
+    recorded_at: dt.datetime
+
+
+Outcome = Literal["allowed", "refused"]
+
+
+class AuditEntryOut(BaseModel):
+    id: int
+    at: dt.datetime
+    token_id: str | None
+    role: str | None
+    purpose: str | None
+    youth_pseudonym: str | None = Field(description="Keyed hash of the youth id (never the id).")
+    model_version: str | None
+    endpoint: str
+    method: str
+    outcome: Outcome
+    status: int
+    detail: str | None
+
+
+class AuditLogOut(BaseModel):
+    entries: list[AuditEntryOut] = Field(description="Newest first.")
+    next_before_id: int | None = Field(description="Pass as before_id for the next page; null at the end.")
+
+
+class ReloadOut(BaseModel):
+    version: str
+    previous_version: str | None
+    changed: bool
+
+
+class Health(BaseModel):
+    status: Literal["ok", "ready"]
+    model_version: str | None = None
+
+
+class ErrorOut(BaseModel):
+    detail: str | list[dict[str, Any]]
+
+
+ROLE_DESCRIPTIONS: dict[Role, str] = {
+    "caseworker": "scores one young person, reads snapshot scores, records feedback",
+    "program_manager": "reads the fairness audit",
+    "data_scientist": "scores batches, reloads the model",
+    "auditor": "reads the audit log",
+}

@@ -1,0 +1,65 @@
+"""Service settings: the ``service`` section of previ.yaml, overridden by ``PREVI_*`` variables.
+
+The fields are declared once, in :class:`previ.config.ServiceConfig`; this class
+adds the environment as a source (which wins over the file, so a deployment can
+set ``PREVI_AUDIT_URL`` without editing the config) and the pseudonymisation
+key, which may only come from the environment or its key file.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_core import ErrorDetails
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from previ.config import PreviConfig, ServiceConfig
+from previ.errors import PreviError
+from service.purposes import punitive_words
+
+PUNITIVE_IN_CONFIG = "service.purposes: '{purpose}' is punitive; previ refuses it even when listed"
+
+
+class ServiceSettings(ServiceConfig, BaseSettings):
+    """Everything the running service reads about itself."""
+
+    model_config = SettingsConfigDict(env_prefix="PREVI_", extra="ignore", frozen=True)
+
+    pseudonym_key: SecretStr | None = Field(
+        None, description="Key of the keyed hash of youth ids (PREVI_PSEUDONYM_KEY); else pseudonym_key_file."
+    )
+
+    @field_validator("purposes")
+    @classmethod
+    def _never_punitive(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        flagged = [purpose for purpose in value if punitive_words(purpose)]
+        if flagged:
+            raise ValueError(PUNITIVE_IN_CONFIG.format(purpose=flagged[0]))
+        if not value:
+            raise ValueError("list at least one purpose")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The environment first (it wins), then the values read from previ.yaml."""
+        return (env_settings, init_settings)
+
+
+def service_settings(config: PreviConfig) -> ServiceSettings:
+    """The service section of ``config`` with ``PREVI_*`` overrides; PreviError naming a bad value."""
+    try:
+        return ServiceSettings(**config.service.model_dump(exclude_unset=True))
+    except ValidationError as error:
+        raise PreviError(*(_describe(item) for item in error.errors())) from error
+
+
+def _describe(item: ErrorDetails) -> str:
+    location = ".".join(str(part) for part in item["loc"])
+    message = item["msg"]
+    return f"service: '{location}' {message[0].lower()}{message[1:]}"

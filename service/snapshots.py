@@ -1,0 +1,305 @@
+"""Batch snapshots in SQL: what ``GET /v1/youth/{id}/score`` reads, kept over time for trends.
+
+A snapshot is one ``previ score`` run: every young person of programme age at
+one as_of, scored by one model version, with their reasons (both languages)
+and the programmes they were in at that date. Earlier snapshots are kept; reads
+use the latest. The store also gives the latest snapshot's population as the
+percentile reference for live scores by the same model (matched by the
+artifact's SHA-256, so a percentile never mixes two models).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+from models.reasons import Reason, RowReasons
+from service.database import make_engine, sqlite_path
+from service.referrals import EnrolmentStatus
+from service.scoring import PercentileReference
+
+__all__ = ["SnapshotMeta", "SnapshotPerson", "SnapshotStore"]
+
+metadata = MetaData()
+snapshots_table = Table(
+    "snapshots",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column("model_version", String(64), nullable=False),
+    Column("model_sha256", String(64), nullable=False, index=True),
+    Column("rows", Integer, nullable=False),
+    Column("folder", String(500), nullable=False),
+    Column("quantiles", Text, nullable=False),
+)
+scores_table = Table(
+    "snapshot_scores",
+    metadata,
+    Column("snapshot_id", Integer, primary_key=True),
+    Column("youth_id", String(64), primary_key=True),
+    Column("municipality", String(100)),
+    Column("age", Integer),
+    Column("probability", Float, nullable=False),
+    Column("percentile", Float, nullable=False),
+    Column("tier", String(16), nullable=False),
+)
+reasons_table = Table(
+    "snapshot_reasons",
+    metadata,
+    Column("snapshot_id", Integer, nullable=False),
+    Column("youth_id", String(64), nullable=False),
+    Column("direction", String(8), nullable=False),
+    Column("rank", Integer, nullable=False),
+    Column("feature", String(100), nullable=False),
+    Column("value", Float),
+    Column("contribution", Float, nullable=False),
+    Column("factor", String(64)),
+    Column("referral_tags", String(200), nullable=False),
+    Column("sentence_es", Text, nullable=False),
+    Column("sentence_en", Text, nullable=False),
+    Index("ix_snapshot_reasons_person", "snapshot_id", "youth_id"),
+)
+programs_table = Table(
+    "snapshot_programs",
+    metadata,
+    Column("snapshot_id", Integer, nullable=False),
+    Column("youth_id", String(64), nullable=False),
+    Column("program", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Index("ix_snapshot_programs_person", "snapshot_id", "youth_id"),
+)
+_INSERT_CHUNK = 50_000
+
+
+@dataclass(frozen=True)
+class SnapshotMeta:
+    id: int
+    created_at: dt.datetime
+    as_of: dt.date
+    model_version: str
+    model_sha256: str
+    rows: int
+    folder: str
+
+
+@dataclass(frozen=True)
+class SnapshotPerson:
+    """One young person's row of a snapshot, with reasons worded in both languages."""
+
+    snapshot: SnapshotMeta
+    youth_id: str
+    municipality: str
+    age: int
+    probability: float
+    percentile: float
+    tier: str
+    reasons: dict[str, RowReasons]
+    enrolments: dict[str, EnrolmentStatus]
+
+
+class SnapshotStore:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self._reference_lock = threading.Lock()
+        self._reference: tuple[int, PercentileReference] | None = None
+
+    def write(
+        self,
+        *,
+        as_of: dt.date,
+        model_version: str,
+        model_sha256: str,
+        folder: str,
+        quantiles: np.ndarray,
+        scores: pd.DataFrame,
+        reasons: pd.DataFrame,
+        programs: pd.DataFrame,
+        before_commit: Callable[[int], None] | None = None,
+    ) -> int:
+        """Insert a snapshot in one transaction and return its id.
+
+        ``before_commit(snapshot_id)`` runs inside the transaction (the batch job
+        writes its Parquet files there), so a failure leaves no half snapshot.
+        """
+        path = sqlite_path(self.url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        metadata.create_all(self.engine)
+        with self.engine.begin() as connection:
+            inserted = connection.execute(
+                insert(snapshots_table).values(
+                    created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                    as_of=as_of,
+                    model_version=model_version,
+                    model_sha256=model_sha256,
+                    rows=len(scores),
+                    folder=folder,
+                    quantiles=json.dumps(np.round(quantiles, 12).tolist()),
+                )
+            ).inserted_primary_key
+            snapshot_id = int(inserted[0]) if inserted else 0
+            for table, frame in (
+                (scores_table, scores),
+                (reasons_table, reasons),
+                (programs_table, programs),
+            ):
+                _insert_frame(connection, table, frame.assign(snapshot_id=snapshot_id))
+            if before_commit is not None:
+                before_commit(snapshot_id)
+        return snapshot_id
+
+    def latest(self) -> SnapshotMeta | None:
+        """The newest snapshot, or None when there is none (or no snapshot database yet)."""
+        if not self._exists():
+            return None
+        query = select(snapshots_table).order_by(snapshots_table.c.id.desc()).limit(1)
+        try:
+            with self.engine.connect() as connection:
+                row = connection.execute(query).mappings().first()
+        except SQLAlchemyError:
+            return None
+        return _meta(row) if row is not None else None
+
+    def person(self, youth_id: str) -> tuple[SnapshotMeta | None, SnapshotPerson | None]:
+        """The latest snapshot and this young person's row in it (None when absent)."""
+        snapshot = self.latest()
+        if snapshot is None:
+            return None, None
+        key = (scores_table.c.snapshot_id == snapshot.id) & (scores_table.c.youth_id == youth_id)
+        with self.engine.connect() as connection:
+            score = connection.execute(select(scores_table).where(key)).mappings().first()
+            if score is None:
+                return snapshot, None
+            reasons = (
+                connection.execute(
+                    select(reasons_table)
+                    .where(
+                        (reasons_table.c.snapshot_id == snapshot.id) & (reasons_table.c.youth_id == youth_id)
+                    )
+                    .order_by(reasons_table.c.direction.desc(), reasons_table.c.rank)
+                )
+                .mappings()
+                .all()
+            )
+            programs = (
+                connection.execute(
+                    select(programs_table).where(
+                        (programs_table.c.snapshot_id == snapshot.id)
+                        & (programs_table.c.youth_id == youth_id)
+                    )
+                )
+                .mappings()
+                .all()
+            )
+        return snapshot, SnapshotPerson(
+            snapshot=snapshot,
+            youth_id=youth_id,
+            municipality=str(score["municipality"]),
+            age=int(score["age"]),
+            probability=float(score["probability"]),
+            percentile=float(score["percentile"]),
+            tier=str(score["tier"]),
+            reasons={language: _row_reasons(reasons, language) for language in ("es", "en")},
+            enrolments={str(row["program"]): row["status"] for row in programs},
+        )
+
+    def reference_for(self, model_sha256: str) -> PercentileReference | None:
+        """The population of the latest snapshot scored by this model, for live percentiles."""
+        if not self._exists():
+            return None
+        query = (
+            select(snapshots_table.c.id)
+            .where(snapshots_table.c.model_sha256 == model_sha256)
+            .order_by(snapshots_table.c.id.desc())
+            .limit(1)
+        )
+        try:
+            with self.engine.connect() as connection:
+                snapshot_id = connection.execute(query).scalar()
+                if snapshot_id is None:
+                    return None
+                cached = self._reference
+                if cached is not None and cached[0] == snapshot_id:
+                    return cached[1]
+                text = connection.execute(
+                    select(snapshots_table.c.quantiles).where(snapshots_table.c.id == snapshot_id)
+                ).scalar_one()
+        except SQLAlchemyError:
+            return None
+        reference = PercentileReference(np.asarray(json.loads(text), dtype=float), "snapshot")
+        with self._reference_lock:
+            self._reference = (int(snapshot_id), reference)
+        return reference
+
+    def _exists(self) -> bool:
+        path = sqlite_path(self.url)
+        return path is None or path.exists()
+
+
+def _insert_frame(connection: Connection, table: Table, frame: pd.DataFrame) -> None:
+    """Bulk insert in chunks (executemany); NaN becomes NULL."""
+    columns = [column.name for column in table.columns]
+    ordered = frame[columns].astype(object).where(frame[columns].notna(), None)
+    for start in range(0, len(ordered), _INSERT_CHUNK):
+        chunk = ordered.iloc[start : start + _INSERT_CHUNK]
+        records = [
+            dict(zip(columns, values, strict=True)) for values in chunk.itertuples(index=False, name=None)
+        ]
+        if records:
+            connection.execute(insert(table), records)
+
+
+def _meta(row: Any) -> SnapshotMeta:
+    return SnapshotMeta(
+        id=int(row["id"]),
+        created_at=row["created_at"].replace(tzinfo=dt.UTC),
+        as_of=row["as_of"],
+        model_version=str(row["model_version"]),
+        model_sha256=str(row["model_sha256"]),
+        rows=int(row["rows"]),
+        folder=str(row["folder"]),
+    )
+
+
+def _row_reasons(rows: Any, language: str) -> RowReasons:
+    reasons = [
+        Reason(
+            feature=str(row["feature"]),
+            value=None if row["value"] is None else float(row["value"]),
+            contribution=float(row["contribution"]),
+            direction=row["direction"],
+            sentence=str(row[f"sentence_{language}"]),
+            factor=row["factor"],
+            referral_tags=tuple(tag for tag in str(row["referral_tags"]).split(",") if tag),
+        )
+        for row in rows
+    ]
+    return RowReasons(
+        risk=tuple(reason for reason in reasons if reason.direction == "raises"),
+        protective=tuple(reason for reason in reasons if reason.direction == "lowers"),
+    )

@@ -1,0 +1,26 @@
+"""Everything a request may touch, built once per app and kept on ``app.state.previ``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from previ.config import PreviConfig
+from service.audit_log import AuditLog
+from service.catalog import Catalog
+from service.model_store import ModelHolder
+from service.pseudonym import Pseudonymizer
+from service.settings import ServiceSettings
+from service.snapshots import SnapshotStore
+from service.tokens import TokenStore
+
+
+@dataclass(frozen=True, eq=False)
+class ServiceState:
+    config: PreviConfig
+    settings: ServiceSettings
+    holder: ModelHolder
+    audit: AuditLog
+    tokens: TokenStore
+    pseudonymize: Pseudonymizer
+    catalog: Catalog
+    snapshots: SnapshotStore

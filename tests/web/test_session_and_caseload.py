@@ -1,0 +1,187 @@
+"""Session cookies and CSRF without a browser, and the `previ caseload` command."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from previ.commands import caseload
+from previ.config import PreviConfig
+from previ.errors import PreviError
+from service.main import create_app
+from service.pages.caseload import BAD_YOUTH_ID, caseload_store
+from service.pages.session import IDLE_SECONDS, MAX_SECONDS, SessionCodec
+from service.settings import ServiceSettings
+from service.tokens import TokenStore
+
+T = TypeVar("T")
+
+
+def _settings(folder: Path) -> ServiceSettings:
+    return ServiceSettings(
+        tokens_file=folder / "tokens.json",
+        pseudonym_key_file=folder / "pseudonym.key",
+        audit_url=f"sqlite:///{folder / 'audit.db'}",
+        audit_fsync=False,
+        snapshot_dir=folder / "snapshots",
+        model_path=folder / "no-model",
+    )
+
+
+def test_a_session_cookie_round_trips_and_rejects_edits_and_other_keys() -> None:
+    codec = SessionCodec()
+    session = codec.logged_in("a1b2c3d4")
+    cookie = codec.dumps(session)
+    assert codec.loads(cookie) == session
+    assert codec.loads(cookie[:-2] + ("AA" if not cookie.endswith("AA") else "BB")) is None
+    assert SessionCodec().loads(cookie) is None  # another process's key
+    assert codec.loads("") is None and codec.loads("garbage") is None and codec.loads("ñ.ñ") is None
+    anonymous = codec.loads(codec.dumps(codec.anonymous()))
+    assert anonymous is not None and anonymous.token_id is None
+
+
+def test_a_session_expires_when_idle_or_too_old() -> None:
+    now = time.time()
+    session = SessionCodec().logged_in("a1b2c3d4", now=now)
+    assert not session.expired(now + IDLE_SECONDS - 1)
+    assert session.expired(now + IDLE_SECONDS + 1)
+    assert replace(session, seen=now + MAX_SECONDS).expired(now + MAX_SECONDS + 1)
+    assert session.csrf_matches(session.csrf) and not session.csrf_matches(None)
+    assert not session.csrf_matches(session.csrf[:-1] + "x") and not session.csrf_matches("ñandú")
+
+
+def _requests(app: Any, base_url: str, calls: Callable[[httpx.AsyncClient], Awaitable[T]]) -> T:
+    """Run ``calls`` against ``app`` in process (no lifespan: no model is loaded, the pages need none).
+
+    In a thread of its own: Playwright's sync API keeps an event loop running in the test thread.
+    """
+
+    async def run() -> T:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+            return await calls(client)
+
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        return executor.submit(asyncio.run, run()).result()
+
+
+def test_over_https_the_session_cookie_is_secure_host_only_httponly_and_strict(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    _, token = TokenStore(settings.tokens_file).add(role="auditor", name="ana")
+
+    async def sign_in(client: httpx.AsyncClient) -> tuple[httpx.Response, httpx.Response]:
+        page = await client.get("/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert csrf is not None
+        signed_in = await client.post(
+            "/login",
+            data={"csrf": csrf.group(1), "token": token, "next": ""},
+            headers={"Origin": "https://testserver"},
+        )
+        return page, signed_in
+
+    login_page, signed_in = _requests(
+        create_app(PreviConfig(), settings=settings), "https://testserver", sign_in
+    )
+    cookie = login_page.headers["set-cookie"]
+    assert cookie.startswith("__Host-previ_session=")
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
+    assert "Domain" not in cookie
+    assert signed_in.status_code == 303 and signed_in.headers["location"] == "/auditor/log"
+    assert signed_in.headers["set-cookie"].startswith("__Host-previ_session=")
+    assert "Secure" in signed_in.headers["set-cookie"]
+    assert "content-security-policy" in login_page.headers and login_page.headers["x-frame-options"] == "DENY"
+
+
+def test_the_login_refuses_a_post_without_its_csrf_token(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    _, token = TokenStore(settings.tokens_file).add(role="auditor", name="ana")
+
+    async def without_csrf(client: httpx.AsyncClient) -> httpx.Response:
+        await client.get("/login")
+        return await client.post("/login", data={"token": token})
+
+    async def without_cookie(client: httpx.AsyncClient) -> httpx.Response:
+        return await client.post("/login", data={"token": token, "csrf": "x"})
+
+    refused = _requests(create_app(PreviConfig(), settings=settings), "http://testserver", without_csrf)
+    assert refused.status_code == 403 and "previ_session" not in refused.headers.get("set-cookie", "")
+    expired = _requests(create_app(PreviConfig(), settings=settings), "http://testserver", without_cookie)
+    assert expired.status_code == 400 and "El formulario caducó" in expired.text
+
+
+def test_an_unexpected_error_is_a_page_in_the_readers_language_without_a_trace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import service.pages.caseworker
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("secret detail of the failure")
+
+    monkeypatch.setattr(service.pages.caseworker, "snapshot_score", broken)
+    settings = _settings(tmp_path)
+    _, token = TokenStore(settings.tokens_file).add(role="caseworker", name="ana")
+
+    async def look_up(client: httpx.AsyncClient) -> httpx.Response:
+        page = await client.get("/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert csrf is not None
+        await client.post("/login", data={"csrf": csrf.group(1), "token": token})
+        return await client.get("/caseworker/youth", params={"youth_id": "Y1", "purpose": "case_review"})
+
+    response = _requests(create_app(PreviConfig(), settings=settings), "http://testserver", look_up)
+    assert response.status_code == 500 and "text/html" in response.headers["content-type"]
+    assert "Error interno" in response.text
+    assert "secret detail" not in response.text and "Traceback" not in response.text
+
+
+def test_the_caseload_command_adds_lists_and_removes_assignments(tmp_path: Path) -> None:
+    config = tmp_path / "previ.yaml"
+    audit, tokens = tmp_path / "audit.db", tmp_path / "tokens.json"
+    config.write_text(f"service:\n  audit_url: sqlite:///{audit}\n  tokens_file: {tokens}\n")
+    TokenStore(tmp_path / "tokens.json").add(role="caseworker", name="ana")
+    app = typer.Typer()
+    caseload.register(app)
+    runner = CliRunner()
+
+    def run(*args: str) -> str:
+        result = runner.invoke(app, [*args, "--config", str(config)])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "Y000123 assigned to ana" in run("caseload", "add", "--caseworker", "ana", "--youth", "Y000123")
+    assert "already assigned" in run("caseload", "add", "--caseworker", "ana", "--youth", "Y000123")
+    run("caseload", "add", "--caseworker", "ana", "--youth", "Y000007")
+    assert "warning: no caseworker token is named 'bea'" in run(
+        "caseload", "add", "--caseworker", "bea", "--youth", "Y000001"
+    )
+    listed = run("caseload", "list", "--caseworker", "ana")
+    assert "Y000007" in listed and "Y000123" in listed and "Y000001" not in listed
+    assert "removed" in run("caseload", "remove", "--caseworker", "ana", "--youth", "Y000123")
+    assert "was not assigned" in run("caseload", "remove", "--caseworker", "ana", "--youth", "Y000123")
+    bad = runner.invoke(
+        app, ["caseload", "add", "--caseworker", "ana", "--youth", "Ana López", "--config", str(config)]
+    )
+    assert bad.exit_code == 2 and BAD_YOUTH_ID in bad.output
+
+
+def test_caseloads_are_kept_per_caseworker_in_the_service_database(tmp_path: Path) -> None:
+    store = caseload_store(_settings(tmp_path))
+    store.add(caseworker="ana", youth_id="Y2")
+    store.add(caseworker="ana", youth_id="Y1")
+    store.add(caseworker="bea", youth_id="Y3")
+    assert store.youth_of("ana") == ["Y1", "Y2"] and store.youth_of("bea") == ["Y3"]
+    assert store.youth_of("carla") == []
+    with pytest.raises(PreviError):
+        store.add(caseworker="", youth_id="Y1")

@@ -1,0 +1,130 @@
+"""The pages' texts and the way figures are put to people (no browser, no model)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import string
+from pathlib import Path
+
+import pytest
+
+from models.artifact import Tiers
+from service.pages.history import HistoryPoint, SnapshotDate
+from service.pages.texts import EN, ES, label_of, page_text
+from service.pages.views import change_since, frequency, horizon, per_hundred, percent, trend_chart
+
+SERVICE = Path(__file__).resolve().parents[2] / "service"
+
+
+def _fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def test_both_languages_have_the_same_texts_with_the_same_placeholders() -> None:
+    assert set(ES) == set(EN)
+    different = [key for key in ES if _fields(ES[key]) != _fields(EN[key])]
+    assert not different
+
+
+def test_every_text_is_used_by_a_page() -> None:
+    sources = "\n".join(
+        path.read_text(encoding="utf-8")
+        for path in [*(SERVICE / "templates").glob("*.html"), *(SERVICE / "pages").glob("*.py")]
+        if path.name != "texts.py"
+    )
+    prefixed = (
+        "tier_",
+        "purpose_",
+        "role_",
+        "gate_",
+        "outcome_",
+        "kind_",
+        "recorded_",
+        "error_",
+        "metric_",
+        "percentile_",
+    )
+    unused = [
+        key
+        for key in ES
+        if not re.search(rf"['\"]{re.escape(key)}['\"]", sources) and not key.startswith(prefixed)
+    ]
+    assert not unused
+
+
+def test_labels_fall_back_to_the_value_itself() -> None:
+    assert label_of("tier", "indicated", "es") == "Indicada"
+    assert label_of("purpose", "case_review", "en") == "Case review"
+    assert label_of("purpose", "community_outreach", "es") == "community_outreach"
+
+
+@pytest.mark.parametrize(
+    ("probability", "spanish", "english"),
+    [
+        (0.004, "menos de 1 de cada 100", "less than 1 in 100"),
+        (0.18, "alrededor de 1 de cada 6", "about 1 in 6"),
+        (0.21, "alrededor de 1 de cada 5", "about 1 in 5"),
+        (0.45, "alrededor de 1 de cada 2", "about 1 in 2"),
+        (0.72, "alrededor de 7 de cada 10", "about 7 in 10"),
+    ],
+)
+def test_probabilities_read_as_rounded_natural_frequencies(
+    probability: float, spanish: str, english: str
+) -> None:
+    assert frequency(probability, "es") == spanish
+    assert frequency(probability, "en") == english
+
+
+def test_counts_per_hundred_percentages_and_horizons_read_plainly() -> None:
+    assert per_hundred(0.183, "es") == "18"
+    assert per_hundred(0.003, "es") == "menos de 1" and per_hundred(0.003, "en") == "fewer than 1"
+    assert percent(0.183) == "18%" and percent(0.002) == "<1%"
+    assert horizon(365, "es") == "en los próximos 12 meses"
+    assert horizon(180, "en") == "within the next 6 months"
+    assert horizon(100, "en") == "within the next 100 days"
+    assert page_text("capacity", "es", capacity=60) == "Cupo: 60 lugares por ciclo"
+
+
+def _points(*values: tuple[int, float, str]) -> list[HistoryPoint]:
+    return [
+        HistoryPoint(SnapshotDate(snapshot, dt.date(2026, snapshot, 1), "1"), probability, 50.0, tier)
+        for snapshot, probability, tier in values
+    ]
+
+
+def test_what_changed_between_the_two_latest_snapshots_is_said_in_words() -> None:
+    latest, previous = SnapshotDate(3, dt.date(2026, 3, 1), "1"), SnapshotDate(2, dt.date(2026, 2, 1), "1")
+    assert change_since(_points((2, 0.10, "universal"), (3, 0.14, "selective")), latest, previous, "es") == (
+        "Subió de Universal a Selectiva"
+    )
+    assert change_since(_points((2, 0.30, "indicated"), (3, 0.15, "selective")), latest, previous, "en") == (
+        "Fell from Indicated to Selective"
+    )
+    assert change_since(_points((2, 0.10, "universal"), (3, 0.07, "universal")), latest, previous, "es") == (
+        "Mismo nivel; −3 puntos"
+    )
+    assert change_since(_points((2, 0.10, "universal"), (3, 0.102, "universal")), latest, previous, "en") == (
+        "No change"
+    )
+    assert (
+        change_since(_points((3, 0.1, "universal")), latest, previous, "en") == "New in the latest snapshot"
+    )
+    assert (
+        change_since(_points((2, 0.1, "universal")), latest, previous, "en") == "Not in the latest snapshot"
+    )
+    assert change_since(_points((3, 0.1, "universal")), latest, None, "es") == "Primer lote"
+
+
+def test_the_trend_chart_scales_to_the_data_and_draws_tier_thresholds() -> None:
+    chart = trend_chart(
+        _points((1, 0.10, "universal"), (2, 0.30, "indicated")),
+        Tiers(indicated_min=0.25, selective_min=0.12),
+        "es",
+    )
+    assert [point.value for point in chart.points] == ["10%", "30%"]
+    assert chart.top_label == "35%"
+    first, second = chart.points
+    assert first.x < second.x and first.y > second.y  # higher probability, higher on the chart
+    assert [tier for tier, _ in chart.thresholds] == ["selective", "indicated"]
+    assert "2026-01-01: 10%" in chart.label
