@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,10 @@ def test_quickstart_synthesises_trains_audits_registers_and_promotes(
     assert (tmp_path / "runs/latest/metrics.json").exists()
     assert (tmp_path / "runs/latest/audit/report.html").exists()
     assert "Promoted v1 to champion" in result.output
+    assert "(shown once)" in result.output
+    token = re.search(r"Bearer (previ_\S+)'", result.output)
+    assert token is not None and "/score?purpose=case_review" in result.output
+    assert token.group(1) not in (tmp_path / "tokens.json").read_text()  # only a salted hash is kept
     version = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db").get_model_version_by_alias(
         "previ-risk", "champion"
     )
