@@ -69,7 +69,10 @@ class Feature:
         return self.description_es if language == "es" else self.description_en
 
     def reason(self, value: float | None, language: Language) -> str:
-        """The reason sentence with the actual value filled in."""
+        """The reason sentence with the actual value filled in ("no record" when there is none)."""
+        if value is None or value != value:  # None or NaN: the template would read "Promedio de sin dato"
+            missing = "Sin registro" if language == "es" else "No record"
+            return f"{missing}: {self.description(language).lower()}"
         template = self.reason_es if language == "es" else self.reason_en
         return template.format(value=format_value(value, self.unit, language))
 

@@ -56,7 +56,7 @@ def quickstart_command(
             f"{result.snapshot.as_of}. A caseworker token for the demo (shown once): {result.demo_token}"
         )
         console.print(
-            "Start the service with `previ serve`, then:\n"
+            "Serve it with `previ serve` (./scripts/quickstart does), then:\n"
             f"  curl -s 'http://127.0.0.1:8000/v1/youth/{result.example_youth_id}/score?purpose=case_review' "
             f"-H 'Authorization: Bearer {result.demo_token}' -H 'Accept-Language: es'",
             markup=False,

@@ -88,9 +88,10 @@ def test_reasons_in_english_use_the_english_sentences() -> None:
 
 def test_a_missing_value_reads_as_no_data() -> None:
     people = explanation([[0.0, 0.0, 0.0, 0.7, 0.0, 0.0]], [[0, 0.9, 0, np.nan, 14, 0]])
-    assert reason_codes(people).for_row(0).risk[0].sentence == "Promedio de sin dato en el último periodo"
+    spanish = reason_codes(people).for_row(0).risk[0]
+    assert spanish.sentence == "Sin registro: promedio del último periodo (0-10)"
     english = reason_codes(people, language="en").for_row(0).risk[0]
-    assert (english.value, english.sentence) == (None, "Mean grade of no data in the latest term")
+    assert (english.value, english.sentence) == (None, "No record: mean grade in the latest term (0-10)")
 
 
 def test_columns_outside_the_registry_get_a_plain_sentence_in_either_language() -> None:
