@@ -31,17 +31,11 @@ from features._synth_world import (
     Month,
     Population,
 )
+from features.registry import PROTECTIVE_FACTORS, RISK_FACTORS
 
-DRIVERS = (
-    "unexcused_absences",
-    "falling_grades",
-    "school_incidents",
-    "substance",
-    "civic_infractions",
-    "probation",
-    "program_dropout",
-)
-PROTECTIVE = ("program_completion", "steady_attendance")
+# The true drivers are the registry's factors, so that reasons can be checked against the truth.
+DRIVERS = RISK_FACTORS
+PROTECTIVE = PROTECTIVE_FACTORS
 COMPONENTS = DRIVERS + PROTECTIVE
 ABSENCES, GRADES, INCIDENTS, SUBSTANCE, CIVIC, PROBATION, PROGRAM_DROPOUT, COMPLETION, STEADY = range(9)
 # C_k(m) = PERSISTENCE_k * C_k(m-1) + WEIGHT_k * x_k(m-1), x_k the events of factor k.
