@@ -10,7 +10,7 @@ import pandas as pd
 from rich.table import Table
 
 from features.build import LABEL_COLUMN, FeatureMatrix, build_features, default_as_of_dates
-from features.load import load_bundle
+from features.load import Bundle, load_bundle
 from previ.atomic import atomic_file
 from previ.config import PreviConfig
 from previ.errors import PreviError
@@ -27,6 +27,13 @@ def matrix_from_bundle(
         audit_columns=settings.data.audit_columns,
         extraction_date=settings.data.extraction_date,
     )
+    return matrix_from_loaded(bundle, settings, as_of=as_of)
+
+
+def matrix_from_loaded(
+    bundle: Bundle, settings: PreviConfig, *, as_of: Sequence[dt.date] = ()
+) -> FeatureMatrix:
+    """The matrix of an already loaded bundle (default as_of dates when none given)."""
     dates = list(as_of) or default_as_of_dates(
         bundle.tables, bundle.extraction_date, settings.features.horizon_days
     )

@@ -15,16 +15,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from mlflow.exceptions import MlflowException
 
 from features.load import load_bundle
+from features.pipeline import matrix_from_loaded
 from features.synth import SynthSummary, synthesize
 from previ.config import PreviConfig
 from previ.errors import PreviError
 from service.batch import SnapshotSummary, write_snapshot
 from service.settings import service_settings
 from service.tokens import TokenStore
-from training.pipeline import TrainOutcome, train_and_register, training_set_from_bundle
+from training.dataset import training_set_from_matrix
+from training.pipeline import TrainOutcome, train_and_register
 from training.promote import Promotion, promote
 from training.registry import CHAMPION, client_for
 from training.train import Progress
@@ -57,7 +60,7 @@ def run_quickstart(settings: PreviConfig, *, progress: Progress | None = None) -
         data_dir, audit_columns=settings.data.audit_columns, extraction_date=settings.data.extraction_date
     )
     report("building point-in-time features")
-    dataset = training_set_from_bundle(settings, data_dir)
+    dataset = training_set_from_matrix(matrix_from_loaded(bundle, settings, as_of=settings.features.as_of))
     outcome = train_and_register(dataset, settings, progress=report)
     promotion = None
     refusal = None
@@ -74,7 +77,8 @@ def run_quickstart(settings: PreviConfig, *, progress: Progress | None = None) -
     as_of = summary.as_of[-1]
     report(f"scoring everyone at {as_of} into a snapshot for the service")
     snapshot = write_snapshot(settings, data_dir=data_dir, as_of=as_of)
-    example = str(load_bundle(data_dir).youth["youth_id"].iloc[0])
+    assert dataset.time is not None
+    example = str(dataset.ids[dataset.time == np.datetime64(as_of, "ns")][0])  # someone in the snapshot
     _, token = TokenStore(service_settings(settings).tokens_file).add(
         role="caseworker", name="quickstart demo"
     )

@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.database import make_engine, sqlite_path
+from service.database import create_schema, make_engine
 from service.pseudonym import Pseudonym
 
 __all__ = ["Access", "AuditLog", "AuditUnavailable", "FeedbackEntry"]
@@ -183,10 +183,7 @@ class AuditLog:
         with self._schema_lock:
             if self._schema_ready:
                 return
-            path = sqlite_path(self.url)
-            if path is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            metadata.create_all(self.engine)
+            create_schema(self.engine, self.url, metadata)
             self._schema_ready = True
 
 

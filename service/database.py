@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
 
 __all__ = ["make_engine", "sqlite_path"]
@@ -30,6 +30,14 @@ def make_engine(url: str, *, fsync: bool = True) -> Engine:
     engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
     event.listen(engine, "connect", partial(_sqlite_pragmas, synchronous="FULL" if fsync else "NORMAL"))
     return engine
+
+
+def create_schema(engine: Engine, url: str, metadata: MetaData) -> None:
+    """Create ``metadata``'s tables if missing, and the folder of a SQLite file first."""
+    path = sqlite_path(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    metadata.create_all(engine)
 
 
 def sqlite_path(url: str) -> Path | None:

@@ -37,7 +37,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from models.reasons import Reason, RowReasons
-from service.database import make_engine, sqlite_path
+from service.database import create_schema, make_engine, sqlite_path
 from service.referrals import EnrolmentStatus
 from service.scoring import PercentileReference
 
@@ -146,10 +146,7 @@ class SnapshotStore:
         ``before_commit(snapshot_id)`` runs inside the transaction (the batch job
         writes its Parquet files there), so a failure leaves no half snapshot.
         """
-        path = sqlite_path(self.url)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        metadata.create_all(self.engine)
+        create_schema(self.engine, self.url, metadata)
         with self.engine.begin() as connection:
             inserted = connection.execute(
                 insert(snapshots_table).values(

@@ -15,7 +15,7 @@ from sqlalchemy import Column, DateTime, Engine, MetaData, String, Table, delete
 from sqlalchemy.exc import IntegrityError
 
 from previ.errors import PreviError
-from service.database import make_engine, sqlite_path
+from service.database import create_schema, make_engine
 from service.settings import ServiceSettings
 
 __all__ = ["BAD_CASEWORKER", "BAD_YOUTH_ID", "CaseloadStore", "caseload_store"]
@@ -85,10 +85,7 @@ class CaseloadStore:
     def _ensure_schema(self) -> None:
         if self._ready:
             return
-        path = sqlite_path(self.url)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        metadata.create_all(self.engine)
+        create_schema(self.engine, self.url, metadata)
         self._ready = True
 
 
