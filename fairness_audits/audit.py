@@ -4,28 +4,51 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from fairness_audits.bootstrap import SufficientStatistics, compress
-from fairness_audits.checks import calibration_checks, disparities, estimates, gate
-from fairness_audits.groups import Partition, build_partitions, resolve_references
+from fairness_audits.allocation import compare_policies
+from fairness_audits.bootstrap import ResampledTopK, SufficientStatistics, compress
+from fairness_audits.checks import (
+    WILSON_BELOW,
+    adjust,
+    calibration_slopes,
+    disparities,
+    estimates,
+    gate_checks,
+    wilson,
+)
+from fairness_audits.groups import OVERALL, Partition, build_partitions, resolve_references
 from fairness_audits.inputs import prepare
-from fairness_audits.metrics import FN, FP, METRICS, TN, TP, FloatArray, compute_metrics
-from fairness_audits.result import AuditResult, CurvePoint, GroupResult, ScoreHistogram
-from fairness_audits.rules import Rule
+from fairness_audits.metrics import FN, FP, METRICS, PROPORTIONS, TN, TP, FloatArray, compute_metrics
+from fairness_audits.result import (
+    AllocationComparison,
+    AuditResult,
+    CheckStatus,
+    CurvePoint,
+    Disparity,
+    Estimate,
+    Finding,
+    Gate,
+    GateCheck,
+    GroupResult,
+    ScoreHistogram,
+)
+from fairness_audits.rules import Rule, TopK
 from previ.errors import PreviError
 
 DEFAULT_TOLERANCE = (0.8, 1.25)
+DEFAULT_FDR = 0.05
 MIN_RESAMPLES = 100
 
 TOLERANCE_INVALID = "tolerance must be two numbers LOW,HIGH with 0 < LOW < 1 < HIGH; got {tolerance}"
 RESAMPLES_INVALID = "resamples must be a whole number of at least {minimum}; got {resamples}"
 MINIMUM_INVALID = "{name} must be a whole number of at least 1; got {value}"
 MAX_ECE_INVALID = "max_ece must be a number in (0, 1); got {max_ece}"
+FDR_INVALID = "false_discovery_rate must be a number in (0, 1); got {fdr}"
 
 _CURVE_BINS = 10
 _HISTOGRAM_BINS = 20
@@ -40,10 +63,15 @@ def audit(
     rule: Rule,
     positive: str | None = None,
     reference: Mapping[str, str] | None = None,
+    rank_by: str | None = None,
+    champion: str | None = None,
+    champion_name: str | None = None,
+    allocation_groups: Sequence[str] | None = None,
     tolerance: tuple[float, float] = DEFAULT_TOLERANCE,
     min_n: int = 30,
     min_positives: int = 5,
     max_ece: float = 0.1,
+    false_discovery_rate: float = DEFAULT_FDR,
     resamples: int = 1000,
     seed: int = 0,
 ) -> AuditResult:
@@ -61,27 +89,43 @@ def audit(
         when every score is a probability in [0, 1]; otherwise it is reported
         as not applicable.
     groups : sequence of str
-        Group columns. Every pair is also audited as an intersection (``a*b``),
-        and the full intersection when there are three or more.
+        Group columns. Each is gated; every pair (and the full intersection of
+        three or more) is reported when each of its cells holds ``min_n``
+        people, and never gated.
     rule : Threshold or TopK
         Who would be referred: ``Threshold(t)`` selects scores >= t,
-        ``TopK(k)`` the k highest scores of the whole table.
+        ``TopK(k)`` the k highest scores of the whole table (re-selected
+        inside every resample).
     positive : str, optional
         The label value that means a support need, for text labels (e.g. "Sí").
+    rank_by : str, optional
+        Column whose order decides a ``TopK`` selection when it differs from
+        the score (default: the score itself).
     reference : mapping of str to str, optional
-        Reference group per column or intersection (``{"race": "Caucasian"}``);
-        default: the largest group of each.
+        Compare the reported disparities of a column with one of its groups
+        (``{"race": "Caucasian"}``) instead of with the whole population.
+        The gate always compares with the whole population.
+    champion : str, optional
+        Column of the current champion's score on the same rows: recall at
+        capacity is then gated as "no worse than today", group by group.
+    champion_name : str, optional
+        How to name the champion in the report (e.g. its version).
+    allocation_groups : sequence of str, optional
+        Columns to equalise recall across in the policy comparison (top-k
+        rules on probabilities only); default: each group column on its own.
     tolerance : (float, float), default (0.8, 1.25)
-        Band of acceptable ratios; a check is flagged when its whole 95%
-        interval lies outside.
+        Band of acceptable ratios (and calibration slopes).
     min_n, min_positives : int, default 30 and 5
         Smaller groups are "insufficient_data": reported, never judged.
     max_ece : float, default 0.1
-        ECE is flagged when its whole interval lies above this value.
+        Reported against the ECE of each group (ECE does not gate).
+    false_discovery_rate : float, default 0.05
+        A check is flagged when its Benjamini-Hochberg adjusted p-value is below this.
     resamples : int, default 1000
         Bootstrap resamples for the 95% intervals.
     seed : int, default 0
-        Seeds the bootstrap and the tie-break of ``TopK``: same seed, same result.
+        Seeds the bootstrap and the tie-break of ``TopK`` (the same tie-break as
+        training's evaluation): same seed, same result.
 
     Returns
     -------
@@ -92,33 +136,79 @@ def audit(
     PreviError
         For a missing or malformed column, or an option out of range.
     """
-    _check_options(tolerance=tolerance, min_n=min_n, min_positives=min_positives, max_ece=max_ece)
+    _check_options(
+        tolerance=tolerance,
+        min_n=min_n,
+        min_positives=min_positives,
+        max_ece=max_ece,
+        fdr=false_discovery_rate,
+    )
     _check_resamples(resamples)
     groups = [groups] if isinstance(groups, str) else list(groups)
-    table = prepare(frame, label=label, score=score, groups=groups, positive=positive)
-    tie_seed, bootstrap_seed = np.random.SeedSequence(seed).spawn(2)
-    selected = rule.select(table.score, seed=int(tie_seed.generate_state(1)[0]))
-    row_cell, partitions = build_partitions(table.group_labels)
+    table = prepare(
+        frame, label=label, score=score, groups=groups, positive=positive, champion=champion, rank_by=rank_by
+    )
+    order = table.rank if table.rank is not None else table.score
+    selected = rule.select(order, seed=seed)
+    champion_selected = rule.select(table.champion, seed=seed) if table.champion is not None else None
+    row_cell, all_partitions = build_partitions(table.group_labels)
+    partitions, omitted = _reportable(all_partitions, groups, min_n)
     references = resolve_references(partitions, dict(reference or {}))
     calibration = bool(np.all((table.score >= 0) & (table.score <= 1)))
+    atoms = compress(
+        row_cell,
+        table.score,
+        table.label,
+        selected,
+        baseline=table.champion,
+        baseline_selected=champion_selected,
+    )
+    resampled, champion_resampled = None, None
+    if isinstance(rule, TopK):
+        count = rule.count(len(table.score))
+        resampled = ResampledTopK(atoms.rank, count)
+        if atoms.baseline is not None:
+            champion_resampled = ResampledTopK(atoms.baseline, count)
     statistics = SufficientStatistics(
-        compress(row_cell, table.score, table.label, selected), partitions, calibration=calibration
+        atoms,
+        partitions,
+        calibration=calibration,
+        resample_selector=resampled,
+        baseline_selector=champion_resampled,
     )
     points = statistics.point()
-    replicates = statistics.bootstrap(resamples, int(bootstrap_seed.generate_state(1)[0]))
-    settings = _Settings(tolerance, min_n, min_positives, max_ece, calibration)
+    replicates = statistics.bootstrap(resamples, seed)
+    settings = _Settings(tolerance, min_n, min_positives, max_ece, calibration, table.champion is not None)
+    population = (
+        compute_metrics(points[0], calibration=calibration),
+        compute_metrics(replicates[0], calibration=calibration),
+    )
     results: list[GroupResult] = []
     for partition, point, replicate in zip(partitions, points, replicates, strict=True):
         row_group = partition.cell_group[row_cell]
         curves = (
             _calibration_curves(row_group, partition.sizes, table.score, table.label) if calibration else None
         )
+        gated = partition.column in groups
+        slopes = (
+            calibration_slopes(row_group, len(partition.values), table.score, table.label)
+            if gated and calibration
+            else None
+        )
         results.extend(
             _partition_results(
-                partition, point, replicate, references.get(partition.column), settings, curves
+                partition,
+                point,
+                replicate,
+                population,
+                references.get(partition.column),
+                settings,
+                curves,
+                slopes,
+                gated=gated,
             )
         )
-    overall, group_results = results[0], tuple(results[1:])
+    overall, group_results = results[0], _adjusted(tuple(results[1:]), false_discovery_rate)
     return AuditResult(
         label=label,
         score=score,
@@ -137,12 +227,16 @@ def audit(
         score_range=(float(table.score.min()), float(table.score.max())),
         overall=overall,
         groups=group_results,
-        gate=gate(group_results, tolerance),
+        gate=_gate(group_results, false_discovery_rate, champion_name or champion),
         histograms=tuple(
             _histogram(partition, partition.cell_group[row_cell], table.score, calibration)
             for partition in partitions
             if partition.column in groups
         ),
+        intersections_omitted=omitted,
+        allocations=_allocations(frame, table.score, table.label, groups, allocation_groups, rule, seed)
+        if isinstance(rule, TopK) and calibration
+        else (),
     )
 
 
@@ -153,38 +247,72 @@ class _Settings:
     min_positives: int
     max_ece: float
     calibration: bool
+    champion: bool
+
+
+def _reportable(
+    partitions: Sequence[Partition], groups: Sequence[str], min_n: int
+) -> tuple[list[Partition], tuple[str, ...]]:
+    """Every partition but the intersections with a cell smaller than ``min_n`` people."""
+    kept, omitted = [], []
+    for partition in partitions:
+        if partition.column == OVERALL or partition.column in groups or int(partition.sizes.min()) >= min_n:
+            kept.append(partition)
+        else:
+            omitted.append(partition.column)
+    return kept, tuple(omitted)
 
 
 def _partition_results(
     partition: Partition,
     point_statistics: FloatArray,
     replicate_statistics: FloatArray,
+    population: tuple[dict[str, FloatArray], dict[str, FloatArray]],
     reference_value: str | None,
     settings: _Settings,
     curves: list[tuple[CurvePoint, ...]] | None,
+    slopes: tuple[FloatArray, FloatArray] | None,
+    *,
+    gated: bool,
 ) -> list[GroupResult]:
     point = compute_metrics(point_statistics, calibration=settings.calibration)
     replicates = compute_metrics(replicate_statistics, calibration=settings.calibration)
     counts = np.rint(point_statistics[:, [TP, FP, FN, TN]]).astype(np.int64)
     sufficient = (partition.sizes >= settings.min_n) & (counts[:, 0] + counts[:, 2] >= settings.min_positives)
     metric_estimates = {metric: estimates(point[metric], replicates[metric]) for metric in METRICS}
+    _wilson_where_few(metric_estimates, counts)
     n_groups = len(partition.values)
+    is_overall = partition.column == OVERALL
     reference = None if reference_value is None else partition.values.index(reference_value)
-    group_disparities = (
-        [{} for _ in range(n_groups)]
-        if reference is None
-        else disparities(
-            point, replicates, reference=reference, sufficient=sufficient, tolerance=settings.tolerance
+    if is_overall:
+        group_disparities: list[dict[str, Disparity]] = [{}]
+    else:
+        reference_point, reference_replicates = population
+        if reference is not None:
+            reference_point = {m: v[[reference]] for m, v in point.items()}
+            reference_replicates = {m: v[:, [reference]] for m, v in replicates.items()}
+        group_disparities = disparities(
+            point,
+            replicates,
+            reference_point=reference_point,
+            reference_replicates=reference_replicates,
+            reference=reference,
+            sufficient=sufficient,
+            tolerance=settings.tolerance,
         )
-    )
-    checks = calibration_checks(
-        point,
-        replicates,
-        sufficient=sufficient,
-        tolerance=settings.tolerance,
-        max_ece=settings.max_ece,
-        applicable=settings.calibration,
-    )
+    checks: list[dict[str, GateCheck]] = [{} for _ in range(n_groups)]
+    if gated:
+        checks = gate_checks(
+            point,
+            replicates,
+            population_point=population[0],
+            population_replicates=population[1],
+            slopes=slopes if slopes is not None else (np.full(n_groups, np.nan), np.full(n_groups, np.nan)),
+            sufficient=sufficient,
+            tolerance=settings.tolerance,
+            calibration=settings.calibration,
+            champion=settings.champion,
+        )
     return [
         GroupResult(
             column=partition.column,
@@ -195,11 +323,87 @@ def _partition_results(
             is_reference=index == reference,
             metrics={metric: metric_estimates[metric][index] for metric in METRICS},
             disparity=group_disparities[index],
-            calibration=checks[index],
+            checks=checks[index],
             calibration_curve=() if curves is None else curves[index],
         )
         for index, value in enumerate(partition.values)
     ]
+
+
+def _wilson_where_few(metric_estimates: dict[str, list[Estimate]], counts: npt.NDArray[np.int64]) -> None:
+    """Replace bootstrap intervals of proportions by Wilson's where the denominator is small."""
+    tp, fp, fn, tn = (counts[:, index] for index in range(4))
+    parts = {
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
+        "n": tp + fp + fn + tn,
+        "positives": tp + fn,
+        "negatives": fp + tn,
+        "selected": tp + fp,
+        "not_selected": fn + tn,
+    }
+    for metric, (numerator, denominator) in PROPORTIONS.items():
+        top = parts[numerator]
+        for group, estimate in enumerate(metric_estimates[metric]):
+            trials = int(parts[denominator][group])
+            if 0 < trials < WILSON_BELOW:
+                metric_estimates[metric][group] = Estimate(estimate.value, wilson(float(top[group]), trials))
+
+
+def _adjusted(groups: tuple[GroupResult, ...], fdr: float) -> tuple[GroupResult, ...]:
+    """Adjust the p-values of every judged check together and flag those below ``fdr``."""
+    judged = [
+        (index, name)
+        for index, group in enumerate(groups)
+        for name, check in group.checks.items()
+        if check.status == "ok"
+    ]
+    adjusted = adjust(np.array([groups[i].checks[name].p_value for i, name in judged]))
+    updated = [dict(group.checks) for group in groups]
+    for (index, name), p_adjusted in zip(judged, adjusted, strict=True):
+        check = updated[index][name]
+        status: CheckStatus = "flagged" if p_adjusted < fdr else "ok"
+        updated[index][name] = replace(check, p_adjusted=float(p_adjusted), status=status)
+    return tuple(replace(group, checks=checks) for group, checks in zip(groups, updated, strict=True))
+
+
+def _gate(groups: tuple[GroupResult, ...], fdr: float, champion: str | None) -> Gate:
+    flagged, not_judged, judged = [], [], 0
+    for group in groups:
+        for check in group.checks.values():
+            finding = Finding(group.column, group.value, check)
+            if check.status == "flagged":
+                flagged.append(finding)
+            elif check.status in ("insufficient_data", "undefined"):
+                not_judged.append(finding)
+            judged += check.status in ("ok", "flagged")
+    return Gate(
+        flagged=tuple(flagged),
+        not_judged=tuple(not_judged),
+        judged=judged,
+        false_discovery_rate=fdr,
+        champion=champion,
+    )
+
+
+def _allocations(
+    frame: pd.DataFrame,
+    score: FloatArray,
+    label: npt.NDArray[np.bool_],
+    groups: Sequence[str],
+    allocation_groups: Sequence[str] | None,
+    rule: TopK,
+    seed: int,
+) -> tuple[AllocationComparison, ...]:
+    """The capacity shared by need and by equal recall: across the chosen columns, else each column."""
+    count = rule.count(len(score))
+    sets = [list(allocation_groups)] if allocation_groups else [[column] for column in groups]
+    return tuple(
+        compare_policies(score, label, frame[columns].reset_index(drop=True), count=count, seed=seed)
+        for columns in sets
+    )
 
 
 def _calibration_curves(
@@ -267,7 +471,9 @@ def _selection_details(score: FloatArray, selected: npt.NDArray[np.bool_]) -> di
     }
 
 
-def _check_options(*, tolerance: tuple[float, float], min_n: int, min_positives: int, max_ece: float) -> None:
+def _check_options(
+    *, tolerance: tuple[float, float], min_n: int, min_positives: int, max_ece: float, fdr: float
+) -> None:
     problems = []
     try:
         low, high = (float(bound) for bound in tolerance)
@@ -281,6 +487,8 @@ def _check_options(*, tolerance: tuple[float, float], min_n: int, min_positives:
             problems.append(MINIMUM_INVALID.format(name=name, value=value))
     if not 0 < max_ece < 1:
         problems.append(MAX_ECE_INVALID.format(max_ece=max_ece))
+    if not 0 < fdr < 1:
+        problems.append(FDR_INVALID.format(fdr=fdr))
     if problems:
         raise PreviError(*problems)
 

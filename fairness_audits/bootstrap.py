@@ -21,8 +21,9 @@ stays near ``_CHUNK_ELEMENTS`` numbers whatever the size of the table.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +32,7 @@ from scipy import sparse
 from fairness_audits.groups import Partition
 from fairness_audits.metrics import (
     AUC_U,
+    BASELINE_TP,
     CALIBRATION_ABS_GAP,
     CALIBRATION_GAP,
     ECE_BINS,
@@ -49,8 +51,11 @@ _CHUNK_ELEMENTS = 2_000_000
 
 @dataclass(frozen=True)
 class Atoms:
-    """Rows compressed to distinct (cell, score, label, selected) combinations.
+    """Rows compressed to distinct (cell, score, label, selected[, baseline]) combinations.
 
+    ``baseline`` and ``baseline_selected`` are the score and selection of a
+    second model on the same rows (the current champion), or None. Keeping
+    both in one atom keeps the two models paired in every resample.
     ``position_*`` describe the rows sorted by cell: the atom at each position,
     and the first position and size of the position's cell (for drawing
     within cells).
@@ -60,6 +65,9 @@ class Atoms:
     score: FloatArray
     label: npt.NDArray[np.bool_]
     selected: npt.NDArray[np.bool_]
+    rank: FloatArray
+    baseline: FloatArray | None
+    baseline_selected: npt.NDArray[np.bool_] | None
     count: FloatArray
     n_cells: int
     position_atom: IntArray
@@ -72,10 +80,21 @@ def compress(
     score: FloatArray,
     label: npt.NDArray[np.bool_],
     selected: npt.NDArray[np.bool_],
+    *,
+    rank: FloatArray | None = None,
+    baseline: FloatArray | None = None,
+    baseline_selected: npt.NDArray[np.bool_] | None = None,
 ) -> Atoms:
-    """Group identical rows into atoms (a table of deciles has a few hundred atoms)."""
-    order = np.lexsort((selected, label, score, row_cell))
-    keys = (row_cell[order], score[order], label[order], selected[order])
+    """Group identical rows into atoms (a table of deciles has a few hundred atoms).
+
+    ``rank`` orders the rows for a capacity rule when it differs from the score
+    (training ranks by the raw score, whose order isotonic calibration can tie).
+    """
+    keys_in: list[npt.NDArray[Any]] = [row_cell, score, label, selected, score if rank is None else rank]
+    if baseline is not None and baseline_selected is not None:
+        keys_in += [baseline, baseline_selected]
+    order = np.lexsort(tuple(reversed(keys_in)))
+    keys = [key[order] for key in keys_in]
     new_atom = np.ones(len(order), dtype=bool)
     for key in keys:
         new_atom[1:] |= key[1:] != key[:-1]
@@ -85,17 +104,58 @@ def compress(
     cell_sizes = np.bincount(row_cell, minlength=n_cells)
     cell_starts = np.cumsum(cell_sizes) - cell_sizes
     sorted_cell = keys[0]
+    paired = len(keys) == 7
     return Atoms(
         cell=sorted_cell[first],
         score=keys[1][first],
         label=keys[2][first],
         selected=keys[3][first],
+        rank=keys[4][first],
+        baseline=keys[5][first] if paired else None,
+        baseline_selected=keys[6][first] if paired else None,
         count=np.bincount(position_atom).astype(np.float64),
         n_cells=n_cells,
         position_atom=position_atom.astype(np.intp),
         position_start=cell_starts[sorted_cell].astype(np.intp),
         position_size=cell_sizes[sorted_cell].astype(np.intp),
     )
+
+
+Selector = Callable[[FloatArray], FloatArray]
+"""Atom counts (n_atoms, n_resamples) -> how many of those rows are selected, same shape."""
+
+
+def fixed_selection(selected: npt.NDArray[np.bool_]) -> Selector:
+    """The observed selection, kept as it is in every resample (a threshold rule)."""
+    mask = selected.astype(np.float64)[:, np.newaxis]
+    return lambda counts: counts * mask
+
+
+class ResampledTopK:
+    """Select the top ``count`` afresh inside every resample.
+
+    A capacity is a number of places, not a score: in a resample the people
+    above the observed cut-off change, and so does the cut-off. Levels above
+    the resample's cut-off are taken whole; the level at the cut-off shares its
+    remaining places equally among its rows (the expectation of the random
+    tie-break). Without this, a group whose few positives were all selected
+    gets an interval of exactly (1, 1).
+    """
+
+    def __init__(self, score: FloatArray, count: int) -> None:
+        unique, inverse = np.unique(-score, return_inverse=True)  # level 0 = the highest score
+        self.count = count
+        self.level = inverse.astype(np.intp)
+        self.levels = sparse.csr_matrix(
+            (np.ones(len(score)), (self.level, np.arange(len(score)))), shape=(len(unique), len(score))
+        )
+
+    def __call__(self, counts: FloatArray) -> FloatArray:
+        per_level = np.asarray(self.levels @ counts)
+        before = np.cumsum(per_level, axis=0) - per_level
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.clip((self.count - before) / per_level, 0.0, 1.0)
+        return counts * np.nan_to_num(share, nan=0.0)[self.level]
 
 
 class SufficientStatistics:
@@ -107,46 +167,87 @@ class SufficientStatistics:
     partitions : sequence of Partition
     calibration : bool
         Compute calibration sums (only meaningful for scores in [0, 1]).
+    resample_selector, baseline_selector : Selector, optional
+        How resamples select (default: the observed selection, fixed). The
+        point estimate always uses the observed selection, so that it describes
+        exactly the people the rule selected.
     """
 
-    def __init__(self, atoms: Atoms, partitions: Sequence[Partition], *, calibration: bool) -> None:
+    def __init__(
+        self,
+        atoms: Atoms,
+        partitions: Sequence[Partition],
+        *,
+        calibration: bool,
+        resample_selector: Selector | None = None,
+        baseline_selector: Selector | None = None,
+    ) -> None:
         self.atoms = atoms
         self.partitions = tuple(partitions)
         self.calibration = calibration
-        self._cell_matrix = _cell_statistics_matrix(atoms, calibration)
+        self._observed = fixed_selection(atoms.selected)
+        self._resampled = resample_selector or self._observed
+        self._baseline_observed = (
+            fixed_selection(atoms.baseline_selected) if atoms.baseline_selected is not None else None
+        )
+        self._baseline_resampled = baseline_selector or self._baseline_observed
+        self._by_label = _label_matrix(atoms)
+        self._gaps = _gap_matrix(atoms) if calibration else None
         self._membership = [_membership(partition, atoms.n_cells) for partition in self.partitions]
         self._ranks = [_RankIndex(atoms, partition) for partition in self.partitions]
 
     def point(self) -> list[FloatArray]:
         """Statistics of the observed table: one (n_groups, N_STATISTICS) array per partition."""
-        return [statistics[0] for statistics in self(self.atoms.count[:, np.newaxis])]
+        counts = self.atoms.count[:, np.newaxis]
+        baseline = self._baseline_observed(counts) if self._baseline_observed else None
+        return [statistics[0] for statistics in self(counts, self._observed(counts), baseline)]
 
     def bootstrap(self, resamples: int, seed: int) -> list[FloatArray]:
         """Statistics of ``resamples`` stratified resamples: (resamples, n_groups, N_STATISTICS) each."""
-        chunks = [self(counts) for counts in _resampled_counts(self.atoms, resamples, seed)]
+        chunks = []
+        for counts in _resampled_counts(self.atoms, resamples, seed):
+            baseline = self._baseline_resampled(counts) if self._baseline_resampled else None
+            chunks.append(self(counts, self._resampled(counts), baseline))
         return [np.concatenate([chunk[index] for chunk in chunks]) for index in range(len(self.partitions))]
 
-    def __call__(self, counts: FloatArray) -> list[FloatArray]:
-        """Statistics for a (n_atoms, n_resamples) matrix of atom counts.
+    def __call__(
+        self, counts: FloatArray, selected: FloatArray, baseline_selected: FloatArray | None = None
+    ) -> list[FloatArray]:
+        """Statistics for (n_atoms, n_resamples) matrices of atom counts and selected counts.
 
         Atoms run down the first axis so that gathers copy contiguous rows and
         cumulative sums add whole rows at a time.
         """
         n_resamples = counts.shape[1]
         n_cells = self.atoms.n_cells
-        per_cell = np.asarray(self._cell_matrix.T @ counts)  # (cell statistics, resamples)
-        confusion = per_cell[: 4 * n_cells].reshape(n_cells, 4 * n_resamples)
-        gaps = per_cell[4 * n_cells :].reshape(n_cells, ECE_BINS * n_resamples)
+        totals = np.asarray(self._by_label.T @ counts).reshape(n_cells, 2, n_resamples)
+        chosen = np.asarray(self._by_label.T @ selected).reshape(n_cells, 2, n_resamples)
+        confusion = np.stack(
+            [chosen[:, 1], chosen[:, 0], totals[:, 1] - chosen[:, 1], totals[:, 0] - chosen[:, 0]], axis=1
+        ).reshape(n_cells, 4 * n_resamples)  # TP, FP, FN, TN per cell
+        baseline_tp = (
+            np.asarray(self._by_label.T @ baseline_selected).reshape(n_cells, 2, n_resamples)[:, 1]
+            if baseline_selected is not None
+            else None
+        )
+        gaps = (
+            np.asarray(self._gaps.T @ counts).reshape(n_cells, ECE_BINS * n_resamples)
+            if self._gaps is not None
+            else None
+        )
         results = []
         for membership, ranks in zip(self._membership, self._ranks, strict=True):
             n_groups = membership.shape[0]
-            statistics = np.zeros((n_resamples, n_groups, N_STATISTICS))
+            statistics = np.full((n_resamples, n_groups, N_STATISTICS), np.nan)
             by_group = np.asarray(membership @ confusion).reshape(n_groups, 4, n_resamples)
             statistics[..., [TP, FP, FN, TN]] = by_group.transpose(2, 0, 1)
-            if self.calibration:
+            statistics[..., [CALIBRATION_GAP, CALIBRATION_ABS_GAP]] = 0.0
+            if gaps is not None:
                 bins = np.asarray(membership @ gaps).reshape(n_groups, ECE_BINS, n_resamples)
                 statistics[..., CALIBRATION_GAP] = bins.sum(axis=1).T
                 statistics[..., CALIBRATION_ABS_GAP] = np.abs(bins).sum(axis=1).T
+            if baseline_tp is not None:
+                statistics[..., BASELINE_TP] = np.asarray(membership @ baseline_tp).T
             positives = by_group[:, TP] + by_group[:, FN]
             negatives = by_group[:, FP] + by_group[:, TN]
             statistics[..., AUC_U] = ranks.mann_whitney(counts, positives, negatives)
@@ -214,21 +315,22 @@ class _RankIndex:
         return u
 
 
-def _cell_statistics_matrix(atoms: Atoms, calibration: bool) -> sparse.csr_matrix:
-    """(atoms x cell statistics): confusion cell per atom, and y - score per ECE bin when calibrating."""
+def _label_matrix(atoms: Atoms) -> sparse.csr_matrix:
+    """(atoms x 2 cells): column ``2 * cell + label`` of each atom, to sum counts by cell and outcome."""
     n_atoms = len(atoms.cell)
-    confusion = np.where(atoms.label, np.where(atoms.selected, TP, FN), np.where(atoms.selected, FP, TN))
-    rows = [np.arange(n_atoms)]
-    columns = [atoms.cell * 4 + confusion]
-    values = [np.ones(n_atoms)]
-    if calibration:
-        ece_bin = np.minimum((atoms.score * ECE_BINS).astype(np.intp), ECE_BINS - 1)
-        rows.append(np.arange(n_atoms))
-        columns.append(4 * atoms.n_cells + atoms.cell * ECE_BINS + ece_bin)
-        values.append(atoms.label - atoms.score)
-    shape = (n_atoms, (4 + ECE_BINS) * atoms.n_cells)
     return sparse.csr_matrix(
-        (np.concatenate(values), (np.concatenate(rows), np.concatenate(columns))), shape=shape
+        (np.ones(n_atoms), (np.arange(n_atoms), atoms.cell * 2 + atoms.label.astype(np.intp))),
+        shape=(n_atoms, 2 * atoms.n_cells),
+    )
+
+
+def _gap_matrix(atoms: Atoms) -> sparse.csr_matrix:
+    """(atoms x ECE bins of cells): y - score of each atom in its cell's calibration bin."""
+    n_atoms = len(atoms.cell)
+    ece_bin = np.minimum((atoms.score * ECE_BINS).astype(np.intp), ECE_BINS - 1)
+    return sparse.csr_matrix(
+        (atoms.label - atoms.score, (np.arange(n_atoms), atoms.cell * ECE_BINS + ece_bin)),
+        shape=(n_atoms, ECE_BINS * atoms.n_cells),
     )
 
 

@@ -62,6 +62,8 @@ class PreparedTable:
     label: npt.NDArray[np.bool_]
     score: npt.NDArray[np.float64]
     group_labels: dict[str, pd.Series]
+    champion: npt.NDArray[np.float64] | None = None
+    rank: npt.NDArray[np.float64] | None = None
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -87,6 +89,8 @@ def prepare(
     score: str,
     groups: Sequence[str],
     positive: str | None = None,
+    champion: str | None = None,
+    rank_by: str | None = None,
 ) -> PreparedTable:
     """Check the columns of ``frame`` and turn them into arrays.
 
@@ -98,6 +102,9 @@ def prepare(
         single value.
     """
     problems = _column_problems(frame, label=label, score=score, groups=groups)
+    for role, column in (("champion", champion), ("rank", rank_by)):
+        if column is not None and column not in frame.columns:
+            problems.append(COLUMN_MISSING.format(role=role, column=column, available=_available(frame)))
     if problems:
         raise PreviError(*problems)
     if len(frame) == 0:
@@ -105,6 +112,10 @@ def prepare(
     problems = []
     labels = _collect(problems, lambda: _parse_label(frame[label], label, positive))
     scores = _collect(problems, lambda: _parse_score(frame[score], score))
+    champion_scores = (
+        _collect(problems, lambda: _parse_score(frame[champion], champion)) if champion is not None else None
+    )
+    rank = _collect(problems, lambda: _parse_score(frame[rank_by], rank_by)) if rank_by is not None else None
     group_labels = {column: group_labels_of(frame[column]) for column in groups}
     for column, values in group_labels.items():
         distinct = values.unique()
@@ -112,13 +123,18 @@ def prepare(
             problems.append(GROUP_ONE_VALUE.format(column=column, value=distinct[0]))
     if problems or labels is None or scores is None:
         raise PreviError(*problems)
-    return PreparedTable(label=labels, score=scores, group_labels=group_labels)
+    return PreparedTable(
+        label=labels, score=scores, group_labels=group_labels, champion=champion_scores, rank=rank
+    )
+
+
+def _available(frame: pd.DataFrame) -> str:
+    available = ", ".join(str(column) for column in frame.columns[:20])
+    return available + (", ..." if len(frame.columns) > 20 else "")
 
 
 def _column_problems(frame: pd.DataFrame, *, label: str, score: str, groups: Sequence[str]) -> list[str]:
-    available = ", ".join(str(column) for column in frame.columns[:20])
-    if len(frame.columns) > 20:
-        available += ", ..."
+    available = _available(frame)
     problems = []
     for role, column in (("label", label), ("score", score), *(("group", group) for group in groups)):
         if column not in frame.columns:

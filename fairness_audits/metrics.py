@@ -1,10 +1,10 @@
 """Group metrics from sufficient statistics.
 
-Every metric of the audit is a function of seven sums per group (the
-confusion counts, the Mann-Whitney numerator of the ROC AUC and two
-calibration sums). The same formulas turn the sums of the observed table into
-point estimates and the sums of each bootstrap resample into its replicate, so
-an interval is always about exactly the number shown beside it.
+Every metric of the audit is a function of a few sums per group (the
+confusion counts, the Mann-Whitney numerator of the ROC AUC, two calibration
+sums and, when a baseline model is compared, the baseline's true positives).
+The same formulas turn the sums of the observed table into point estimates
+and the sums of each bootstrap resample into its replicate, so an interval is always about exactly the number shown beside it.
 
 Vocabulary: a *positive* is a young person whose outcome shows a support need
 (label 1); *selected* means the decision rule would refer them.
@@ -20,8 +20,8 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 
 # Index of each sufficient statistic along the last axis.
-TP, FP, FN, TN, AUC_U, CALIBRATION_GAP, CALIBRATION_ABS_GAP = range(7)
-N_STATISTICS: Final = 7
+TP, FP, FN, TN, AUC_U, CALIBRATION_GAP, CALIBRATION_ABS_GAP, BASELINE_TP = range(8)
+N_STATISTICS: Final = 8
 
 ECE_BINS: Final = 10
 """ECE uses 10 equal-width bins on [0, 1]: fixed edges, comparable across groups."""
@@ -39,8 +39,22 @@ METRICS: Final[tuple[str, ...]] = (
     "roc_auc",
     "ece",
     "calibration_in_the_large",
+    "baseline_recall",
 )
-"""Metrics reported for every group, in report order."""
+"""Metrics reported for every group, in report order (``baseline_recall``: NaN without a baseline)."""
+
+PROPORTIONS: Final[dict[str, tuple[str, str]]] = {
+    "prevalence": ("positives", "n"),
+    "selection_rate": ("selected", "n"),
+    "tpr": ("tp", "positives"),
+    "fnr": ("fn", "positives"),
+    "fpr": ("fp", "negatives"),
+    "ppv": ("tp", "selected"),
+    "fdr": ("fp", "selected"),
+    "for": ("fn", "not_selected"),
+    "npv": ("tn", "not_selected"),
+}
+"""Metrics that are a count over a count: their intervals can use Wilson's score interval."""
 
 CALIBRATION_METRICS: Final[tuple[str, ...]] = ("ece", "calibration_in_the_large")
 """Metrics defined only when scores are probabilities in [0, 1]."""
@@ -57,9 +71,6 @@ DISPARITY_METRICS: Final[tuple[str, ...]] = (
     "roc_auc",
 )
 """Metrics compared with the reference group as a ratio and a difference."""
-
-PRIMARY_PARITY: Final[tuple[str, ...]] = ("fnr", "tpr")
-"""Parity checks that gate: missing a young person who needs support is the main harm."""
 
 
 def compute_metrics(statistics: FloatArray, *, calibration: bool) -> dict[str, FloatArray]:
@@ -103,6 +114,7 @@ def compute_metrics(statistics: FloatArray, *, calibration: bool) -> dict[str, F
         "roc_auc": safe_divide(statistics[..., AUC_U], positives * negatives),
         "ece": ece,
         "calibration_in_the_large": in_the_large,
+        "baseline_recall": safe_divide(statistics[..., BASELINE_TP], positives),
     }
 
 

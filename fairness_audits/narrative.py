@@ -7,6 +7,7 @@ the words of :mod:`fairness_audits.texts`; nothing here decides anything.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -17,10 +18,10 @@ from fairness_audits.rules import Threshold
 def summary(result: AuditResult, texts: Mapping[str, str], rule: str) -> list[str]:
     """Bullet points for the top of the report.
 
-    The whole population; per group column, the group whose miss rate is
-    furthest from the reference (flagged ones first) and the group whose
-    calibration is furthest from 1; then intersections, calibration that
-    cannot be judged, and groups too small to judge.
+    The whole population; per group column, the spread of recall between
+    groups (a consequence of how places are shared, not a gate finding) and
+    the group whose calibration is furthest from 1; then intersections left
+    out, calibration that cannot be judged, and groups too small to judge.
     """
     overall = result.overall.metrics
     items = [
@@ -37,24 +38,20 @@ def summary(result: AuditResult, texts: Mapping[str, str], rule: str) -> list[st
     for column, groups in by_column(result.groups):
         if column not in result.group_columns:
             continue
-        reference = next(group for group in groups if group.is_reference)
-        judged = [g for g in groups if not g.is_reference and g.status == "ok" and reference.status == "ok"]
-        if judged:
-            worst = max(
-                judged, key=lambda g: (g.disparity["fnr"].flagged, _log_distance(g.disparity["fnr"].ratio))
-            )
-            verdict = worst.disparity["fnr"].status
+        judged = [g for g in groups if g.status == "ok" and np.isfinite(g.metrics["tpr"].value)]
+        if len(judged) >= 2:
+            lowest = min(judged, key=lambda g: g.metrics["tpr"].value)
+            highest = max(judged, key=lambda g: g.metrics["tpr"].value)
             items.append(
-                texts["summary.fnr"].format(
-                    fnr=_whole_percent(worst.metrics["fnr"].value),
-                    fnr_ci=_whole_range(worst.metrics["fnr"].ci),
-                    group=f"{column} = {worst.value}",
-                    ref_fnr=_whole_percent(reference.metrics["fnr"].value),
-                    ref_fnr_ci=_whole_range(reference.metrics["fnr"].ci),
-                    reference=reference.value,
+                texts["summary.recall"].format(
+                    column=column,
+                    low_group=lowest.value,
+                    low=_whole_percent(lowest.metrics["tpr"].value),
+                    low_ci=_whole_range(lowest.metrics["tpr"].ci),
+                    high_group=highest.value,
+                    high=_whole_percent(highest.metrics["tpr"].value),
+                    high_ci=_whole_range(highest.metrics["tpr"].ci),
                 )
-                + " "
-                + texts[f"summary.verdict.{verdict if verdict in ('flagged', 'ok') else 'undefined'}"]
             )
         calibrated = [g for g in groups if g.status == "ok" and result.calibration_applicable]
         if calibrated:
@@ -67,9 +64,12 @@ def summary(result: AuditResult, texts: Mapping[str, str], rule: str) -> list[st
                     observed_ci=_whole_range(estimate.ci, suffix=""),
                 )
             )
-    intersection_flags = [f for f in result.gate.flagged if f.column not in result.group_columns]
-    if intersection_flags:
-        items.append(texts["summary.intersections"].format(count=len(intersection_flags)))
+    if result.intersections_omitted:
+        items.append(
+            texts["summary.intersections_omitted"].format(
+                columns=", ".join(result.intersections_omitted), min_n=result.min_n
+            )
+        )
     if not result.calibration_applicable:
         low, high = result.score_range
         items.append(texts["summary.no_calibration"].format(low=f"{low:g}", high=f"{high:g}"))
@@ -87,15 +87,52 @@ def why(result: AuditResult, texts: Mapping[str, str]) -> list[str]:
     """Paragraphs explaining which differences matter and how they are judged."""
     low, high = result.tolerance
     references = "; ".join(f"{column} = {value}" for column, value in result.reference.items())
-    return [
+    paragraphs = [
         texts["why.support"],
-        texts["why.secondary"],
-        texts["why.flag_rule"].format(low=f"{low:g}", high=f"{high:g}", max_ece=f"{result.max_ece:g}"),
+        texts["why.allocation"],
+        texts["why.flag_rule"].format(
+            low=f"{low:g}",
+            high=f"{high:g}",
+            fdr=f"{result.gate.false_discovery_rate:g}",
+            judged=result.gate.judged,
+        ),
         texts["why.insufficient"].format(min_n=result.min_n, min_positives=result.min_positives),
         texts["why.intervals"].format(resamples=f"{result.resamples:,}", seed=result.seed),
-        texts["why.reference"].format(references=references),
+        texts["why.reference"].format(references=references or texts["population"]),
         texts["why.limits"],
     ]
+    return paragraphs
+
+
+def allocation_tables(result: AuditResult, texts: Mapping[str, str]) -> list[dict[str, Any]]:
+    """One table per policy comparison: recall and places per group under need and equal recall."""
+    tables = []
+    for comparison in result.allocations:
+        by_policy = {outcome.policy: outcome for outcome in comparison.outcomes}
+        need, equal = by_policy["need"], by_policy["equal_recall"]
+        rows = [
+            [
+                cell,
+                _whole_percent(need.recall_by_group[cell]),
+                _whole_percent(equal.recall_by_group[cell]),
+                f"{need.selected_by_group[cell]:,}",
+                f"{equal.selected_by_group[cell]:,}",
+            ]
+            for cell in need.recall_by_group
+        ]
+        tables.append(
+            {
+                "heading": texts["allocation.across"].format(columns=" * ".join(comparison.groups)),
+                "precision": texts["allocation.precision"].format(
+                    need=_whole_percent(need.precision),
+                    equal=_whole_percent(equal.precision),
+                    need_recall=_whole_percent(need.recall),
+                    equal_recall=_whole_percent(equal.recall),
+                ),
+                "rows": rows,
+            }
+        )
+    return tables
 
 
 def not_judged(result: AuditResult, texts: Mapping[str, str]) -> list[str]:
@@ -103,14 +140,15 @@ def not_judged(result: AuditResult, texts: Mapping[str, str]) -> list[str]:
     lines = []
     seen = set()
     for finding in result.gate.not_judged:
-        key = (finding.column, finding.value, finding.status)
-        if finding.status == "insufficient_data" and key in seen:
+        status = finding.check.status
+        key = (finding.column, finding.value, status)
+        if status == "insufficient_data" and key in seen:
             continue
         seen.add(key)
         group = result.group(finding.column, finding.value)
-        check = "" if finding.status == "insufficient_data" else f" · {texts[f'metric.{finding.check}']}"
+        check = "" if status == "insufficient_data" else f" · {texts[f'metric.{finding.check.measure}']}"
         lines.append(
-            f"{finding.column} = {finding.value}{check}: {texts[f'status.{finding.status}']} "
+            f"{finding.column} = {finding.value}{check}: {texts[f'status.{status}']} "
             f"({group.n:,} · {group.positives:,})"
         )
     return lines

@@ -29,39 +29,30 @@ COLOURS: Mapping[str, str] = {
     "not_applicable": "#9a9a9a",
 }
 BAND_COLOUR = "#dcebd5"
-RATE_METRICS = ("fnr", "tpr", "ece")
 
 
 def primary_figure(
-    groups: Sequence[GroupResult],
-    *,
-    calibration: bool,
-    tolerance: tuple[float, float],
-    max_ece: float,
-    texts: Mapping[str, str],
+    groups: Sequence[GroupResult], *, measures: Sequence[str], texts: Mapping[str, str]
 ) -> str:
-    """Each primary metric by group, with 95% intervals and the tolerance band shaded."""
-    metrics = ["fnr", "tpr", *(("calibration_in_the_large", "ece") if calibration else ())]
+    """Each gated measure by group, with 95% intervals and the acceptable band shaded."""
     labels = [_group_label(group, texts) for group in groups]
     with _style():
-        figure = _figure(width=3.2 * len(metrics) + 2.4, height=0.34 * len(groups) + 1.3)
-        axes = figure.subplots(1, len(metrics), sharey=True, squeeze=False)[0]
+        figure = _figure(width=3.2 * len(measures) + 2.4, height=0.34 * len(groups) + 1.3)
+        axes = figure.subplots(1, len(measures), sharey=True, squeeze=False)[0]
         positions = np.arange(len(groups))[::-1]
-        reference = next((group for group in groups if group.is_reference), None)
-        for ax, metric in zip(axes, metrics, strict=True):
-            band, centre = _band(metric, reference, tolerance, max_ece)
-            if band is not None:
-                ax.axvspan(*band, color=BAND_COLOUR, zorder=0, label=texts["plot.band"])
-            if centre is not None:
-                ax.axvline(centre, color="#555555", linewidth=0.9, linestyle="--", zorder=1)
+        for ax, measure in zip(axes, measures, strict=True):
+            limits = next((g.checks[measure].limits for g in groups if measure in g.checks), (0.8, 1.25))
+            values = [g.checks[measure].estimate for g in groups if measure in g.checks]
+            upper = max([1.5, *(e.ci[1] for e in values if np.isfinite(e.ci[1]))])
+            ax.axvspan(limits[0], min(limits[1], upper * 1.05), color=BAND_COLOUR, zorder=0)
+            ax.axvline(1.0, color="#555555", linewidth=0.9, linestyle="--", zorder=1)
             for position, group in zip(positions, groups, strict=True):
-                _interval_point(ax, position, group.metrics[metric], _check_status(group, metric))
-            ax.set_title(texts[f"metric.{metric}"], loc="left")
+                if measure in group.checks:
+                    check = group.checks[measure]
+                    _interval_point(ax, position, check.estimate, check.status)
+            ax.set_title(texts[f"metric.{measure}"], loc="left", wrap=True)
             ax.grid(axis="x", color="#e6e6e6", linewidth=0.6)
             ax.set_axisbelow(True)
-            if metric in RATE_METRICS:
-                ax.xaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
-                ax.set_xlim(0, 1 if metric != "ece" else max(0.25, 1.5 * max_ece))
         axes[0].set_yticks(positions, labels)
         axes[0].set_ylim(-0.7, len(groups) - 0.3)
         return _data_uri(figure)
@@ -146,28 +137,6 @@ def _data_uri(figure: Figure) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None})
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _band(
-    metric: str, reference: GroupResult | None, tolerance: tuple[float, float], max_ece: float
-) -> tuple[tuple[float, float] | None, float | None]:
-    """Shaded band and centre line of a panel: around the reference for parity, fixed for calibration."""
-    if metric == "calibration_in_the_large":
-        return tolerance, 1.0
-    if metric == "ece":
-        return (0.0, max_ece), None
-    if reference is None or not np.isfinite(reference.metrics[metric].value):
-        return None, None
-    value = reference.metrics[metric].value
-    return (value * tolerance[0], min(value * tolerance[1], 1.0)), value
-
-
-def _check_status(group: GroupResult, metric: str) -> CheckStatus:
-    if metric in group.disparity:
-        return group.disparity[metric].status
-    if metric in group.calibration:
-        return group.calibration[metric].status
-    return "ok" if group.status == "ok" else "insufficient_data"
 
 
 def _interval_point(ax: Axes, position: float, estimate: Estimate, status: CheckStatus) -> None:

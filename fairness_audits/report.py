@@ -14,10 +14,19 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from fairness_audits.checks import PRIMARY_CHECKS
-from fairness_audits.narrative import by_column, not_judged, percent, ratio, rule_text, summary, why
+from fairness_audits.checks import GATE_MEASURES
+from fairness_audits.narrative import (
+    allocation_tables,
+    by_column,
+    not_judged,
+    percent,
+    ratio,
+    rule_text,
+    summary,
+    why,
+)
 from fairness_audits.plots import calibration_figure, distribution_figure, primary_figure
-from fairness_audits.result import AuditResult, Disparity, Estimate, GroupResult
+from fairness_audits.result import AuditResult, Disparity, GateCheck, GroupResult
 from fairness_audits.rules import Threshold
 from fairness_audits.texts import LANGUAGES, TEXTS, Lang
 from previ.atomic import atomic_dir
@@ -80,16 +89,15 @@ def render_html(result: AuditResult, *, lang: Lang = "es") -> str:
         gate=result.gate,
         summary=summary(result, texts, rule),
         findings=[
-            _finding_row(
-                finding.column, finding.value, finding.check, finding.estimate, finding.limits, texts
-            )
+            _finding_row(finding.column, finding.value, finding.check, texts)
             for finding in result.gate.flagged
         ],
+        allocations=allocation_tables(result, texts),
         not_judged=not_judged(result, texts),
         why=why(result, texts),
         overall=_overall_rows(result.overall, texts),
         sections=sections,
-        glossary=[(texts[f"metric.{m}"], texts[f"help.{m}"]) for m in (*PRIMARY_CHECKS, *SECONDARY_COLUMNS)],
+        glossary=[(texts[f"metric.{m}"], texts[f"help.{m}"]) for m in (*GATE_MEASURES, *SECONDARY_COLUMNS)],
     )
 
 
@@ -102,7 +110,7 @@ class _Cell:
 @dataclass(frozen=True)
 class _Section:
     heading: str
-    primary_figure: str
+    primary_figure: str | None
     headers: list[str]
     rows: list[list[_Cell]]
     detail_headers: list[str]
@@ -115,35 +123,27 @@ def _section(
     result: AuditResult, column: str, groups: list[GroupResult], texts: Mapping[str, str]
 ) -> _Section:
     single = column in result.group_columns
-    calibration = result.calibration_applicable
-    checks = ["fnr", "tpr", *(("calibration_in_the_large", "ece") if calibration else ())]
-    headers = [texts["table.group"], texts["table.n"], texts["table.positives"]]
-    for check in checks:
-        headers.append(texts[f"metric.{check}"])
-        if check in ("fnr", "tpr"):
-            headers.append(f"{check.upper()} {texts['table.ratio']}")
-    headers.append(texts["table.verdict"])
+    measures = [m for m in GATE_MEASURES if any(m in group.checks for group in groups)]
+    headers = [texts["table.group"], texts["table.n"], texts["table.positives"], texts["metric.tpr"]]
+    headers += [texts[f"metric.{m}"] for m in measures]
+    if measures:
+        headers.append(texts["table.verdict"])
     rows = []
     for group in groups:
         row = [
             _Cell(_label(group, texts)),
             _Cell(f"{group.n:,}"),
             _Cell(f"{group.positives:,}"),
+            _Cell(percent(group.metrics["tpr"])),
         ]
         statuses = []
-        for check in checks:
-            if check in ("fnr", "tpr"):
-                disparity = group.disparity[check]
-                row.append(_Cell(percent(group.metrics[check])))
-                row.append(_Cell(_disparity_text(disparity, texts), _css(disparity.status)))
-                statuses.append(disparity.status)
-            else:
-                calibration_check = group.calibration[check]
-                shown = percent if check == "ece" else ratio
-                row.append(_Cell(shown(calibration_check.estimate), _css(calibration_check.status)))
-                statuses.append(calibration_check.status)
-        verdict = min(statuses, key=_STATUS_ORDER.index)
-        row.append(_Cell(texts[f"status.{verdict}"], _css(verdict)))
+        for measure in measures:
+            check = group.checks[measure]
+            row.append(_Cell(_check_text(check), _css(check.status)))
+            statuses.append(check.status)
+        if statuses:
+            verdict = min(statuses, key=_STATUS_ORDER.index)
+            row.append(_Cell(texts[f"status.{verdict}"], _css(verdict)))
         rows.append(row)
     detail_headers = [texts["table.group"], *(texts[f"metric.{m}"] for m in SECONDARY_COLUMNS)]
     detail_headers += [f"{texts[f'metric.{m}']} {texts['table.ratio']}" for m in SECONDARY_RATIOS]
@@ -163,14 +163,14 @@ def _section(
     cutoff = result.rule.value if isinstance(result.rule, Threshold) else result.selection.get("cutoff_score")
     return _Section(
         heading=texts["column.heading" if single else "intersection.heading"].format(column=column),
-        primary_figure=primary_figure(
-            groups, calibration=calibration, tolerance=result.tolerance, max_ece=result.max_ece, texts=texts
-        ),
+        primary_figure=primary_figure(groups, measures=measures, texts=texts) if measures else None,
         headers=headers,
         rows=rows,
         detail_headers=detail_headers,
         detail_rows=detail_rows,
-        calibration_figure=calibration_figure(groups, texts=texts) if single and calibration else None,
+        calibration_figure=calibration_figure(groups, texts=texts)
+        if single and result.calibration_applicable
+        else None,
         distribution_figure=(
             distribution_figure(histogram, groups, cutoff=_as_float(cutoff), texts=texts)
             if single and histogram is not None
@@ -203,19 +203,20 @@ def _overall_rows(overall: GroupResult, texts: Mapping[str, str]) -> list[list[s
     ]
 
 
-def _finding_row(
-    column: str,
-    value: str,
-    check: str,
-    estimate: Estimate,
-    limits: tuple[float, float],
-    texts: Mapping[str, str],
-) -> list[str]:
-    shown = percent(estimate) if check == "ece" else ratio(estimate)
-    name = texts[f"metric.{check}"] + (
-        "" if check in ("ece", "calibration_in_the_large") else f" ({texts['table.ratio']})"
-    )
-    return [f"{column} = {value}", name, shown, f"{limits[0]:g}–{limits[1]:g}"]
+def _finding_row(column: str, value: str, check: GateCheck, texts: Mapping[str, str]) -> list[str]:
+    low, high = check.limits
+    band = f"≥ {low:g}" if not np.isfinite(high) else f"{low:g}–{high:g}"
+    return [
+        f"{column} = {value}",
+        texts[f"metric.{check.measure}"],
+        _check_text(check),
+        band,
+        f"{check.p_adjusted:.2g}",
+    ]
+
+
+def _check_text(check: GateCheck) -> str:
+    return ratio(check.estimate)
 
 
 def _disparity_text(disparity: Disparity, texts: Mapping[str, str]) -> str:

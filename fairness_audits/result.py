@@ -38,11 +38,13 @@ class Estimate:
 
 @dataclass(frozen=True)
 class Disparity:
-    """A metric of a group compared with its reference group, on paired resamples."""
+    """A metric of a group compared with the whole population (or a chosen reference group).
+
+    Reported to show how a policy shares places; never part of the gate.
+    """
 
     ratio: Estimate
     difference: Estimate
-    primary: bool
     status: CheckStatus
 
     @property
@@ -57,18 +59,26 @@ class Disparity:
             "ratio_ci": ratio["ci"],
             "difference": difference["value"],
             "difference_ci": difference["ci"],
-            "flagged": self.flagged,
-            "primary": self.primary,
+            "outside_band": self.flagged,
             "status": self.status,
         }
 
 
 @dataclass(frozen=True)
-class CalibrationCheck:
-    """Calibration within a group, judged against fixed limits (not against another group)."""
+class GateCheck:
+    """One gated measure of one group: a value with its interval, a band and p-values.
 
+    ``p_value`` is one-sided: how likely a value this far outside ``limits``
+    would be if the truth sat at the nearer edge. ``p_adjusted`` is the
+    Benjamini-Hochberg adjustment across every judged check of the audit.
+    """
+
+    check: str
+    measure: str
     estimate: Estimate
     limits: tuple[float, float]
+    p_value: float
+    p_adjusted: float
     status: CheckStatus
 
     @property
@@ -77,10 +87,13 @@ class CalibrationCheck:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "check": self.check,
+            "measure": self.measure,
             **self.estimate.to_dict(),
-            "limits": list(self.limits),
+            "limits": [_number(limit) for limit in self.limits],
+            "p_value": _number(self.p_value),
+            "p_adjusted": _number(self.p_adjusted),
             "flagged": self.flagged,
-            "primary": True,
             "status": self.status,
         }
 
@@ -106,7 +119,7 @@ class GroupResult:
     is_reference: bool
     metrics: Mapping[str, Estimate]
     disparity: Mapping[str, Disparity]
-    calibration: Mapping[str, CalibrationCheck]
+    checks: Mapping[str, GateCheck]
     calibration_curve: tuple[CurvePoint, ...]
 
     @property
@@ -124,7 +137,7 @@ class GroupResult:
             "is_reference": self.is_reference,
             "metrics": {name: estimate.to_dict() for name, estimate in self.metrics.items()},
             "disparity": {name: disparity.to_dict() for name, disparity in self.disparity.items()},
-            "calibration": {name: check.to_dict() for name, check in self.calibration.items()},
+            "checks": {name: check.to_dict() for name, check in self.checks.items()},
             "calibration_curve": [
                 {"predicted": _number(p.predicted), "observed": _number(p.observed), "n": p.n}
                 for p in self.calibration_curve
@@ -134,38 +147,42 @@ class GroupResult:
 
 @dataclass(frozen=True)
 class Finding:
-    """A primary check of one group that failed, or could not be judged."""
+    """A gated check of one group that was flagged, or could not be judged."""
 
     column: str
     value: str
-    check: str
-    status: CheckStatus
-    estimate: Estimate
-    limits: tuple[float, float]
+    check: GateCheck
 
     def to_dict(self) -> dict[str, Any]:
-        estimate = self.estimate.to_dict()
+        estimate = self.check.estimate.to_dict()
         return {
             "column": self.column,
             "value": self.value,
-            "check": self.check,
-            "status": self.status,
+            "check": self.check.check,
+            "measure": self.check.measure,
+            "status": self.check.status,
             "ratio": estimate["value"],
             "ratio_ci": estimate["ci"],
-            "limits": [_number(limit) for limit in self.limits],
+            "limits": [_number(limit) for limit in self.check.limits],
+            "p_value": _number(self.check.p_value),
+            "p_adjusted": _number(self.check.p_adjusted),
         }
 
 
 @dataclass(frozen=True)
 class Gate:
-    """Pass/fail of the primary checks: fails when any primary check is flagged.
+    """Does the score mean the same thing for every group? Fails when any gated check is flagged.
 
-    Checks that could not be judged (too little data, undefined ratios) do not
+    Checks that could not be judged (too little data, undefined values) do not
     pass silently: they are listed in ``not_judged`` for a person to look at.
+    ``judged`` counts the checks whose p-values were adjusted together.
     """
 
     flagged: tuple[Finding, ...]
     not_judged: tuple[Finding, ...]
+    judged: int
+    false_discovery_rate: float
+    champion: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -175,8 +192,12 @@ class Gate:
         return {
             "status": "passed" if self.passed else "failed",
             "passed": self.passed,
-            "flagged": [finding.to_dict() for finding in self.flagged],
+            "flags": [finding.to_dict() for finding in self.flagged],
             "not_judged": [finding.to_dict() for finding in self.not_judged],
+            "checks_judged": self.judged,
+            "false_discovery_rate": self.false_discovery_rate,
+            "multiple_comparisons": "Benjamini-Hochberg across every judged check of this audit",
+            "champion": self.champion,
         }
 
 
@@ -189,6 +210,39 @@ class ScoreHistogram:
     counts: Mapping[str, tuple[int, ...]]
     discrete: bool
     """One bin per whole-number score (edges at half-integers)."""
+
+
+@dataclass(frozen=True)
+class PolicyOutcome:
+    """What one allocation policy does with the places: precision at k and recall per group."""
+
+    policy: str
+    selected: int
+    precision: float
+    recall: float
+    recall_by_group: Mapping[str, float]
+    selected_by_group: Mapping[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy,
+            "selected": self.selected,
+            "precision_at_k": _number(self.precision),
+            "recall_at_k": _number(self.recall),
+            "recall_by_group": {key: _number(value) for key, value in self.recall_by_group.items()},
+            "selected_by_group": dict(self.selected_by_group),
+        }
+
+
+@dataclass(frozen=True)
+class AllocationComparison:
+    """The same capacity shared by need and by equal recall across ``groups``."""
+
+    groups: tuple[str, ...]
+    outcomes: tuple[PolicyOutcome, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"groups": list(self.groups), "policies": [outcome.to_dict() for outcome in self.outcomes]}
 
 
 @dataclass(frozen=True)
@@ -218,6 +272,10 @@ class AuditResult:
     groups: tuple[GroupResult, ...]
     gate: Gate
     histograms: tuple[ScoreHistogram, ...]
+    intersections_omitted: tuple[str, ...] = ()
+    """Intersections left out because some cell had fewer than ``min_n`` people."""
+    allocations: tuple[AllocationComparison, ...] = ()
+    """The capacity-k selection under each allocation policy (top-k rules only)."""
 
     @property
     def n(self) -> int:
@@ -253,7 +311,7 @@ class AuditResult:
             "group_columns": list(self.group_columns),
             "positive": self.positive,
             "rule": {**self.rule.describe(), **self.selection},
-            "reference": dict(self.reference),
+            "reference": dict(self.reference) or "the whole population",
             "tolerance": list(self.tolerance),
             "max_ece": self.max_ece,
             "min_n": self.min_n,
@@ -272,6 +330,8 @@ class AuditResult:
             "overall": self.overall.to_dict(),
             "groups": [group.to_dict() for group in self.groups],
             "gate": self.gate.to_dict(),
+            "intersections_omitted": list(self.intersections_omitted),
+            "allocation_policies": [comparison.to_dict() for comparison in self.allocations],
             "score_histograms": [
                 {
                     "column": histogram.column,

@@ -13,12 +13,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from fairness_audits.selection import capacity_count, top_k
 from previ.errors import PreviError
 
 THRESHOLD_NOT_FINITE = "threshold must be a finite number; got {value!r}"
-TOP_K_INVALID = (
-    "top-k must be a count of rows (a whole number from 1 to the {n} rows) or a fraction in (0, 1); got {k!r}"
-)
 
 
 @dataclass(frozen=True)
@@ -58,37 +56,20 @@ class TopK:
 
     Notes
     -----
-    Ties at the cut-off are broken in a random order drawn from the audit's
-    seed: deterministic for a given seed, and independent of how the file
-    happens to be sorted (sorting by municipality, say, must not decide who
-    among equal scores is referred).
+    Selection goes through :mod:`fairness_audits.selection`, the engine that
+    training's evaluation and the service's tiers use too: the same seed
+    selects the same people everywhere.
     """
 
     k: float
 
     def count(self, n: int) -> int:
         """How many of ``n`` rows the rule selects; raises PreviError if ``k`` does not fit."""
-        k = self.k
-        if not math.isfinite(k) or k <= 0:
-            raise PreviError(TOP_K_INVALID.format(n=n, k=k))
-        if k < 1:
-            selected = math.floor(k * n + 1e-9)
-        elif float(k).is_integer() and k <= n:
-            selected = int(k)
-        else:
-            raise PreviError(TOP_K_INVALID.format(n=n, k=k))
-        if selected < 1:
-            raise PreviError(TOP_K_INVALID.format(n=n, k=k))
-        return selected
+        return capacity_count(n, self.k)
 
     def select(self, scores: npt.NDArray[np.float64], *, seed: int = 0) -> npt.NDArray[np.bool_]:
-        """Boolean selection of the ``count(len(scores))`` highest scores."""
-        n = len(scores)
-        tie_order = np.random.default_rng(seed).permutation(n)
-        ranked = np.lexsort((tie_order, -scores))
-        selected = np.zeros(n, dtype=bool)
-        selected[ranked[: self.count(n)]] = True
-        return selected
+        """Boolean selection of the ``count(len(scores))`` highest scores (the shared engine)."""
+        return top_k(scores, self.count(len(scores)), seed=seed)
 
     def describe(self) -> dict[str, Any]:
         """The rule as plain data for the JSON report."""

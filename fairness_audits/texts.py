@@ -33,19 +33,9 @@ _ES: Final[dict[str, str]] = {
         "De quienes tenían necesidad de apoyo, el modelo identifica al {tpr} (IC 95%: {tpr_ci}) "
         "y omite al {fnr} ({fnr_ci})."
     ),
-    "summary.fnr": (
-        "El modelo omite al {fnr} (IC 95%: {fnr_ci}) de las y los jóvenes con necesidad de apoyo en "
-        "{group}, frente al {ref_fnr} ({ref_fnr_ci}) en el grupo de referencia ({reference})."
-    ),
-    "summary.verdict.flagged": "La diferencia queda fuera del margen de tolerancia: se señala.",
-    "summary.verdict.ok": "La diferencia no sale del margen de tolerancia con los datos disponibles.",
-    "summary.verdict.undefined": "El cociente no está definido para este grupo.",
     "summary.calibration": (
         "En {group}, por cada 100 casos de necesidad que el modelo predice se observan {observed} "
         "(IC 95%: {observed_ci})."
-    ),
-    "summary.intersections": (
-        "En las intersecciones, {count} comprobaciones principales quedan fuera del margen."
     ),
     "summary.not_judged": (
         "{count} grupos tienen muy pocos datos para juzgarse (menos de {min_n} personas o de "
@@ -59,25 +49,6 @@ _ES: Final[dict[str, str]] = {
     "findings.none": "Ninguna.",
     "not_judged.heading": "Comprobaciones que no se pudieron juzgar",
     "why.heading": "Qué revisamos y por qué",
-    "why.support": (
-        "previ sugiere derivaciones a programas de prevención: es apoyo, nunca sanción. Por eso el daño "
-        "principal es no detectar a una o un joven que necesita apoyo. Las comprobaciones principales, que "
-        "deciden la verificación, son dos: (1) paridad en la detección: la tasa de omisión (FNR) y la tasa "
-        "de detección (TPR) de cada grupo, divididas entre las del grupo de referencia; (2) calibración "
-        "dentro de cada grupo: que una misma puntuación signifique lo mismo en todos los grupos "
-        "(observado/predicho cercano a 1 y error de calibración esperado bajo)."
-    ),
-    "why.secondary": (
-        "La tasa de selección y la de falsos positivos se informan, pero no deciden la verificación: recibir "
-        "una oferta de apoyo sin necesitarla cuesta mucho menos que quedarse sin ella. Aun así conviene "
-        "vigilarlas: una derivación innecesaria ocupa cupos y puede estigmatizar."
-    ),
-    "why.flag_rule": (
-        "Una comprobación se señala solo cuando todo su intervalo de confianza del 95% queda fuera del "
-        "margen de tolerancia ({low}–{high} para los cocientes y para observado/predicho; ECE por encima de "
-        "{max_ece}). Una diferencia que los datos no distinguen del azar no se señala, pero tampoco se da "
-        "por buena: su intervalo queda a la vista."
-    ),
     "why.insufficient": (
         "Un grupo con menos de {min_n} personas o menos de {min_positives} con necesidad de apoyo tiene "
         "«datos insuficientes»: sus cifras se muestran, pero nunca aprueba ni se señala, y la verificación "
@@ -89,10 +60,6 @@ _ES: Final[dict[str, str]] = {
         "archivo y la misma semilla dan el mismo resultado. Los cocientes usan los mismos remuestreos para "
         "el grupo y la referencia. El ECE usa 10 intervalos de igual ancho en [0, 1]; las curvas de "
         "calibración, deciles de las puntuaciones de cada grupo."
-    ),
-    "why.reference": (
-        "Grupo de referencia de cada columna: {references}. Las intersecciones se nombran uniendo columnas "
-        "y valores con «*»; los valores vacíos de una columna de grupo forman el grupo «missing»."
     ),
     "why.limits": (
         "Una auditoría mide el modelo contra los resultados registrados. Si el registro mismo es desigual "
@@ -156,6 +123,75 @@ _ES: Final[dict[str, str]] = {
     "help.roc_auc": "Probabilidad de que el modelo puntúe más alto a quien tenía necesidad que a quien no.",
     "help.ece": "Diferencia media entre la puntuación y la proporción observada (0 es perfecto).",
     "help.calibration_in_the_large": "Casos observados entre casos que el modelo predice (1 es perfecto).",
+    "summary.recall": (
+        "Por {column}, el modelo identifica entre el {low} ({low_ci}) de quienes necesitaban apoyo en "
+        "{low_group} y el {high} ({high_ci}) en {high_group}. Cómo se reparten los cupos entre grupos es "
+        "una política de asignación (abajo), no parte de la verificación."
+    ),
+    "summary.intersections_omitted": (
+        "Intersecciones omitidas porque alguna combinación tiene menos de {min_n} personas: {columns}."
+    ),
+    "why.support": (
+        "La verificación responde a una sola pregunta: ¿significa la puntuación lo mismo en todos los "
+        "grupos? Para cada grupo de cada columna, comparado con toda la población, revisa (1) la "
+        "calibración: observado/predicho y la pendiente de calibración, ambas cerca de 1; (2) la "
+        "discriminación: la capacidad del modelo para ordenar por necesidad dentro del grupo (AUC por "
+        "encima del azar), que no debe ser mucho menor que en toda la población; y (3), cuando hay un "
+        "modelo vigente, que la detección de cada grupo con la capacidad del programa no empeore respecto"
+        " de él."
+    ),
+    "why.allocation": (
+        "La igualdad de detección entre grupos no se exige en la verificación: cuando las tasas de base "
+        "difieren, una puntuación bien calibrada en cada grupo no puede además detectar la misma "
+        "proporción en cada grupo (Kleinberg, Mullainathan y Raghavan 2016; Chouldechova 2017). Cómo se "
+        "reparten los cupos escasos es una decisión de la coordinación del programa: por necesidad, o "
+        "igualando la detección entre grupos (Rodolfa, Lamba y Ghani 2021). La sección «Políticas de "
+        "asignación» muestra ambas."
+    ),
+    "why.flag_rule": (
+        "Cada comprobación tiene un valor p unilateral: qué tan probable sería un valor tan fuera del "
+        "margen ({low}–{high}) si la verdad estuviera en el borde. Los valores p de las {judged} "
+        "comprobaciones juzgadas se ajustan juntos (Benjamini-Hochberg) y una comprobación se señala "
+        "cuando su valor p ajustado es menor que {fdr}. Una diferencia que los datos no distinguen del "
+        "azar no se señala, pero su intervalo queda a la vista."
+    ),
+    "why.reference": (
+        "Las comparaciones se hacen con: {references}. Las intersecciones se nombran uniendo columnas y "
+        "valores con «*», se muestran solo cuando cada combinación tiene suficientes personas y nunca "
+        "deciden la verificación; los valores vacíos de una columna de grupo forman el grupo «missing»."
+    ),
+    "population": "toda la población",
+    "allocation.heading": "Políticas de asignación de cupos",
+    "allocation.intro": (
+        "Los mismos cupos repartidos de dos maneras en el periodo de prueba: por necesidad (las "
+        "probabilidades más altas) o igualando la detección esperada entre grupos, con un punto de corte "
+        "por grupo."
+    ),
+    "allocation.across": "Igualando entre {columns}",
+    "allocation.precision": (
+        "Precisión con la capacidad: {need} por necesidad, {equal} igualando la detección. Detección "
+        "total: {need_recall} y {equal_recall}."
+    ),
+    "table.recall_need": "Detección, por necesidad",
+    "table.recall_equal": "Detección, igualando",
+    "table.selected_need": "Cupos, por necesidad",
+    "table.selected_equal": "Cupos, igualando",
+    "table.p_adjusted": "p ajustado",
+    "metric.calibration_slope": "Pendiente de calibración",
+    "metric.auc_above_chance": "Discriminación frente a la población",
+    "metric.recall_vs_champion": "Detección frente al modelo vigente",
+    "help.calibration_slope": (
+        "Pendiente de una regresión logística del resultado sobre la puntuación dentro del grupo: 1 es "
+        "perfecto, menos de 1 indica puntuaciones demasiado extremas."
+    ),
+    "help.auc_above_chance": (
+        "(AUC del grupo − 0,5) / (AUC de toda la población − 0,5): qué tanto ordena el modelo por "
+        "necesidad dentro del grupo, comparado con toda la población."
+    ),
+    "help.recall_vs_champion": (
+        "Detección del grupo con la capacidad del programa dividida entre la del modelo vigente en las "
+        "mismas personas: 1 es igual, menos de 1 es peor."
+    ),
     "glossary.heading": "Glosario",
     "footer": (
         "previ es una herramienta de apoyo para programas de prevención: sus derivaciones ofrecen apoyo y "
@@ -183,18 +219,10 @@ _EN: Final[dict[str, str]] = {
         "Of those with a support need, the model identifies {tpr} (95% CI: {tpr_ci}) and misses {fnr} "
         "({fnr_ci})."
     ),
-    "summary.fnr": (
-        "The model misses {fnr} (95% CI: {fnr_ci}) of young people with a support need in {group}, "
-        "compared with {ref_fnr} ({ref_fnr_ci}) in the reference group ({reference})."
-    ),
-    "summary.verdict.flagged": "The difference falls outside the tolerance band: flagged.",
-    "summary.verdict.ok": "The difference does not leave the tolerance band with the data available.",
-    "summary.verdict.undefined": "The ratio is not defined for this group.",
     "summary.calibration": (
         "In {group}, for every 100 support needs the model predicts, {observed} are observed "
         "(95% CI: {observed_ci})."
     ),
-    "summary.intersections": "In the intersections, {count} primary checks fall outside the band.",
     "summary.not_judged": (
         "{count} groups have too little data to judge (fewer than {min_n} people or {min_positives} with "
         "a support need): they are shown, but neither pass nor get flagged."
@@ -207,23 +235,6 @@ _EN: Final[dict[str, str]] = {
     "findings.none": "None.",
     "not_judged.heading": "Checks that could not be judged",
     "why.heading": "What we check and why",
-    "why.support": (
-        "previ suggests referrals to prevention programmes: support, never sanctions. The main harm is "
-        "therefore missing a young person who needs support. Two primary checks decide the gate: (1) parity "
-        "in detection: each group's miss rate (FNR) and detection rate (TPR) divided by the reference "
-        "group's; (2) calibration within each group: a given score should mean the same in every group "
-        "(observed/predicted close to 1 and a low expected calibration error)."
-    ),
-    "why.secondary": (
-        "Selection rate and false positive rate are reported but do not decide the gate: being offered "
-        "support without needing it costs far less than going without. They are still worth watching: an "
-        "unneeded referral takes a place and can stigmatise."
-    ),
-    "why.flag_rule": (
-        "A check is flagged only when its whole 95% confidence interval lies outside the tolerance band "
-        "({low}–{high} for ratios and for observed/predicted; ECE above {max_ece}). A difference the data "
-        "cannot tell from chance is not flagged, but it is not called fine either: its interval is shown."
-    ),
     "why.insufficient": (
         "A group with fewer than {min_n} people or fewer than {min_positives} with a support need has "
         "“insufficient data”: its figures are shown, but it never passes and is never flagged, and the "
@@ -234,10 +245,6 @@ _EN: Final[dict[str, str]] = {
         "combination of groups (so each interval is about its own group), with seed {seed}: the same file "
         "and seed give the same result. Ratios use the same resamples for the group and the reference. "
         "ECE uses 10 equal-width bins on [0, 1]; calibration curves use deciles of each group's scores."
-    ),
-    "why.reference": (
-        "Reference group of each column: {references}. Intersections are named by joining columns and "
-        "values with “*”; blank values of a group column form the group “missing”."
     ),
     "why.limits": (
         "An audit measures the model against recorded outcomes. If the records themselves are uneven (for "
@@ -300,6 +307,71 @@ _EN: Final[dict[str, str]] = {
     "help.roc_auc": "Probability that the model scores someone with a need above someone without.",
     "help.ece": "Average gap between score and observed rate (0 is perfect).",
     "help.calibration_in_the_large": "Observed cases divided by the cases the model predicts (1 is perfect).",
+    "summary.recall": (
+        "By {column}, the model identifies between {low} ({low_ci}) of those who needed support in "
+        "{low_group} and {high} ({high_ci}) in {high_group}. How places are shared between groups is an "
+        "allocation policy (below), not part of the gate."
+    ),
+    "summary.intersections_omitted": (
+        "Intersections left out because some combination has fewer than {min_n} people: {columns}."
+    ),
+    "why.support": (
+        "The gate answers one question: does the score mean the same thing for every group? For each "
+        "group of each column, compared with the whole population, it checks (1) calibration: "
+        "observed/predicted and the calibration slope, both close to 1; (2) discrimination: how well the "
+        "model orders young people by need within the group (AUC above chance), which must not be much "
+        "lower than in the whole population; and (3), when there is a current champion, that each group's"
+        " recall at the programme's capacity is no worse than the champion's."
+    ),
+    "why.allocation": (
+        "Equal recall between groups is not asked of the gate: when base rates differ, a score that is "
+        "calibrated within every group cannot also reach the same share of each group (Kleinberg, "
+        "Mullainathan and Raghavan 2016; Chouldechova 2017). How scarce places are shared is a decision "
+        "for the programme's managers: by need, or equalising recall between groups (Rodolfa, Lamba and "
+        "Ghani 2021). The section “Allocation policies” shows both."
+    ),
+    "why.flag_rule": (
+        "Each check has a one-sided p-value: how likely a value this far outside the band ({low}–{high}) "
+        "would be if the truth sat at its edge. The p-values of the {judged} judged checks are adjusted "
+        "together (Benjamini-Hochberg), and a check is flagged when its adjusted p-value is below {fdr}. "
+        "A difference the data cannot tell from noise is not flagged, but its interval stays in view."
+    ),
+    "why.reference": (
+        "Comparisons are made with: {references}. Intersections are named by joining columns and values "
+        "with “*”, are shown only when every combination has enough people, and never decide the gate; "
+        "blank values of a group column form the group “missing”."
+    ),
+    "population": "the whole population",
+    "allocation.heading": "Allocation policies",
+    "allocation.intro": (
+        "The same places shared two ways on the test period: by need (the highest probabilities) or "
+        "equalising expected recall between groups, with one cut-off per group."
+    ),
+    "allocation.across": "Equalising across {columns}",
+    "allocation.precision": (
+        "Precision at capacity: {need} by need, {equal} equalising recall. Overall recall: {need_recall} "
+        "and {equal_recall}."
+    ),
+    "table.recall_need": "Recall, by need",
+    "table.recall_equal": "Recall, equalised",
+    "table.selected_need": "Places, by need",
+    "table.selected_equal": "Places, equalised",
+    "table.p_adjusted": "adjusted p",
+    "metric.calibration_slope": "Calibration slope",
+    "metric.auc_above_chance": "Discrimination against the population",
+    "metric.recall_vs_champion": "Recall against the champion",
+    "help.calibration_slope": (
+        "Slope of a logistic regression of the outcome on the score within the group: 1 is perfect, below"
+        " 1 means scores too extreme."
+    ),
+    "help.auc_above_chance": (
+        "(group AUC − 0.5) / (whole-population AUC − 0.5): how well the model orders by need within the "
+        "group, against the whole population."
+    ),
+    "help.recall_vs_champion": (
+        "The group's recall at the programme's capacity divided by the current champion's on the same "
+        "people: 1 is equal, below 1 is worse."
+    ),
     "glossary.heading": "Glossary",
     "footer": (
         "previ is a support tool for prevention programmes: its referrals offer support and must never be "

@@ -9,7 +9,9 @@ Intervals are percentile bootstrap intervals over resamples of the test rows.
 Every metric is written as a weighted sum so that all resamples are computed
 at once from a matrix of resample counts (chunks of resamples bound memory).
 The selection at k is fixed on the full fold (the programme's cut-off) and
-the bootstrap shows how precision and recall at that cut-off vary.
+the bootstrap shows how precision and recall at that cut-off vary. Selection
+goes through :mod:`fairness_audits.selection`, the engine the audit and the
+service's tiers share, so the fold's audit checks exactly these people.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from fairness_audits.selection import capacity_count, top_k
 
 METRICS = ("roc_auc", "pr_auc", "brier", "ece", "precision_at_k", "recall_at_k", "lift_at_k")
 ECE_BINS = 10
@@ -44,21 +48,6 @@ class Evaluation:
         return result
 
 
-def capacity(n: int, k: float) -> int:
-    """The number of young people a programme can take: a fraction of n (k < 1) or a count."""
-    count = round(k * n) if k < 1 else int(k)
-    return max(1, min(n, count))
-
-
-def top_k(score: np.ndarray, k: int, *, seed: int = 0) -> np.ndarray:
-    """Boolean mask of the k highest scores, ties broken by a seeded shuffle (not by row order)."""
-    tiebreak = np.random.default_rng(seed).permutation(len(score))
-    order = np.lexsort((tiebreak, -np.asarray(score, dtype=float)))
-    selected = np.zeros(len(score), dtype=bool)
-    selected[order[:k]] = True
-    return selected
-
-
 def evaluate(
     label: np.ndarray,
     probability: np.ndarray,
@@ -78,7 +67,7 @@ def evaluate(
     probability = np.asarray(probability, dtype=float)
     ranking = probability if ranking is None else np.asarray(ranking, dtype=float)
     n = len(label)
-    count = capacity(n, k)
+    count = capacity_count(n, k)
     selected = top_k(ranking, count, seed=seed)
     parts = _Parts.build(label, probability, ranking, selected)
     values = {name: float(value[0]) for name, value in parts.metrics(np.ones((1, n))).items()}
