@@ -4,7 +4,8 @@ Every metric of the audit is a function of a few sums per group (the
 confusion counts, the Mann-Whitney numerator of the ROC AUC, two calibration
 sums and, when a baseline model is compared, the baseline's true positives).
 The same formulas turn the sums of the observed table into point estimates
-and the sums of each bootstrap resample into its replicate, so an interval is always about exactly the number shown beside it.
+and the sums of each bootstrap resample into its replicate, so an interval is
+always about exactly the number shown beside it.
 
 Vocabulary: a *positive* is a young person whose outcome shows a support need
 (label 1); *selected* means the decision rule would refer them.

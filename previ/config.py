@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from previ.errors import PreviError
 
@@ -135,6 +135,19 @@ class TrainingConfig(_Section):
         0.01, description="Promotion: a challenger may trail the champion's test ROC AUC by at most this."
     )
     tiers: TiersConfig = TiersConfig()
+    proxy_auc: Annotated[float, Field(gt=0.5, le=1)] = Field(
+        0.8,
+        description="A feature that alone predicts a protected column with ROC AUC at or above this is "
+        "left out as a proxy (numeric features).",
+    )
+    proxy_cramers_v: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.5, description="The same screen for category features: Cramér's V at or above this."
+    )
+    allow_features: tuple[str, ...] = Field(
+        ("age",),
+        description="Features kept even when the proxy screen flags them; the model card records each. "
+        "age is a developmental factor: support needs change with age, so it stays a feature.",
+    )
 
     @field_validator("models")
     @classmethod
@@ -147,8 +160,9 @@ class TrainingConfig(_Section):
 class AuditConfig(_Section):
     """Fairness audits run by `previ train` on the test fold (and defaults of `previ audit`).
 
-    Primary checks (recall/FNR parity, calibration within groups) gate promotion
-    when a disparity's whole 95% interval lies outside ``tolerance``.
+    The gate asks whether the score means the same for every group: calibration
+    (in the large and slope), discrimination against the whole population, and
+    recall at capacity no worse than the current champion's.
     """
 
     groups: tuple[str, ...] = Field(
@@ -156,12 +170,19 @@ class AuditConfig(_Section):
     )
     reference: dict[str, str] = Field(
         default_factory=dict,
-        description="Reference group per column, e.g. {municipality: Villa Zaragoza}; default: the largest.",
+        description="Compare the reported disparities of a column with one of its groups, e.g. "
+        "{municipality: Villa Zaragoza}; default: the whole population. The gate always uses the population.",
     )
     tolerance: tuple[float, float] = (0.8, 1.25)
     min_n: Annotated[int, Field(ge=1)] = 30
     min_positives: Annotated[int, Field(ge=1)] = 5
-    max_ece: Annotated[float, Field(gt=0, le=1)] = 0.1
+    max_ece: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.1, description="Reported beside each group's ECE (ECE does not gate)."
+    )
+    false_discovery_rate: Annotated[float, Field(gt=0, lt=1)] = Field(
+        0.05,
+        description="A gate check is flagged when its Benjamini-Hochberg adjusted p-value is below this.",
+    )
     resamples: Annotated[int, Field(ge=100, le=10_000)] = 1000
 
     @field_validator("tolerance")
@@ -171,6 +192,29 @@ class AuditConfig(_Section):
         if not 0 < low < 1 < high:
             raise ValueError("must be (low, high) with 0 < low < 1 < high")
         return value
+
+
+class AllocationConfig(_Section):
+    """How scarce places are shared between groups: a programme manager's decision.
+
+    ``need`` gives places to the highest calibrated probabilities;
+    ``equal_recall`` sets one cut-off per group (the cells of ``groups``) so that
+    every group expects the same share of its young people in need to be
+    reached. The choice is recorded on the model version, shown on the
+    fairness page, and used by `previ allocate` and `previ evaluate`.
+    """
+
+    policy: Literal["need", "equal_recall"] = "need"
+    groups: tuple[str, ...] = Field(
+        (),
+        description="Audit columns to equalise recall across (equal_recall only), e.g. [sex, municipality].",
+    )
+
+    @model_validator(mode="after")
+    def _groups_given(self) -> AllocationConfig:
+        if self.policy == "equal_recall" and not self.groups:
+            raise ValueError("allocation.groups: equal_recall needs the group columns to equalise across")
+        return self
 
 
 class ServiceConfig(_Section):
@@ -238,6 +282,7 @@ class PreviConfig(_Section):
     features: FeaturesConfig = FeaturesConfig()
     training: TrainingConfig = TrainingConfig()
     audit: AuditConfig = AuditConfig()
+    allocation: AllocationConfig = AllocationConfig()
     service: ServiceConfig = ServiceConfig()
     language: Literal["es", "en"] = "es"
 

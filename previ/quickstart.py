@@ -2,12 +2,10 @@
 
 Everything runs locally: the bundle goes to ``data.dir``, the run folder to
 ``training.out``, MLflow to a SQLite file beside them. When no champion exists
-yet, the new version goes through the promotion gates. On the synthetic demo
-bundle the fairness gate usually refuses it (the synthetic world has real
-differences in need by age band, and the audit finds them); so that the demo
-can go on to serve, the quickstart then promotes with a recorded override whose
-reason says exactly that. The refusal is printed and stays on the version's
-tags; a real deployment promotes by hand with ``previ promote``.
+yet, the new version goes through the promotion gates, with no review: a
+calibrated model passes the fairness gate on the synthetic world. Should it be
+refused, the quickstart prints the refusal and stops before serving; a person
+then reads the audit and decides (``previ promote V --review ... --reviewer ...``).
 """
 
 from __future__ import annotations
@@ -31,11 +29,6 @@ from training.pipeline import TrainOutcome, train_and_register
 from training.promote import Promotion, promote
 from training.registry import CHAMPION, client_for
 from training.train import Progress
-
-DEMO_OVERRIDE_REASON = (
-    "quickstart on synthetic demonstration data: promoted so the demo can serve; "
-    "the gate failures are recorded on this version for review"
-)
 
 
 @dataclass(frozen=True)
@@ -70,8 +63,7 @@ def run_quickstart(settings: PreviConfig, *, progress: Progress | None = None) -
         try:
             promotion = promote(settings.training, version)
         except PreviError as error:
-            refusal = error.lines[0]
-            promotion = promote(settings.training, version, force=True, reason=DEMO_OVERRIDE_REASON)
+            refusal = "\n".join(error.lines)
     if not _has_champion(settings):
         return QuickstartResult(summary, tuple(bundle.warnings), outcome, promotion, refusal)
     as_of = summary.as_of[-1]

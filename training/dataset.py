@@ -40,6 +40,10 @@ class TrainingSet:
     horizon_days: int | None = None
     source: str = "bundle"
     warnings: tuple[str, ...] = ()
+    excluded: tuple[tuple[str, str], ...] = ()
+    """Columns that are not features, and why: (column, why), e.g. a proxy of a protected column."""
+    allowed: tuple[tuple[str, str], ...] = ()
+    """Features kept although the proxy screen flagged them: (column, what it predicts)."""
 
     @property
     def feature_names(self) -> list[str]:
@@ -63,6 +67,8 @@ class TrainingSet:
             horizon_days=self.horizon_days,
             source=self.source,
             warnings=self.warnings,
+            excluded=self.excluded,
+            allowed=self.allowed,
         )
 
 

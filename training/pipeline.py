@@ -9,6 +9,7 @@ same folder is logged to MLflow before the model is registered.
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fairness_audits.selection import cutoff
 from features.pipeline import matrix_from_bundle
 from models.artifact import ARTIFACT_FOLDER, Tiers, save_artifact
 from models.card import build_model_card, model_card_markdown
@@ -24,13 +26,17 @@ from previ.atomic import atomic_dir
 from previ.config import PreviConfig
 from previ.jsonio import json_default
 from training.dataset import TrainingSet, training_set_from_matrix
-from training.fairness import AUDIT_FOLDER, audit_training
+from training.fairness import AUDIT_FOLDER, Champion, audit_training
 from training.plots import write_plots
-from training.registry import Registration, log_and_register
+from training.proxies import screen_proxies
+from training.registry import Registration, current_champion, log_and_register
 from training.table import read_flat_table
 from training.train import Progress, TrainingResult, run_training
 
 TEST_FOLD_FILE = "test_fold.parquet"
+AGE_IS_DEVELOPMENTAL = (
+    "age stays a feature as a developmental factor: support needs change with age; age band is audited"
+)
 
 
 @dataclass(frozen=True)
@@ -71,16 +77,26 @@ def train_and_register(
     *,
     out_dir: Path | None = None,
     register: bool = True,
+    allow_features: Sequence[str] = (),
     progress: Progress | None = None,
 ) -> TrainOutcome:
-    """Run the grid, write the run folder, then log and register the champion candidate."""
+    """Screen proxies, run the grid, write the run folder, then log and register the champion candidate.
+
+    With ``register``, the registry's current champion (if any) is scored on the
+    test fold so that the fairness gate compares recall with it group by group.
+    """
     training = settings.training
+    report = progress or (lambda _: None)
+    report("screening features for proxies of protected columns")
+    data = screen_proxies(data, training, allow=allow_features)
     result = run_training(data, training, progress=progress)
     out_dir = out_dir or training.out
-    report = progress or (lambda _: None)
-    with atomic_dir(out_dir) as folder:
-        report("writing metrics, plots and the model card")
-        metrics = write_run_folder(result, settings, folder)
+    with tempfile.TemporaryDirectory() as scratch:
+        current = current_champion(training, Path(scratch)) if register else None
+        champion = Champion(*current) if current is not None else None
+        with atomic_dir(out_dir) as folder:
+            report("writing metrics, plots, the audit and the model card")
+            metrics = write_run_folder(result, settings, folder, current=champion)
     registration = None
     if register:
         report("logging to MLflow and registering the model")
@@ -99,6 +115,9 @@ def train_and_register(
                 "test_roc_auc": str(metrics["models"][result.champion_candidate]["roc_auc"]),
                 "fairness_gate": metrics["fairness"]["champion_gate"],
                 "fairness_flags": metrics["fairness"]["champion_flags"][:4000],
+                "fairness_compared_with": metrics["fairness"]["compared_with"] or "none",
+                "allocation_policy": settings.allocation.policy,
+                "allocation_groups": ",".join(settings.allocation.groups) or "none",
             },
             input_example=_example(result),
             output_example=pd.DataFrame({"probability": [0.1], "tier": ["universal"], "percentile": [50.0]}),
@@ -106,8 +125,13 @@ def train_and_register(
     return TrainOutcome(result=result, out_dir=out_dir, metrics=metrics, registration=registration)
 
 
-def write_run_folder(result: TrainingResult, settings: PreviConfig, folder: Path) -> dict[str, Any]:
-    """metrics.json, plots, model card, registry and the scoring artifact into ``folder``."""
+def write_run_folder(
+    result: TrainingResult, settings: PreviConfig, folder: Path, *, current: Champion | None = None
+) -> dict[str, Any]:
+    """metrics.json, plots, audit, model card, registry and the scoring artifact into ``folder``.
+
+    ``current`` is the registry's champion, compared with on the test fold by the audit.
+    """
     champion = result.champion
     tiers = _tiers(champion.test_probability, settings)
     sha256 = save_artifact(
@@ -123,7 +147,11 @@ def write_run_folder(result: TrainingResult, settings: PreviConfig, folder: Path
         tiers=tiers,
         reference_probability=champion.test_probability,
         golden_inputs=_example(result, rows=20),
-        metadata={"champion_candidate": result.champion_candidate, "validation": result.validation},
+        metadata={
+            "champion_candidate": result.champion_candidate,
+            "validation": result.validation,
+            "allocation": {"policy": settings.allocation.policy, "groups": list(settings.allocation.groups)},
+        },
     )
     metrics: dict[str, Any] = {
         "models": {name: model.evaluation.as_dict() for name, model in result.models.items()},
@@ -137,13 +165,19 @@ def write_run_folder(result: TrainingResult, settings: PreviConfig, folder: Path
         "calibration": {name: model.calibrator.method for name, model in result.models.items()},
         "tiers": {"indicated_min": tiers.indicated_min, "selective_min": tiers.selective_min},
         "scoring_sha256": sha256,
+        "features": result.data.feature_names,
+        "excluded": [{"column": column, "why": why} for column, why in result.data.excluded],
+        "allowed_proxies": [{"column": column, "why": why} for column, why in result.data.allowed],
+        "allocation": {"policy": settings.allocation.policy, "groups": list(settings.allocation.groups)},
     }
     _test_fold(result).to_parquet(folder / TEST_FOLD_FILE, index=False)
     write_plots(result, folder)
-    fairness = audit_training(result, settings, folder)
+    fairness = audit_training(result, settings, folder, champion=current)
     metrics["fairness"] = {
         "champion_gate": fairness.gate,
         "champion_flags": fairness.flags_text(),
+        "compared_with": fairness.compared_with,
+        "not_compared": fairness.not_compared,
         "report": f"{AUDIT_FOLDER}/report.html",
         "by_model": fairness.summaries,
     }
@@ -166,8 +200,17 @@ def write_run_folder(result: TrainingResult, settings: PreviConfig, folder: Path
         audit={
             "gate": fairness.gate,
             "flagged": fairness.flags_text(),
+            "recall compared with": fairness.compared_with or fairness.not_compared,
             "report": f"{AUDIT_FOLDER}/report.html and audit.json (in the MLflow run under report/)",
-            "rule": f"top k = {result.k} by calibrated probability, on the test fold",
+            "rule": f"top k = {result.k} by the model's score, on the test fold",
+            "allocation policy": settings.allocation.policy
+            + (f" across {', '.join(settings.allocation.groups)}" if settings.allocation.groups else ""),
+            "features left out": "; ".join(f"{c}: {w}" for c, w in result.data.excluded) or "none",
+            "proxies kept": "; ".join(
+                f"{c}: {w}" + (f" ({AGE_IS_DEVELOPMENTAL})" if c == "age" else "")
+                for c, w in result.data.allowed
+            )
+            or "none",
         },
     )
     (folder / "model_card.json").write_text(
@@ -181,24 +224,32 @@ def write_run_folder(result: TrainingResult, settings: PreviConfig, folder: Path
 
 
 def _tiers(probability: np.ndarray, settings: PreviConfig) -> Tiers:
+    """Tier cut-offs: the lowest probability in the top share, through the shared selection engine."""
     shares = settings.training.tiers
     return Tiers(
-        indicated_min=float(np.quantile(probability, 1 - shares.indicated)),
-        selective_min=float(np.quantile(probability, 1 - shares.selective)),
+        indicated_min=cutoff(probability, shares.indicated),
+        selective_min=cutoff(probability, shares.selective),
     )
 
 
 def _example(result: TrainingResult, rows: int = 5) -> pd.DataFrame:
+    """Test rows as a caller sends them: category columns as text, so that MLflow's signature
+    describes strings (a pandas category has no MLflow type) and the pyfunc restores the levels."""
     test = result.data.features.iloc[result.test_rows[:rows]].reset_index(drop=True)
+    for name in result.data.categorical:
+        test[name] = test[name].astype(object).where(test[name].notna(), None)
     return test
 
 
 def _test_fold(result: TrainingResult) -> pd.DataFrame:
-    """The test rows without ids: features, label and audit groups, for promotion and audits."""
+    """What the quality gate needs from the test rows: features, label and probability.
+
+    No ids and no protected columns: this file is logged to MLflow. The
+    group-by-group comparison with the champion happens at training, where the
+    groups are at hand, and only its aggregates are kept (the audit).
+    """
     rows = result.test_rows
     frame = result.data.features.iloc[rows].reset_index(drop=True)
-    groups = result.data.groups.iloc[rows].reset_index(drop=True).add_prefix("group:")
-    frame = pd.concat([frame, groups], axis=1)
     frame["label"] = result.data.label[rows]
     frame["probability"] = result.champion.test_probability
     return frame

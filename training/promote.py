@@ -1,16 +1,21 @@
-"""`previ promote VERSION`: move the ``champion`` alias only through the gates.
+"""`previ promote VERSION`: move the ``champion`` alias only through the gates, or with a signed review.
 
 Quality gate: the challenger's test ROC AUC may trail the current champion's,
 scored on the challenger's own test fold (the same rows), by at most
-``training.quality_tolerance``. Fairness gate: the challenger's audit must not
-hold a primary disparity whose interval lies wholly outside the tolerance
-(recorded at training as the version tag ``fairness_gate``). ``--force`` with a
-``--reason`` overrides a failed gate and records who-knows-why in the registry:
-the override reason and the failures it overrode stay on the version.
+``training.quality_tolerance``. Fairness gate: the challenger's audit (the
+version tag ``fairness_gate``, written at training) must pass: calibration and
+discrimination within every group, and recall at capacity no worse than the
+champion it was compared with. When the champion has changed since that
+comparison, the recall comparison is stale and the gate asks for a review.
+
+A version that fails a gate is promoted only with ``--review TEXT --reviewer
+NAME``: the review, the reviewer, the date and the failures it answered stay on
+the version, and the versions page shows them. There is no silent override.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,12 +24,12 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from sklearn.metrics import roc_auc_score
 
-from models.artifact import ARTIFACT_FOLDER, load_artifact
 from previ.config import TrainingConfig
 from previ.errors import PreviError
-from training.registry import CHAMPION, client_for
+from training.registry import CHAMPION, client_for, registered_artifact
 
 TEST_FOLD_ARTIFACT = "report/test_fold.parquet"
+REVIEW_INCOMPLETE = "promote: a review needs both --review TEXT (why) and --reviewer NAME (who signs it)"
 
 
 @dataclass(frozen=True)
@@ -32,17 +37,27 @@ class Promotion:
     version: str
     previous_champion: str | None
     failures: tuple[str, ...] = field(default=())
-    forced: bool = False
+    reviewed: bool = False
     challenger_auc: float | None = None
     champion_auc: float | None = None
 
 
 def promote(
-    settings: TrainingConfig, version: str, *, force: bool = False, reason: str | None = None
+    settings: TrainingConfig,
+    version: str,
+    *,
+    review: str | None = None,
+    reviewer: str | None = None,
 ) -> Promotion:
-    """Check the gates and move ``champion`` to ``version``; raise PreviError when refused."""
-    if force and not (reason and reason.strip()):
-        raise PreviError("promote: --force needs --reason TEXT, which is recorded in the registry")
+    """Check the gates and move ``champion`` to ``version``; raise PreviError when refused.
+
+    ``review`` and ``reviewer`` (both or neither) let a version that fails a gate
+    through; they are recorded on the version whether or not a gate failed.
+    """
+    review = (review or "").strip() or None
+    reviewer = (reviewer or "").strip() or None
+    if (review is None) != (reviewer is None):
+        raise PreviError(REVIEW_INCOMPLETE)
     client = client_for(settings)
     name = settings.registered_model
     try:
@@ -63,25 +78,33 @@ def promote(
                 f"quality: test ROC AUC {challenger_auc:.4f} trails champion v{current.version} "
                 f"({champion_auc:.4f} on the same rows) by more than {settings.quality_tolerance}"
             )
-    gate = candidate.tags.get("fairness_gate")
-    if gate == "failed":
-        failures.append("fairness: " + candidate.tags.get("fairness_flags", "a primary disparity is flagged"))
-    if failures and not force:
+        compared = candidate.tags.get("fairness_compared_with", "")
+        if compared != f"v{current.version}":
+            failures.append(
+                f"fairness: recall was compared with {compared or 'no champion'} at training, but the "
+                f"champion is now v{current.version}; retrain, or review the audit"
+            )
+    if candidate.tags.get("fairness_gate") == "failed":
+        failures.append("fairness: " + candidate.tags.get("fairness_flags", "a gate check is flagged"))
+    if failures and review is None:
+        report = f"runs:/{candidate.run_id}/report/audit/report.html"
         raise PreviError(
             *(f"promote: refused v{version}: {failure}" for failure in failures),
-            "promote: fix the model, or override with --force --reason TEXT (recorded in the registry)",
+            f"promote: read the audit ({report}), then fix the model or promote with "
+            "--review TEXT --reviewer NAME (recorded on the version)",
         )
-    if failures:
-        client.set_model_version_tag(name, version, "promotion_override", "true")
-        client.set_model_version_tag(name, version, "promotion_override_reason", str(reason))
-        client.set_model_version_tag(name, version, "promotion_override_failures", " | ".join(failures))
+    if review is not None and reviewer is not None:
+        client.set_model_version_tag(name, version, "review", review[:4000])
+        client.set_model_version_tag(name, version, "reviewer", reviewer[:200])
+        client.set_model_version_tag(name, version, "reviewed_at", dt.datetime.now(dt.UTC).isoformat())
+        client.set_model_version_tag(name, version, "review_failures", " | ".join(failures) or "none")
     client.set_model_version_tag(name, version, "promoted_from", current.version if current else "none")
     client.set_registered_model_alias(name, CHAMPION, version)
     return Promotion(
         version=version,
         previous_champion=current.version if current else None,
         failures=tuple(failures),
-        forced=bool(failures),
+        reviewed=review is not None,
         challenger_auc=challenger_auc,
         champion_auc=champion_auc,
     )
@@ -95,7 +118,6 @@ def _champion_auc_on(run_id: str, champion_uri: str) -> float:
         fold_path = mlflow.artifacts.download_artifacts(
             run_id=run_id, artifact_path=TEST_FOLD_ARTIFACT, dst_path=folder
         )
-        model_path = mlflow.artifacts.download_artifacts(artifact_uri=champion_uri, dst_path=folder)
         fold = pd.read_parquet(fold_path)
-        champion = load_artifact(Path(model_path) / "artifacts" / ARTIFACT_FOLDER)
+        champion = registered_artifact(champion_uri, Path(folder))
         return float(roc_auc_score(fold["label"], champion.raw_score(fold)))

@@ -25,6 +25,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
+from models.artifact import ARTIFACT_FOLDER, ScoringModel, load_artifact
 from models.pyfunc import PreviPyfunc
 from previ.config import TrainingConfig
 
@@ -116,6 +117,29 @@ def log_and_register(
             mlflow.end_run(status="FAILED")
             raise
     return Registration(run_id=run.info.run_id, version=str(version), model_uri=info.model_uri)
+
+
+def current_champion(settings: TrainingConfig, folder: Path) -> tuple[str, ScoringModel] | None:
+    """The version and scoring artifact the ``champion`` alias points at, or None when there is none.
+
+    The artifact is downloaded into ``folder`` and verified like any artifact.
+    """
+    client = client_for(settings)
+    try:
+        version = client.get_model_version_by_alias(settings.registered_model, CHAMPION)
+    except MlflowException:
+        return None
+    return str(version.version), registered_artifact(
+        f"models:/{settings.registered_model}/{version.version}", folder
+    )
+
+
+def registered_artifact(model_uri: str, folder: Path) -> ScoringModel:
+    """Download a registered pyfunc model and load its scoring artifact."""
+    import mlflow.artifacts
+
+    path = mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(folder))
+    return load_artifact(Path(path) / "artifacts" / ARTIFACT_FOLDER)
 
 
 def _quiet_mlflow() -> None:

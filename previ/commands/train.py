@@ -50,6 +50,13 @@ def train_command(
     no_register: Annotated[
         bool, typer.Option("--no-register", help="Evaluate only; do not log to MLflow.")
     ] = False,
+    allow_feature: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-feature",
+            help="Keep this feature although the proxy screen flags it (repeatable; the model card says so).",
+        ),
+    ] = None,
 ) -> None:
     """Train the model grid with temporal validation, calibrate, evaluate and register the champion candidate.
 
@@ -91,9 +98,20 @@ def train_command(
         for warning in dataset.warnings:
             error_console.print(f"warning: {warning}", markup=False)
         outcome = train_and_register(
-            dataset, settings, out_dir=out, register=not no_register, progress=report
+            dataset,
+            settings,
+            out_dir=out,
+            register=not no_register,
+            allow_features=allow_feature or (),
+            progress=report,
         )
+    for warning in outcome.result.data.warnings[len(dataset.warnings) :]:
+        error_console.print(f"warning: {warning}", markup=False, soft_wrap=True)
     console.print(metrics_table(outcome.metrics))
+    gate = outcome.metrics["fairness"]
+    console.print(
+        f"Fairness gate: {gate['champion_gate']} ({gate['champion_flags']})", markup=False, soft_wrap=True
+    )
     console.print(f"Run folder: {outcome.out_dir} (metrics.json, plots, model_card.md)")
     if outcome.registration is not None:
         console.print(
@@ -106,18 +124,21 @@ def train_command(
 def promote_command(
     version: Annotated[str, typer.Argument(help="The registered version to make champion.")],
     config: ConfigOption = None,
-    force: Annotated[bool, typer.Option("--force", help="Override a failed gate (needs --reason).")] = False,
-    reason: Annotated[
-        str | None, typer.Option("--reason", help="Why the override; recorded in the registry.")
+    review: Annotated[
+        str | None,
+        typer.Option("--review", help="Why this version may serve although a gate failed; recorded on it."),
+    ] = None,
+    reviewer: Annotated[
+        str | None, typer.Option("--reviewer", help="Who signs the review (recorded with it).")
     ] = None,
 ) -> None:
-    """Move the 'champion' alias to VERSION if the quality and fairness gates pass."""
+    """Move the 'champion' alias to VERSION if the quality and fairness gates pass, or with a review."""
     from training.promote import promote
 
     settings = load_config(config)
-    decision = promote(settings.training, version, force=force, reason=reason)
+    decision = promote(settings.training, version, review=review, reviewer=reviewer)
     for failure in decision.failures:
-        error_console.print(f"override: {failure}", markup=False)
+        error_console.print(f"reviewed: {failure}", markup=False, soft_wrap=True)
     previous = f" (was v{decision.previous_champion})" if decision.previous_champion else ""
     console.print(f"{settings.training.registered_model} v{decision.version} is now champion{previous}.")
 
