@@ -137,9 +137,12 @@ def fit_glassbox(
     monotone_method: MonotoneMethod = "intermediate",
     extra_params: Mapping[str, Any] | None = None,
     num_boost_round: int = 2000,
-    early_stopping_rounds: int = 50,
+    early_stopping_rounds: int | None = 50,
 ) -> lightgbm.Booster:
     """Train a glass box, stopping when the validation log-loss has not improved for a while.
+
+    ``early_stopping_rounds=None`` trains exactly ``num_boost_round`` trees (a
+    refit with a tuned number of trees); ``valid`` is then only monitored.
 
     ``train`` and ``valid`` hold numeric and pandas ``category`` columns (categories
     become LightGBM categoricals, whose direction must be 0). The returned booster
@@ -182,9 +185,12 @@ def fit_glassbox(
         num_boost_round=num_boost_round,
         valid_sets=[valid_set],
         valid_names=["valid"],
-        callbacks=[lgb.early_stopping(early_stopping_rounds, first_metric_only=True, verbose=False)],
+        callbacks=[lgb.early_stopping(early_stopping_rounds, first_metric_only=True, verbose=False)]
+        if early_stopping_rounds is not None
+        else [],
     )
-    best = booster.best_iteration if booster.best_iteration > 0 else booster.current_iteration()
+    stopped = early_stopping_rounds is not None and booster.best_iteration > 0
+    best = booster.best_iteration if stopped else booster.current_iteration()
     kept = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
     kept.best_iteration = best
     kept.best_score = booster.best_score

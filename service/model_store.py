@@ -1,21 +1,21 @@
 """The model being served, and how it is replaced without a request ever seeing two.
 
 :func:`load_model` loads the registry's ``champion`` (or ``service.model_path``)
-completely: the artifact checked against the SHA-256 recorded at registration,
-its golden predictions reproduced (``load_artifact`` refuses otherwise), and the
-model card and fairness audit read into memory. :class:`ModelHolder` keeps one
-reference to the loaded model; a reload builds the new one beside it and then
-rebinds that reference in a single assignment. A request reads the reference
-once, at its start, and uses that object for its probability, reasons, version
-and audit entry, so during a swap every request is served wholly by the old
-model or wholly by the new one, and none waits. A model that fails to load is
-refused and the old one stays.
+completely: the artifact's digest (the SHA-256 of its manifest, which pins every
+file) checked against the one recorded at registration, every file checked
+against the manifest, its golden predictions reproduced (``load_artifact``
+refuses otherwise), and the model card and fairness audit read into memory.
+:class:`ModelHolder` keeps one reference to the loaded model; a reload builds
+the new one beside it and then rebinds that reference in a single assignment. A
+request reads the reference once, at its start, and uses that object for its
+probability, reasons, version and audit entry, so during a swap every request is
+served wholly by the old model or wholly by the new one, and none waits. A model
+that fails to load is refused and the old one stays.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 import tempfile
@@ -116,11 +116,10 @@ def _from_folder(path: Path, expected_sha256: str | None) -> LoadedModel:
     if not (artifact / SCORING_FILE).exists():
         raise PreviError(f"model: {folder} holds neither {SCORING_FILE} nor {ARTIFACT_FOLDER}/{SCORING_FILE}")
     scoring = load_artifact(artifact, expected_sha256=expected_sha256)
-    sha256 = _sha256(artifact / SCORING_FILE)
     return LoadedModel(
         scoring=scoring,
-        version=f"local-{sha256[:12]}",
-        sha256=sha256,
+        version=f"local-{scoring.sha256[:12]}",
+        sha256=scoring.sha256,
         source=str(artifact.absolute()),
         card=_read_json(run_folder / CARD_FILE) or {},
         audit_json=_read_json(run_folder / AUDIT_JSON),
@@ -189,10 +188,6 @@ def _download(run_id: str | None, artifact_path: str, folder: Path, uri: str) ->
         )
     except (MlflowException, OSError):
         return None
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_text(encoding="utf-8").encode("utf-8")).hexdigest()
 
 
 def _read_json(path: Path | None) -> dict[str, Any] | None:

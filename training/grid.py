@@ -88,6 +88,33 @@ def fit_grid(
     return fitted
 
 
+def refit(
+    fitted: FittedModel, train: TrainingSet, monitor: TrainingSet, *, seed: int, threads: int
+) -> FittedModel:
+    """The same model with its tuned settings, fitted again on ``train``.
+
+    Boosted models keep the number of trees that early stopping chose on the
+    fold (no early stopping here: ``monitor`` rows are watched, never used to
+    choose); the logistic regression keeps its C; baselines are refitted as
+    they were built.
+    """
+    tuned = {key: value for key, value in fitted.params.items() if key in ("num_leaves", "min_child_samples")}
+    rounds = int(fitted.params.get("trees", 0)) or None
+    if fitted.kind == "glassbox":
+        model = _fit_glassbox(train, monitor, seed, threads, tuned, rounds=rounds)
+    elif fitted.kind == "lightgbm":
+        model = _fit_lightgbm(train, monitor, seed, threads, tuned, rounds=rounds)
+    elif fitted.kind == "logistic":
+        model = _fit_logistic(train, C=float(fitted.params["C"]), seed=seed)
+    elif fitted.kind == "ranker":
+        ranker = fit_one_feature_ranker(train.features, train.label)
+        model = FittedModel("one_feature", "ranker", ranker, {"feature": ranker.feature, "sign": ranker.sign})
+    else:
+        return fitted
+    model.params = {**fitted.params, **{key: value for key, value in model.params.items() if key == "trees"}}
+    return model
+
+
 def _grid(space: dict[str, tuple[Any, ...]]) -> list[dict[str, Any]]:
     return [dict(zip(space, values, strict=True)) for values in itertools.product(*space.values())]
 
@@ -135,7 +162,13 @@ def _fit_logistic(train: TrainingSet, *, C: float, seed: int) -> FittedModel:
 
 
 def _fit_glassbox(
-    train: TrainingSet, stop: TrainingSet, seed: int, threads: int, params: dict[str, Any]
+    train: TrainingSet,
+    stop: TrainingSet,
+    seed: int,
+    threads: int,
+    params: dict[str, Any],
+    *,
+    rounds: int | None = None,
 ) -> FittedModel:
     booster = fit_glassbox(
         train.features,
@@ -146,6 +179,8 @@ def _fit_glassbox(
         seed=seed,
         num_threads=threads,
         **params,
+        num_boost_round=rounds or 2000,
+        early_stopping_rounds=None if rounds else 50,
     )
     levels = {name: list(train.features[name].cat.categories) for name in train.categorical}
     lookup = compile_glassbox(booster, train.feature_names, levels)
@@ -155,7 +190,13 @@ def _fit_glassbox(
 
 
 def _fit_lightgbm(
-    train: TrainingSet, stop: TrainingSet, seed: int, threads: int, params: dict[str, Any]
+    train: TrainingSet,
+    stop: TrainingSet,
+    seed: int,
+    threads: int,
+    params: dict[str, Any],
+    *,
+    rounds: int | None = None,
 ) -> FittedModel:
     settings = {
         "objective": "binary",
@@ -172,8 +213,8 @@ def _fit_lightgbm(
     booster = lgb.train(
         settings,
         lgb.Dataset(train.features.set_axis(names, axis=1), train.label),
-        num_boost_round=2000,
+        num_boost_round=rounds or 2000,
         valid_sets=[lgb.Dataset(stop.features.set_axis(names, axis=1), stop.label)],
-        callbacks=[lgb.early_stopping(50, verbose=False)],
+        callbacks=[] if rounds else [lgb.early_stopping(50, verbose=False)],
     )
     return FittedModel("lightgbm", "lightgbm", booster, {**params, "trees": booster.num_trees()})

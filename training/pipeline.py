@@ -31,7 +31,7 @@ from training.plots import write_plots
 from training.proxies import screen_proxies
 from training.registry import Registration, current_champion, log_and_register
 from training.table import read_flat_table
-from training.train import Progress, TrainingResult, run_training
+from training.train import Progress, ServedModel, TrainingResult, run_training
 
 TEST_FOLD_FILE = "test_fold.parquet"
 AGE_IS_DEVELOPMENTAL = (
@@ -133,23 +133,27 @@ def write_run_folder(
     ``current`` is the registry's champion, compared with on the test fold by the audit.
     """
     champion = result.champion
-    tiers = _tiers(champion.test_probability, settings)
+    served = result.served or ServedModel(champion.fitted, champion.calibrator, "the last fold's fit")
+    test_features = result.data.features.iloc[result.test_rows].reset_index(drop=True)
+    served_probability = served.calibrator.probability(served.fitted.raw_score(test_features))
+    tiers = _tiers(served_probability, settings)
     sha256 = save_artifact(
         folder / ARTIFACT_FOLDER,
-        kind=champion.fitted.kind,
-        model=champion.fitted.lookup if champion.fitted.lookup is not None else champion.fitted.model,
+        kind=served.fitted.kind,
+        model=served.fitted.lookup if served.fitted.lookup is not None else served.fitted.model,
         feature_names=result.data.feature_names,
         categorical_levels={
             name: [str(level) for level in result.data.features[name].cat.categories]
             for name in result.data.categorical
         },
-        calibrator=champion.calibrator,
+        calibrator=served.calibrator,
         tiers=tiers,
-        reference_probability=champion.test_probability,
+        reference_probability=served_probability,
         golden_inputs=_example(result, rows=20),
         metadata={
             "champion_candidate": result.champion_candidate,
             "validation": result.validation,
+            "served": served.description,
             "allocation": {"policy": settings.allocation.policy, "groups": list(settings.allocation.groups)},
         },
     )
@@ -165,6 +169,7 @@ def write_run_folder(
         "calibration": {name: model.calibrator.method for name, model in result.models.items()},
         "tiers": {"indicated_min": tiers.indicated_min, "selective_min": tiers.selective_min},
         "scoring_sha256": sha256,
+        "served_model": served.description,
         "features": result.data.feature_names,
         "excluded": [{"column": column, "why": why} for column, why in result.data.excluded],
         "allowed_proxies": [{"column": column, "why": why} for column, why in result.data.allowed],
@@ -189,7 +194,7 @@ def write_run_folder(
         champion=result.champion_candidate,
         metrics=metrics["models"],
         data=_data_summary(result),
-        validation=_validation_text(result),
+        validation=_validation_text(result) + " " + (result.served.description if result.served else ""),
         calibration={
             "method": champion.calibrator.method,
             "brier_platt": champion.calibrator.brier_platt,

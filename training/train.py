@@ -5,8 +5,9 @@ calibration rows and evaluated on its test rows. With temporal folds the
 figures that count are the last fold's (the test); earlier folds show
 stability over time. With stratified k-fold (a flat table without time) the
 figures pool the out-of-fold predictions of all folds. The model that is
-registered is the one fitted on the last fold, exactly the one the test
-figures describe.
+registered is then refitted with the tuned settings on every labelled row
+(:func:`refit_for_serving`), so that it learns from the newest closed windows;
+the test figures describe the same settings fitted on the last fold.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from previ.errors import PreviError
 from training.calibrate import Calibrator, fit_calibrator
 from training.dataset import TrainingSet
 from training.evaluate import Evaluation, evaluate
-from training.grid import FittedModel, fit_grid
-from training.splits import Fold, check_classes, stratified_folds, temporal_folds
+from training.grid import FittedModel, fit_grid, refit
+from training.splits import Fold, _bucket, _halves, check_classes, stratified_folds, temporal_folds
 
 Progress = Callable[[str], None]
 
@@ -40,6 +41,15 @@ class ModelResult:
     fold_metrics: list[dict[str, object]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ServedModel:
+    """The champion candidate refitted for serving on every row whose label window has closed."""
+
+    fitted: FittedModel
+    calibrator: Calibrator
+    description: str
+
+
 @dataclass
 class TrainingResult:
     data: TrainingSet
@@ -48,6 +58,7 @@ class TrainingResult:
     champion_candidate: str
     k: float
     test_rows: np.ndarray  # integer positions of the test rows (pooled for k-fold)
+    served: ServedModel | None = None
 
     @property
     def validation(self) -> str:
@@ -115,6 +126,8 @@ def run_training(
             ranking=None if pooled else raw,  # raw scores of different folds do not share a scale
         )
         models[name] = ModelResult(name, model, calibrator, evaluation, probability, raw, fold_metrics[name])
+    report("refitting the served model on every closed label window")
+    served = refit_for_serving(data, models[settings.champion_candidate].fitted, settings)
     return TrainingResult(
         data=data,
         folds=folds,
@@ -122,4 +135,36 @@ def run_training(
         champion_candidate=settings.champion_candidate,
         k=settings.k,
         test_rows=rows,
+        served=served,
     )
+
+
+def refit_for_serving(data: TrainingSet, fitted: FittedModel, settings: TrainingConfig) -> ServedModel:
+    """Refit the tuned champion candidate on all labelled rows but a calibration slice.
+
+    The test figures describe the model fitted on the last fold, whose newest
+    training labels are one validation window and one horizon older than the
+    date it is served at. The served model is fitted again, with the tuned
+    settings, on every row whose label window has closed, except a slice held
+    out to calibrate it: with dates, the calibration half (by young person) of
+    the newest as_of; without, one sixteenth of the young people.
+    """
+    halves = _halves(data.ids)
+    if data.time is not None:
+        newest = data.time == data.time.max()
+        calibrate = newest & ~halves
+        held = f"the calibration half of the newest as_of ({str(data.time.max())[:10]})"
+    else:
+        calibrate = (_bucket(data.ids, 8, salt="validation:") == 0) & ~halves
+        held = "one sixteenth of the young people"
+    if len(np.unique(data.label[calibrate])) < 2 or len(np.unique(data.label[~calibrate])) < 2:
+        raise PreviError("training: the refit's calibration slice holds a single class; add data")
+    train, held_out = data.subset(~calibrate), data.subset(calibrate)
+    model = refit(fitted, train, held_out, seed=settings.seed, threads=settings.threads)
+    calibrator = fit_calibrator(model.raw_score(held_out.features), held_out.label, seed=settings.seed)
+    description = (
+        f"Served model: {fitted.name} refitted with the tuned settings on {len(train.label):,} labelled rows "
+        f"(every closed label window), calibrated on {held} ({len(held_out.label):,} rows). "
+        "The test figures are those of the same settings fitted on the last fold."
+    )
+    return ServedModel(model, calibrator, description)

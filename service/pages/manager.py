@@ -81,6 +81,7 @@ def fairness(page: ManagerPage) -> Response:
         model=model,
         gate=audit.get("gate") or "unknown",
         flags=audit.get("flagged") or "",
+        allocation=audit.get("allocation policy") or "need",
     )
 
 

@@ -2,8 +2,8 @@
 
 Read from the MLflow registry the service loads its champion from: version
 tags written at training (``test_roc_auc``, ``fairness_gate``,
-``fairness_flags``, ``champion_candidate``) and by ``previ promote``
-(``promotion_override_reason``), and the run's flat test metrics
+``fairness_flags``, ``champion_candidate``, ``allocation_policy``) and by
+``previ promote`` (``review``, ``reviewer``, ``reviewed_at``), and the run's flat test metrics
 (``test.<model>.<metric>``).
 """
 
@@ -31,7 +31,9 @@ class VersionRow:
     metrics: dict[str, float | None]
     gate: str
     flags: str
-    override_reason: str | None
+    review: str | None
+    """The signed review that let a version through a failed gate: "text (reviewer, date)"."""
+    allocation: str
 
 
 def registered_versions(training: TrainingConfig, *, limit: int = 20) -> list[VersionRow]:
@@ -85,9 +87,18 @@ def _row(client: Any, version: Any) -> VersionRow:
         candidate=candidate,
         metrics=values,
         gate=tags.get("fairness_gate", "unknown"),
-        flags=tags.get("fairness_flags", ""),
-        override_reason=tags.get("promotion_override_reason"),
+        flags=tags.get("fairness_flags", "") if tags.get("fairness_gate") == "failed" else "",
+        review=_review(tags),
+        allocation=tags.get("allocation_policy", "need")
+        + (f" ({tags['allocation_groups']})" if tags.get("allocation_groups", "none") != "none" else ""),
     )
+
+
+def _review(tags: dict[str, str]) -> str | None:
+    if not tags.get("review"):
+        return None
+    signed = ", ".join(part for part in (tags.get("reviewer"), tags.get("reviewed_at", "")[:10]) if part)
+    return f"{tags['review']} ({signed})"
 
 
 def _number(value: str) -> float | None:

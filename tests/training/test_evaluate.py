@@ -7,7 +7,8 @@ import pytest
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 from training.calibrate import fit_calibrator
-from training.evaluate import capacity, evaluate, top_k
+from fairness_audits.selection import capacity_count, top_k
+from training.evaluate import evaluate
 
 
 def _data(n: int = 4000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -43,9 +44,18 @@ def test_ece_by_hand() -> None:
 
 
 def test_capacity_is_a_share_or_a_count() -> None:
-    assert capacity(1000, 0.1) == 100
-    assert capacity(1000, 250) == 250
-    assert capacity(10, 0.01) == 1
+    assert capacity_count(1000, 0.1) == 100
+    assert capacity_count(1000, 250) == 250
+    assert capacity_count(10, 0.01) == 1
+    assert capacity_count(2346, 0.1) == 234  # never more places than the share allows
+
+
+def test_evaluation_counts_the_people_the_shared_engine_selects() -> None:
+    label, probability = _data(2346)
+    evaluation = evaluate(label, probability, k=0.1, resamples=0, seed=5)
+    selected = top_k(probability, capacity_count(2346, 0.1), seed=5)
+    assert evaluation.k == int(selected.sum()) == 234
+    assert evaluation.values["precision_at_k"] == pytest.approx(label[selected].mean())
 
 
 def test_top_k_breaks_ties_by_seed_not_by_row_order() -> None:

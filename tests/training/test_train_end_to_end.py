@@ -122,30 +122,40 @@ def test_same_data_config_and_seed_give_the_same_metrics(trained: dict[str, obje
     assert again.metrics["models"] == _metrics(trained)["models"]
 
 
-def test_promote_runs_the_gates_and_records_an_override(trained: dict[str, object]) -> None:
+def test_promote_runs_the_gates_and_records_a_review(trained: dict[str, object]) -> None:
     folder = Path(str(trained["folder"]))
     client = MlflowClient(tracking_uri=f"sqlite:///{folder}/mlflow.db")
     runner = CliRunner()
+    config = str(trained["config"])
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(folder)
         patch.delenv("MLFLOW_TRACKING_URI", raising=False)
-        gate = client.get_model_version("previ-risk", "1").tags["fairness_gate"]
-        refused = runner.invoke(app, ["promote", "1", "--config", str(trained["config"])])
-        if gate == "failed":
-            assert refused.exit_code == 2
-            assert "refused v1: fairness" in refused.output
-            no_reason = runner.invoke(app, ["promote", "1", "--force", "--config", str(trained["config"])])
-            assert no_reason.exit_code == 2 and "--reason" in no_reason.output
-            forced = runner.invoke(
-                app,
-                ["promote", "1", "--force", "--reason", "pilot review", "--config", str(trained["config"])],
-            )
-            assert forced.exit_code == 0, forced.output
-            tags = client.get_model_version("previ-risk", "1").tags
-            assert tags["promotion_override"] == "true"
-            assert tags["promotion_override_reason"] == "pilot review"
-        else:
-            assert refused.exit_code == 0, refused.output
+        client.set_model_version_tag("previ-risk", "1", "fairness_gate", "failed")  # as a biased model would
+        refused = runner.invoke(app, ["promote", "1", "--config", config])
+        assert refused.exit_code == 2
+        assert "refused v1: fairness" in refused.output and "--reviewer" in refused.output
+        unsigned = runner.invoke(app, ["promote", "1", "--review", "pilot", "--config", config])
+        assert unsigned.exit_code == 2 and "--reviewer NAME" in unsigned.output
+        forced = runner.invoke(app, ["promote", "1", "--force", "--config", config])
+        assert forced.exit_code == 2  # there is no override without a review
+        reviewed = runner.invoke(
+            app,
+            [
+                "promote",
+                "1",
+                "--review",
+                "pilot: gap explained",
+                "--reviewer",
+                "M. Pérez",
+                "--config",
+                config,
+            ],
+        )
+        assert reviewed.exit_code == 0, reviewed.output
+        tags = client.get_model_version("previ-risk", "1").tags
+        assert tags["review"] == "pilot: gap explained"
+        assert tags["reviewer"] == "M. Pérez"
+        assert "fairness" in tags["review_failures"]
         assert str(client.get_model_version_by_alias("previ-risk", CHAMPION).version) == "1"
 
         # A second version that trails the champion on the same rows is refused by the quality gate.
@@ -153,6 +163,11 @@ def test_promote_runs_the_gates_and_records_an_override(trained: dict[str, objec
             app, ["train", "--config", str(trained["config"]), "--out", str(folder / "run2")]
         )
         assert second.exit_code == 0, second.output
+        version_2 = client.get_model_version("previ-risk", "2").tags
+        assert version_2["fairness_compared_with"] == "v1"  # recall was compared with the champion
+        audit_json = json.loads((folder / "run2" / "audit" / "audit.json").read_text())
+        assert audit_json["gate"]["champion"] == "v1"
+        assert any("recall_vs_champion" in group["checks"] for group in audit_json["groups"])
         client.set_model_version_tag("previ-risk", "2", "test_roc_auc", "0.5")
         client.set_model_version_tag("previ-risk", "2", "fairness_gate", "passed")
         quality = runner.invoke(app, ["promote", "2", "--config", str(trained["config"])])

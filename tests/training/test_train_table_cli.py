@@ -21,9 +21,12 @@ audit:
 """
 
 
-def test_catalonia_table_trains_end_to_end_without_leaking_groups(
-    catalonia_csv: Path, tmp_path: Path
+@pytest.mark.slow
+def test_catalonia_table_trains_and_registers_without_leaking_groups_or_their_proxies(
+    catalonia_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     config = tmp_path / "previ.yaml"
     config.write_text(CONFIG)
     result = CliRunner().invoke(
@@ -46,11 +49,17 @@ def test_catalonia_table_trains_end_to_end_without_leaking_groups(
             "V1[0-3][0-9]_*",
             "--out",
             str(tmp_path / "run"),
-            "--no-register",
         ],
     )
     assert result.exit_code == 0, result.output
+    assert "Registered previ-risk version 1" in result.output  # text columns survive the MLflow signature
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    excluded = {item["column"]: item["why"] for item in metrics["excluded"]}
+    assert {"V2_estranger", "V3_nacionalitat"} <= set(excluded)
+    assert excluded["V2_estranger"].startswith("proxy:")
+    assert excluded["V3_nacionalitat"].startswith("proxy:")
+    assert not {"V2_estranger", "V3_nacionalitat"} & set(metrics["features"])
+    assert "left out V2_estranger" in result.output
     assert metrics["validation"] == "stratified_kfold"
     assert metrics["models"]["glassbox"]["roc_auc"] > 0.70
     assert metrics["models"]["glassbox"]["roc_auc"] > metrics["models"]["one_feature"]["roc_auc"]
