@@ -1,37 +1,85 @@
-"""The scoring artifact: everything needed to score and explain, in one folder.
+"""The scoring artifact: everything needed to score and explain, in one folder, checked before use.
 
-``scoring.json`` holds the feature spec (names, and for bundle features their
-registry declaration: units, directions, reason texts, referral tags), the
-calibrator, the tier cut-offs, a reference distribution of probabilities for
-percentiles, golden predictions (inputs and the probabilities they must
-reproduce) and the glass box's lookup tables. A LightGBM challenger adds
-``model.txt``; a logistic one adds ``model.joblib``. The file's SHA-256 is
-recorded in MLflow so the service can check that it loads what was registered.
+The folder holds
+
+* ``scoring.json``: the feature spec (names, categorical levels and, for
+  registry features, their declarations as they stood at training: units,
+  directions, descriptions, reason texts, referral tags, factors), the
+  calibrator, the tier cut-offs, a reference distribution of probabilities for
+  percentiles, golden predictions (inputs and the probabilities they must
+  reproduce) and, when the model is plain numbers, the model: the glass box's
+  lookup tables or a logistic pipeline's arithmetic
+  (:class:`~models._linear.LinearModel`);
+* ``model.txt``, for a LightGBM challenger: the booster in LightGBM's text format;
+* ``manifest.json``, written last: the SHA-256 of every other file.
+
+Nothing in it is unpickled. :func:`load_artifact` checks every file against the
+manifest before it parses any, and refuses a folder with a file missing,
+changed or added. The SHA-256 of ``manifest.json``, which pins every file, is
+the artifact's digest: :func:`save_artifact` returns it, MLflow records it
+(the version tag ``scoring_sha256``) and the service refuses an artifact whose
+digest is not the one recorded.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-import joblib
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
 from features.registry import FEATURES_BY_NAME, Feature
+from models._linear import LinearModel, explain_linear
 from models.explain import Explanation, explain
 from models.glassbox import LookupModel
 from previ.errors import PreviError
 from previ.jsonio import json_default
 from training.calibrate import Calibrator
 
+__all__ = [
+    "ARTIFACT_FOLDER",
+    "MANIFEST_FILE",
+    "SCORING_FILE",
+    "ScoringModel",
+    "Tiers",
+    "load_artifact",
+    "save_artifact",
+    "write_manifest",
+]
+
 SCORING_FILE = "scoring.json"
+MANIFEST_FILE = "manifest.json"
+BOOSTER_FILE = "model.txt"
 ARTIFACT_FOLDER = "scoring_model"  # its name in a run folder and inside the logged MLflow model
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: manifest.json, declarations and the logistic model in scoring.json, no pickle
+MODEL_FILES = {"glassbox": (), "logistic": (), "lightgbm": (BOOSTER_FILE,)}  # beside scoring.json
+
+NO_FOLDER = "model: {folder} is not a folder"
+NO_MANIFEST = (
+    "model: {folder} has no {manifest}, so its files cannot be checked; it was written by an older "
+    "previ or is incomplete. Retrain the model (previ train)."
+)
+BAD_MANIFEST = "model: {path} is not a previ manifest ({problem})"
+WRONG_DIGEST = "model: {path} has SHA-256 {digest}..., the registry recorded {expected}..."
+MISSING_FILES = "model: {folder} lacks {names}, listed in its {manifest}"
+EXTRA_FILES = "model: {folder} holds {names}, not listed in its {manifest}; previ loads only listed files"
+NOT_A_FILE = "model: {path}, listed in its {manifest}, is not a file"
+CHANGED_FILE = "model: {path} has SHA-256 {digest}..., its {manifest} recorded {expected}..."
+WRONG_FILES = "model: a {kind} artifact holds {expected}; {manifest} lists {listed}"
+UNKNOWN_KIND = "model: {path} has kind {kind!r}; previ scores {kinds}"
+WRONG_FORMAT = "model: {path} is in format {received}; previ reads format {expected}. Retrain the model."
+BAD_DECLARATION = "model: {path} declares feature {name} in a form this previ does not read ({problem})"
+EXPORT_DIFFERS = (
+    "model: the stored logistic model scores the golden rows {worst:.3g} away from the fitted "
+    "pipeline; it cannot be saved"
+)
+STRAY_FILES = "model: {folder} already holds {names}; write the artifact into an empty folder"
 
 
 @dataclass(frozen=True)
@@ -50,7 +98,13 @@ class Tiers:
 
 @dataclass
 class ScoringModel:
-    """A loaded artifact that scores and explains young people."""
+    """A loaded artifact that scores and explains young people.
+
+    ``registry`` holds the declarations of the model's registry features as
+    they were saved with it (a flat table's columns have none), not as today's
+    code declares them. ``sha256`` is the artifact's digest (the SHA-256 of its
+    manifest), empty for a model that has not been saved.
+    """
 
     kind: str
     feature_names: list[str]
@@ -61,10 +115,8 @@ class ScoringModel:
     golden: dict[str, Any]
     metadata: dict[str, Any]
     model: Any
-
-    @property
-    def registry(self) -> dict[str, Feature]:
-        return {name: FEATURES_BY_NAME[name] for name in self.feature_names if name in FEATURES_BY_NAME}
+    registry: dict[str, Feature]
+    sha256: str = ""
 
     def prepare(self, features: pd.DataFrame) -> pd.DataFrame:
         """Columns in training order and dtypes (categories with the training levels)."""
@@ -93,7 +145,11 @@ class ScoringModel:
         return self.calibrator.probability(self.raw_score(features))
 
     def explain(self, features: pd.DataFrame) -> Explanation:
-        return explain(self.model, self.prepare(features))
+        frame = self.prepare(features)
+        if isinstance(self.model, LinearModel):  # models.explain dispatches scikit-learn models only
+            base, contributions, names = explain_linear(self.model, frame, None)
+            return Explanation(base, contributions, names, frame.reset_index(drop=True))
+        return explain(self.model, frame)
 
     def percentile(self, probability: np.ndarray) -> np.ndarray:
         """Share (0-100) of the reference population scored at or below each probability."""
@@ -125,17 +181,39 @@ def save_artifact(
     reference_probability: np.ndarray,
     golden_inputs: pd.DataFrame,
     metadata: dict[str, Any],
+    declarations: Mapping[str, Feature] | None = None,
 ) -> str:
-    """Write the artifact folder and return the SHA-256 of scoring.json."""
+    """Write the artifact folder and return its digest, the SHA-256 of ``manifest.json``.
+
+    ``model`` is a :class:`LookupModel` (``kind="glassbox"``), a LightGBM
+    ``Booster`` (``"lightgbm"``), or a fitted scikit-learn logistic pipeline or
+    :class:`LinearModel` (``"logistic"``; a pipeline is written down as a
+    ``LinearModel``, and must score the golden rows as it does). ``declarations``
+    maps feature names to their registry declarations (default: previ's
+    feature registry as it stands, for the features it declares); those of
+    ``feature_names`` are frozen into the artifact. ``out_dir`` must be empty
+    or hold only the files this call writes.
+
+    Raises :class:`PreviError` for an unknown ``kind``, a logistic pipeline
+    that cannot be written as plain numbers, or stray files in ``out_dir``.
+    """
+    if kind not in MODEL_FILES:
+        raise PreviError(UNKNOWN_KIND.format(path=out_dir, kind=kind, kinds=", ".join(MODEL_FILES)))
     out_dir.mkdir(parents=True, exist_ok=True)
+    written = {SCORING_FILE, MANIFEST_FILE, *MODEL_FILES[kind]}
+    stray = sorted(path.name for path in out_dir.iterdir() if path.name not in written)
+    if stray:
+        raise PreviError(STRAY_FILES.format(folder=out_dir, names=", ".join(stray)))
+    declared = FEATURES_BY_NAME if declarations is None else declarations
+    registry = {name: declared[name] for name in feature_names if name in declared}
+    pipeline = model if kind == "logistic" and not isinstance(model, LinearModel) else None
+    model_payload: dict[str, Any] | None = None
     if kind == "glassbox":
-        model_payload: dict[str, Any] | None = model.to_dict()
-    else:
-        model_payload = None
-        if kind == "lightgbm":
-            model.save_model(str(out_dir / "model.txt"))
-        else:
-            joblib.dump(model, out_dir / "model.joblib")
+        model_payload = model.to_dict()
+        model = LookupModel.from_dict(model_payload)
+    elif kind == "logistic":
+        model = LinearModel.from_pipeline(pipeline) if pipeline is not None else model
+        model_payload = model.to_dict()
     partial = ScoringModel(
         kind,
         feature_names,
@@ -145,8 +223,15 @@ def save_artifact(
         np.array([]),
         {},
         metadata,
-        LookupModel.from_dict(model_payload) if model_payload else model,
+        model,
+        registry,
     )
+    if pipeline is not None:  # the stored numbers must score as the evaluated pipeline did
+        worst = np.max(
+            np.abs(partial.raw_score(golden_inputs) - pipeline.decision_function(golden_inputs)), initial=0.0
+        )
+        if worst > 1e-9:
+            raise PreviError(EXPORT_DIFFERS.format(worst=worst))
     golden_probability = partial.probability(golden_inputs)
     golden_records = golden_inputs.astype(object).where(golden_inputs.notna(), None)
     payload = {
@@ -154,6 +239,7 @@ def save_artifact(
         "kind": kind,
         "feature_names": feature_names,
         "categorical_levels": categorical_levels,
+        "declarations": {name: _declaration_dict(feature) for name, feature in registry.items()},
         "calibrator": calibrator.to_dict(),
         "tiers": {"indicated_min": tiers.indicated_min, "selective_min": tiers.selective_min},
         "reference": np.quantile(reference_probability, np.linspace(0, 1, 1001)).round(12).tolist(),
@@ -165,29 +251,68 @@ def save_artifact(
         "model": model_payload,
     }
     text = json.dumps(payload, ensure_ascii=False, sort_keys=True, allow_nan=False, default=json_default)
-    (out_dir / SCORING_FILE).write_text(text, encoding="utf-8")
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    (out_dir / SCORING_FILE).write_bytes(text.encode("utf-8"))
+    if kind == "lightgbm":
+        booster = getattr(model, "booster_", model)
+        (out_dir / BOOSTER_FILE).write_bytes(booster.model_to_string().encode("utf-8"))
+    return write_manifest(out_dir)
+
+
+def write_manifest(folder: Path) -> str:
+    """Record the SHA-256 of every file in ``folder`` in its manifest; return the manifest's SHA-256.
+
+    :func:`save_artifact` calls it last. Call it yourself only to re-seal a
+    folder you have deliberately edited (a test's tampered copy, say).
+    """
+    folder = Path(folder)
+    files = {
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.iterdir())
+        if path.name != MANIFEST_FILE
+    }
+    text = json.dumps({"format_version": FORMAT_VERSION, "sha256": files}, indent=2, sort_keys=True) + "\n"
+    data = text.encode("utf-8")
+    (folder / MANIFEST_FILE).write_bytes(data)
+    return hashlib.sha256(data).hexdigest()
 
 
 def load_artifact(folder: Path, *, expected_sha256: str | None = None) -> ScoringModel:
-    """Load an artifact folder, checking its hash and golden predictions."""
-    path = Path(folder) / SCORING_FILE
-    if not path.exists():
-        raise PreviError(f"model: {path} does not exist")
-    text = path.read_text(encoding="utf-8")
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    if expected_sha256 is not None and digest != expected_sha256:
+    """Load an artifact folder after checking every file, then check its golden predictions.
+
+    ``expected_sha256`` is the digest the registry recorded (see
+    :func:`save_artifact`); without it the files are still checked against the
+    manifest. Raises :class:`PreviError`, naming the file, when the manifest is
+    missing or not the one recorded, when a listed file is missing or changed,
+    when the folder holds a file the manifest does not list, or when the
+    golden predictions are not reproduced. No file is parsed before it is checked.
+    """
+    folder = Path(folder)
+    sha256, contents = _verified_files(folder, expected_sha256)
+    path = folder / SCORING_FILE
+    payload = json.loads(contents[SCORING_FILE].decode("utf-8"))
+    if payload.get("format_version") != FORMAT_VERSION:
         raise PreviError(
-            f"model: {path} has SHA-256 {digest[:12]}..., the registry recorded {expected_sha256[:12]}..."
+            WRONG_FORMAT.format(path=path, received=payload.get("format_version"), expected=FORMAT_VERSION)
         )
-    payload = json.loads(text)
     kind = payload["kind"]
+    if kind not in MODEL_FILES:
+        raise PreviError(UNKNOWN_KIND.format(path=path, kind=kind, kinds=", ".join(MODEL_FILES)))
+    expected_files = sorted({SCORING_FILE, *MODEL_FILES[kind]})
+    if sorted(contents) != expected_files:
+        raise PreviError(
+            WRONG_FILES.format(
+                kind=kind,
+                expected=", ".join(expected_files),
+                manifest=MANIFEST_FILE,
+                listed=", ".join(sorted(contents)),
+            )
+        )
     if kind == "glassbox":
         model: Any = LookupModel.from_dict(payload["model"])
     elif kind == "lightgbm":
-        model = lgb.Booster(model_file=str(Path(folder) / "model.txt"))
+        model = lgb.Booster(model_str=contents[BOOSTER_FILE].decode("utf-8"))
     else:
-        model = joblib.load(Path(folder) / "model.joblib")
+        model = LinearModel.from_dict(payload["model"])
     scoring = ScoringModel(
         kind=kind,
         feature_names=list(payload["feature_names"]),
@@ -198,6 +323,87 @@ def load_artifact(folder: Path, *, expected_sha256: str | None = None) -> Scorin
         golden=payload["golden"],
         metadata=payload["metadata"],
         model=model,
+        registry={name: _declaration(name, saved, path) for name, saved in payload["declarations"].items()},
+        sha256=sha256,
     )
     scoring.check_golden()
     return scoring
+
+
+def _verified_files(folder: Path, expected_sha256: str | None) -> tuple[str, dict[str, bytes]]:
+    """The manifest's SHA-256 and every other file of ``folder``, each read once and checked."""
+    if not folder.is_dir():
+        raise PreviError(NO_FOLDER.format(folder=folder))
+    manifest_path = folder / MANIFEST_FILE
+    if not manifest_path.is_file():
+        raise PreviError(NO_MANIFEST.format(folder=folder, manifest=MANIFEST_FILE))
+    manifest_bytes = manifest_path.read_bytes()
+    digest = hashlib.sha256(manifest_bytes).hexdigest()
+    if expected_sha256 is not None and digest != expected_sha256:
+        raise PreviError(
+            WRONG_DIGEST.format(path=manifest_path, digest=digest[:12], expected=expected_sha256[:12])
+        )
+    listed = _listed_files(manifest_path, manifest_bytes)
+    present = {path.name for path in folder.iterdir()} - {MANIFEST_FILE}
+    missing = sorted(set(listed) - present)
+    if missing:
+        raise PreviError(
+            MISSING_FILES.format(folder=folder, names=", ".join(missing), manifest=MANIFEST_FILE)
+        )
+    extra = sorted(present - set(listed))
+    if extra:
+        raise PreviError(EXTRA_FILES.format(folder=folder, names=", ".join(extra), manifest=MANIFEST_FILE))
+    contents = {}
+    for name in sorted(listed):
+        path = folder / name
+        if not path.is_file():
+            raise PreviError(NOT_A_FILE.format(path=path, manifest=MANIFEST_FILE))
+        data = path.read_bytes()
+        found = hashlib.sha256(data).hexdigest()
+        if found != listed[name]:
+            raise PreviError(
+                CHANGED_FILE.format(
+                    path=path, digest=found[:12], manifest=MANIFEST_FILE, expected=listed[name][:12]
+                )
+            )
+        contents[name] = data
+    return digest, contents
+
+
+def _listed_files(path: Path, manifest: bytes) -> dict[str, str]:
+    try:
+        parsed = json.loads(manifest.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise PreviError(BAD_MANIFEST.format(path=path, problem=f"not JSON: {error}")) from error
+    if not isinstance(parsed, dict) or parsed.get("format_version") != FORMAT_VERSION:
+        raise PreviError(BAD_MANIFEST.format(path=path, problem=f"format {FORMAT_VERSION} expected"))
+    files = parsed.get("sha256")
+    if not isinstance(files, dict) or not all(
+        isinstance(name, str) and isinstance(digest, str) and len(digest) == 64
+        for name, digest in files.items()
+    ):
+        raise PreviError(
+            BAD_MANIFEST.format(path=path, problem="'sha256' must map file names to SHA-256 digests")
+        )
+    return files
+
+
+def _declaration_dict(feature: Feature) -> dict[str, Any]:
+    values = {field.name: getattr(feature, field.name) for field in fields(feature)}
+    return {name: list(value) if isinstance(value, tuple) else value for name, value in values.items()}
+
+
+def _declaration(name: str, saved: dict[str, Any], path: Path) -> Feature:
+    """A :class:`Feature` rebuilt from the artifact's copy of its declaration (lists back to tuples)."""
+    values: dict[str, Any] = {
+        key: tuple(value) if isinstance(value, list) else value for key, value in saved.items()
+    }
+    try:
+        feature = Feature(**values)
+    except TypeError as error:
+        raise PreviError(BAD_DECLARATION.format(path=path, name=name, problem=error)) from error
+    if feature.name != name:
+        raise PreviError(
+            BAD_DECLARATION.format(path=path, name=name, problem=f"it is named {feature.name!r}")
+        )
+    return feature

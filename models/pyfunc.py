@@ -2,7 +2,9 @@
 
 ``mlflow.pyfunc.load_model(...).predict(frame)`` returns the calibrated
 probability, the tier and the percentile for each row; the artifact folder is
-logged with the model, so the registered version is self-contained.
+logged with the model, so the registered version is self-contained. Loading
+checks every file of the artifact against its manifest and unpickles nothing;
+the service also checks the manifest against the digest MLflow recorded.
 """
 
 from __future__ import annotations

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from tests.factories import shared_data_dir
 
 __all__ = ["shared_data_dir"]
+
+AGE_BAND_INTERCEPTS = {"11-13": -3.618326517714650, "14-15": -2.337328510254132, "16-17": -2.564221500110294}
+"""Logit intercepts giving base rates of 4%, 12% and 10% when logit = intercept + N(0, 1).
+
+Solved exactly (80-point Gauss-Hermite quadrature of E[expit(a + x)]), as
+bench/bench_gate.py does at run time.
+"""
 
 
 def hand_table() -> pd.DataFrame:
@@ -51,6 +59,41 @@ def synthetic_table(rows: int, seed: int = 0, *, miss_in: str | None = None) -> 
             "municipality": municipality,
             "sex": sex,
             "probability": probability,
+            "outcome": outcome,
+        }
+    )
+
+
+def age_band_table(
+    rows: int,
+    seed: int = 0,
+    *,
+    halve_odds_in: str | None = None,
+    intercepts: dict[str, float] = AGE_BAND_INTERCEPTS,
+) -> pd.DataFrame:
+    """Issue #10's oracle world: three age bands of equal size, base rates about 4%, 12% and 10%.
+
+    ``probability`` is the true probability of a support need (logit = the
+    band's intercept + N(0, 1)); ``score`` equals it, except in
+    ``halve_odds_in``, where the score's odds are half the true odds
+    (logit - log 2), so the score under-rates that band's needs.
+    """
+    rng = np.random.default_rng(seed)
+    bands = np.array(list(intercepts))
+    band_index = rng.integers(0, len(bands), rows)
+    logit = np.array(list(intercepts.values()))[band_index] + rng.standard_normal(rows)
+    probability = special.expit(logit)
+    outcome = (rng.random(rows) < probability).astype(int)
+    score = probability.copy()
+    if halve_odds_in is not None:
+        under_rated = bands[band_index] == halve_odds_in
+        score[under_rated] = special.expit(logit[under_rated] - np.log(2))
+    return pd.DataFrame(
+        {
+            "youth_id": [f"Y{index:06d}" for index in range(rows)],
+            "age_band": bands[band_index],
+            "probability": probability,
+            "score": score,
             "outcome": outcome,
         }
     )

@@ -1,4 +1,4 @@
-"""Checks, statuses and the gate: what gets flagged, what cannot be judged, and the decision rules."""
+"""Statuses, groups, references and decision rules of the audit (the gate's scenarios: test_gate.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import pytest
 
 from fairness_audits import Threshold, TopK, audit
 from fairness_audits.audit import TOLERANCE_INVALID
+from fairness_audits.checks import GATE_MEASURES
 from fairness_audits.groups import REFERENCE_UNKNOWN_VALUE
-from fairness_audits.rules import TOP_K_INVALID
+from fairness_audits.selection import CAPACITY_INVALID
 from previ.errors import PreviError
-from tests.fairness_audits.factories import hand_table, synthetic_table
+from tests.fairness_audits.factories import age_band_table, hand_table, synthetic_table
 
 
 def _audit(frame: pd.DataFrame, **options: object):  # type: ignore[no-untyped-def]
@@ -26,31 +27,46 @@ def _audit(frame: pd.DataFrame, **options: object):  # type: ignore[no-untyped-d
     return audit(frame, **settings)  # type: ignore[arg-type]
 
 
-def test_under_rated_municipality_is_flagged_and_fails_the_gate() -> None:
+def _flagged(result) -> set[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
+    return {(f.column, f.value, f.check.check) for f in result.gate.flagged}
+
+
+def test_under_rated_municipality_fails_the_gate_on_calibration() -> None:
     result = _audit(synthetic_table(20_000, seed=1, miss_in="Sur"))
     sur = result.group("municipality", "Sur")
-    assert sur.disparity["fnr"].flagged and sur.disparity["fnr"].primary
-    assert sur.calibration["calibration_in_the_large"].flagged  # outcomes at twice the predicted rate
+    assert sur.checks["calibration_in_the_large"].flagged  # outcomes at twice the predicted rate
+    assert sur.checks["calibration_in_the_large"].estimate.value == pytest.approx(2.0, rel=0.1)
     assert not result.gate.passed
-    flagged = {(f.column, f.value, f.check) for f in result.gate.flagged}
-    assert ("municipality", "Sur", "fnr") in flagged
-    assert ("municipality", "Norte", "fnr") not in flagged
+    assert ("municipality", "Sur", "calibration") in _flagged(result)
+    assert all(value == "Sur" for _, value, _ in _flagged(result))
 
 
 def test_fair_calibrated_score_passes_the_gate() -> None:
     result = _audit(synthetic_table(20_000, seed=2), groups=["municipality", "sex"])
-    assert result.gate.passed, [(f.column, f.value, f.check) for f in result.gate.flagged]
-    assert result.group("municipality", "Centro").is_reference  # the largest group by default
+    assert result.gate.passed, _flagged(result)
 
 
-def test_secondary_disparities_are_reported_but_never_gate() -> None:
-    frame = synthetic_table(20_000, seed=3)
-    # A shifted score for one municipality: selection rate differs, recall too.
-    frame.loc[frame["municipality"] == "Norte", "probability"] *= 0.5
-    result = _audit(frame)
-    norte = result.group("municipality", "Norte")
-    assert norte.disparity["selection_rate"].flagged and not norte.disparity["selection_rate"].primary
-    assert all(f.check in ("fnr", "tpr", "calibration_in_the_large", "ece") for f in result.gate.flagged)
+def test_groups_are_compared_with_the_whole_population_by_default() -> None:
+    result = _audit(synthetic_table(20_000, seed=2), groups=["municipality", "sex"])
+    assert dict(result.reference) == {}, result.reference  # not the largest group (Centro)
+    assert not any(group.is_reference for group in result.groups)
+    assert result.to_dict()["reference"] == "the whole population"
+    centro = result.group("municipality", "Centro")
+    expected = centro.metrics["fpr"].value / result.overall.metrics["fpr"].value
+    assert centro.disparity["fpr"].status != "reference"
+    assert centro.disparity["fpr"].ratio.value == pytest.approx(expected, abs=1e-12)
+
+
+def test_recall_and_selection_differences_are_reported_but_never_gate() -> None:
+    # A calibrated score on bands with base rates 4%, 12% and 10%: by need, the bands get
+    # very different shares of places and recall. That is allocation, not a gate finding.
+    result = _audit(age_band_table(20_000, seed=3), score="score", groups=["age_band"], rule=TopK(0.1))
+    bands = [group for group in result.groups if group.column == "age_band"]
+    assert any(group.disparity["tpr"].flagged for group in bands)
+    assert any(group.disparity["selection_rate"].flagged for group in bands)
+    assert result.gate.passed, _flagged(result)
+    assert all(set(group.checks) == set(GATE_MEASURES) - {"recall_vs_champion"} for group in bands)
+    assert all(f.check.measure in GATE_MEASURES for f in (*result.gate.flagged, *result.gate.not_judged))
 
 
 def test_small_groups_are_kept_with_values_but_never_ok_nor_flagged() -> None:
@@ -61,10 +77,11 @@ def test_small_groups_are_kept_with_values_but_never_ok_nor_flagged() -> None:
     assert isla.status == "insufficient_data" and isla.n == 12
     assert np.isfinite(isla.metrics["selection_rate"].value)
     assert all(d.status == "insufficient_data" and not d.flagged for d in isla.disparity.values())
-    assert isla.calibration["ece"].status == "insufficient_data"
-    not_judged = {(f.column, f.value, f.check) for f in result.gate.not_judged}
-    assert ("municipality", "Isla", "fnr") in not_judged
-    assert ("municipality", "Isla", "calibration_in_the_large") in not_judged
+    assert isla.checks and all(check.status == "insufficient_data" for check in isla.checks.values())
+    not_judged = {(f.column, f.value, f.check.measure) for f in result.gate.not_judged}
+    for measure in ("calibration_in_the_large", "calibration_slope", "auc_above_chance"):
+        assert ("municipality", "Isla", measure) in not_judged
+    assert all(f.value != "Isla" for f in result.gate.flagged)
 
 
 def test_group_with_few_positives_is_insufficient_even_when_large() -> None:
@@ -86,11 +103,21 @@ def test_thresholds_are_configurable() -> None:
     )
 
 
-def test_reference_can_be_chosen_and_unknown_values_are_refused() -> None:
-    frame = synthetic_table(3_000, seed=7)
+def test_a_chosen_reference_changes_the_reported_disparities_only() -> None:
+    frame = synthetic_table(3_000, seed=7, miss_in="Norte")
     result = _audit(frame, reference={"municipality": "Sur"})
     assert result.group("municipality", "Sur").is_reference
     assert result.group("municipality", "Sur").disparity["fnr"].status == "reference"
+    norte = result.group("municipality", "Norte")
+    sur = result.group("municipality", "Sur")
+    assert norte.disparity["fnr"].ratio.value == pytest.approx(
+        norte.metrics["fnr"].value / sur.metrics["fnr"].value, abs=1e-12
+    )
+    against_population = _audit(frame)
+    assert result.to_dict()["gate"] == against_population.to_dict()["gate"]  # the gate never moves
+    assert not result.gate.passed
+    for group in result.groups:
+        assert group.checks == against_population.group(group.column, group.value).checks
     with pytest.raises(PreviError) as error:
         _audit(frame, reference={"municipality": "Atlantis"})
     assert str(error.value) == REFERENCE_UNKNOWN_VALUE.format(
@@ -115,6 +142,8 @@ def test_every_pair_and_the_full_intersection_are_audited() -> None:
     assert result.group("municipality*sex*age_group", "Norte*F*12-14").n == int(
         ((frame.municipality == "Norte") & (frame.sex == "F") & (frame.age_group == "12-14")).sum()
     )
+    assert result.intersections_omitted == ()
+    assert all(group.checks == {} for group in result.groups if "*" in group.column)  # reported, not gated
 
 
 def test_a_single_group_column_may_be_given_as_a_string() -> None:
@@ -145,10 +174,11 @@ def test_calibration_is_not_applicable_when_scores_are_not_probabilities() -> No
     group = result.group("group", "A")
     assert not result.calibration_applicable
     assert np.isnan(group.metrics["ece"].value)
-    assert group.calibration["ece"].status == "not_applicable"
+    assert set(group.checks) == {"auc_above_chance"}  # discrimination still means something
     assert group.to_dict()["metrics"]["ece"] == {"value": None, "ci": None}
     assert group.calibration_curve == ()
-    assert all(f.check not in ("ece", "calibration_in_the_large") for f in result.gate.not_judged)
+    assert all(f.check.check != "calibration" for f in (*result.gate.flagged, *result.gate.not_judged))
+    assert result.allocations == ()  # equal expected recall needs probabilities
 
 
 def test_top_k_count_and_fraction_select_exactly_k_with_seeded_tie_breaks() -> None:
@@ -173,7 +203,7 @@ def test_top_k_rule_over_the_whole_table_is_reported() -> None:
 def test_top_k_out_of_range_is_refused(k: float) -> None:
     with pytest.raises(PreviError) as error:
         TopK(k).count(1_000)
-    assert str(error.value) == TOP_K_INVALID.format(n=1_000, k=k)
+    assert str(error.value) == CAPACITY_INVALID.format(n=1_000, k=k)
 
 
 @pytest.mark.parametrize("tolerance", [(1.2, 0.8), (0.0, 1.25), (0.8, 1.0)])
@@ -194,14 +224,13 @@ def test_json_has_the_documented_shape_and_no_nan() -> None:
         data
     )
     group = data["groups"][0]
-    assert set(group) >= {"column", "value", "n", "status", "metrics", "disparity"}
+    assert set(group) >= {"column", "value", "n", "status", "metrics", "disparity", "checks"}
     assert set(group["metrics"]["fpr"]) == {"value", "ci"}
-    assert set(group["disparity"]["fnr"]) >= {
-        "ratio",
-        "ratio_ci",
-        "difference",
-        "difference_ci",
-        "flagged",
-        "primary",
-    }
+    assert set(group["disparity"]["fnr"]) >= {"ratio", "ratio_ci", "difference", "difference_ci", "status"}
+    assert "primary" not in group["disparity"]["fnr"]
+    assert set(group["checks"]) == {"calibration_in_the_large", "calibration_slope", "auc_above_chance"}
+    assert set(group["checks"]["calibration_slope"]) >= {"check", "value", "ci", "p_value", "p_adjusted"}
     assert data["gate"]["status"] in ("passed", "failed")
+    assert data["gate"]["passed"] is (data["gate"]["status"] == "passed")
+    assert {"flags", "not_judged", "checks_judged", "false_discovery_rate"} <= set(data["gate"])
+    assert data["intersections_omitted"] == [] and data["allocation_policies"] == []  # threshold rule

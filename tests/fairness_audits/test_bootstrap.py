@@ -7,9 +7,9 @@ import pytest
 from sklearn.metrics import confusion_matrix, roc_auc_score
 
 from fairness_audits import Threshold, TopK, audit
-from fairness_audits.bootstrap import SufficientStatistics, _resampled_counts, compress
+from fairness_audits.bootstrap import ResampledTopK, SufficientStatistics, _resampled_counts, compress
 from fairness_audits.groups import build_partitions, group_labels_of
-from fairness_audits.metrics import AUC_U, FN, FP, TN, TP, compute_metrics
+from fairness_audits.metrics import AUC_U, BASELINE_TP, FN, FP, N_STATISTICS, TN, TP, compute_metrics
 from tests.fairness_audits.factories import synthetic_table
 
 
@@ -30,7 +30,7 @@ def test_statistics_of_any_weighting_match_sklearn_with_sample_weights(discrete:
     _, score, label, selected, row_cell, partitions, atoms = _statistics_for(600, 1, discrete=discrete)
     kernel = SufficientStatistics(atoms, partitions, calibration=True)
     weights = np.random.default_rng(5).poisson(1.0, size=(len(atoms.count), 3)).astype(float)
-    per_partition = kernel(weights)
+    per_partition = kernel(weights, weights * atoms.selected[:, np.newaxis])
     # Row weights: an atom's weight spread over its rows keeps every sum the same.
     row_atom = np.empty(len(row_cell), dtype=np.intp)
     order = np.lexsort((selected, label, score, row_cell))
@@ -82,11 +82,17 @@ def test_intervals_contain_the_point_estimate() -> None:
         for name, estimate in group.metrics.items():
             if name == "ece":
                 continue  # ECE is biased upwards by noise: its interval may sit above the point
+            if name == "baseline_recall":
+                assert np.isnan(estimate.value)  # no champion to compare with
+                continue
             low, high = estimate.ci
             assert low <= estimate.value <= high, (group.column, group.value, name)
         for name, disparity in group.disparity.items():
             low, high = disparity.ratio.ci
             assert low <= disparity.ratio.value <= high, (group.column, group.value, name)
+        for name, check in group.checks.items():
+            low, high = check.estimate.ci
+            assert low <= check.estimate.value <= high, (group.column, group.value, name)
 
 
 def test_ece_interval_is_reported_and_positive() -> None:
@@ -158,8 +164,70 @@ def test_overall_interval_matches_a_naive_resampling_loop_in_distribution() -> N
 
 
 def test_metric_replicates_are_nan_only_where_undefined() -> None:
-    statistics = np.array([[[0.0, 0.0, 0.0, 5.0, 0.0, 0.0, 0.0]]])  # five negatives, no positives
+    statistics = np.zeros((1, 1, N_STATISTICS))
+    statistics[..., TN] = 5.0  # five negatives, no positives
     metrics = compute_metrics(statistics, calibration=False)
     assert np.isnan(metrics["tpr"]).all()
+    assert np.isnan(metrics["baseline_recall"]).all()
     assert metrics["fpr"][0, 0] == 0.0
     assert np.isnan(metrics["ece"]).all()
+
+
+def test_resampled_top_k_selects_exactly_k_in_every_resample_sharing_ties() -> None:
+    score = np.array([0.9, 0.7, 0.5, 0.5, 0.1])
+    selector = ResampledTopK(score, 3)
+    counts = np.array([[1.0, 2.0, 0.0], [1.0, 0.0, 1.0], [1.0, 1.0, 2.0], [1.0, 1.0, 2.0], [1.0, 1.0, 0.0]])
+    selected = selector(counts)
+    assert selected.sum(axis=0) == pytest.approx([3.0, 3.0, 3.0])
+    # Resample 0: one row per level; the tie at 0.5 shares the one place left.
+    assert selected[:, 0] == pytest.approx([1.0, 1.0, 0.5, 0.5, 0.0])
+    # Resample 1: 0.9 drawn twice takes two places, the tied 0.5s share the last one.
+    assert selected[:, 1] == pytest.approx([2.0, 0.0, 0.5, 0.5, 0.0])
+    # Resample 2: 0.7 once, then four tied rows at 0.5 share two places.
+    assert selected[:, 2] == pytest.approx([0.0, 1.0, 1.0, 1.0, 0.0])
+    assert np.all(selected <= counts + 1e-12)
+
+
+def test_resampled_top_k_on_the_observed_counts_is_the_observed_selection_without_ties() -> None:
+    frame = synthetic_table(2_000, seed=9)
+    score = frame["probability"].to_numpy()
+    label = frame["outcome"].to_numpy().astype(bool)
+    selected = TopK(0.1).select(score, seed=0)
+    row_cell, partitions = build_partitions({"sex": group_labels_of(frame["sex"])})
+    atoms = compress(row_cell, score, label, selected)
+    chosen = ResampledTopK(atoms.score, 200)(atoms.count[:, np.newaxis])
+    assert chosen[:, 0] == pytest.approx(atoms.count * atoms.selected)
+
+
+def test_top_k_intervals_re_select_inside_each_resample() -> None:
+    result = audit(
+        synthetic_table(5_000, seed=10),
+        label="outcome",
+        score="probability",
+        groups=["municipality"],
+        rule=TopK(0.1),
+        resamples=300,
+    )
+    assert result.overall.metrics["selection_rate"].ci == pytest.approx((0.1, 0.1))  # always 500 places
+    norte = result.group("municipality", "Norte").metrics["selection_rate"]
+    assert norte.ci[0] < norte.value < norte.ci[1]  # the group's share of the places varies
+
+
+def test_champion_statistics_are_paired_with_the_model_in_every_resample() -> None:
+    frame = synthetic_table(3_000, seed=11)
+    frame["champion"] = frame["probability"]
+    result = audit(
+        frame,
+        label="outcome",
+        score="probability",
+        groups=["sex"],
+        rule=TopK(0.2),
+        champion="champion",
+        resamples=200,
+    )
+    for group in result.groups:
+        assert group.metrics["baseline_recall"].value == pytest.approx(group.metrics["tpr"].value)
+        assert group.checks["recall_vs_champion"].estimate.ci == pytest.approx((1.0, 1.0))
+    statistics = np.zeros(N_STATISTICS)
+    statistics[[TP, FN, BASELINE_TP]] = [3.0, 2.0, 4.0]
+    assert compute_metrics(statistics, calibration=False)["baseline_recall"] == pytest.approx(4 / 5)

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from fairness_audits import Threshold, audit
 from previ.cli import app
-from tests.fairness_audits.factories import shared_data_dir, synthetic_table
+from tests.fairness_audits.factories import age_band_table, shared_data_dir, synthetic_table
 
 COMPAS = shared_data_dir() / "compas" / "compas-scores-two-years.csv"
 needs_compas = pytest.mark.skipif(
@@ -223,3 +223,38 @@ def test_existing_output_folder_keeps_other_files(table_csv: Path, tmp_path: Pat
     (out / "model.txt").write_text("kept", encoding="utf-8")
     assert run_audit(*base_arguments(table_csv, out)).exit_code == 0
     assert sorted(p.name for p in out.iterdir()) == ["audit.json", "model.txt", "report.html"]
+
+
+@pytest.mark.parametrize(("halve_odds_in", "decision"), [(None, "gate passed"), ("11-13", "gate failed")])
+def test_top_k_audit_of_any_scores_file_exits_0_and_prints_the_gate_decision(
+    tmp_path: Path, halve_odds_in: str | None, decision: str
+) -> None:
+    path = write_csv(tmp_path / "scores.csv", age_band_table(20_000, seed=2, halve_odds_in=halve_odds_in))
+    out = tmp_path / "out"
+    result = run_audit(
+        "--input",
+        str(path),
+        "--label",
+        "outcome",
+        "--score",
+        "score",
+        "--top-k",
+        "0.1",
+        "--groups",
+        "age_band",
+        "--resamples",
+        "200",
+        "--out",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output  # the decision is printed, not signalled
+    assert decision in result.stdout
+    gate = json.loads((out / "audit.json").read_text(encoding="utf-8"))["gate"]
+    assert gate["passed"] is (halve_odds_in is None)
+    for flag in gate["flags"]:
+        assert {"column", "value", "check", "ratio", "ratio_ci", "p_adjusted"} <= set(flag)
+        assert flag["check"] in {"calibration", "auc", "recall"}
+    if halve_odds_in is not None:
+        assert {(flag["column"], flag["value"], flag["check"]) for flag in gate["flags"]} == {
+            ("age_band", halve_odds_in, "calibration")
+        }

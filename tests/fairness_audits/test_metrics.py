@@ -15,7 +15,8 @@ from fairlearn.metrics import (
 from sklearn.metrics import confusion_matrix, precision_score, roc_auc_score
 
 from fairness_audits import AuditResult, Threshold, audit
-from fairness_audits.metrics import compute_metrics
+from fairness_audits.checks import wilson
+from fairness_audits.metrics import METRICS, N_STATISTICS, PROPORTIONS, compute_metrics
 from tests.fairness_audits.factories import hand_table, synthetic_table
 
 TOLERANCE = 1e-12
@@ -85,8 +86,31 @@ def test_confusion_counts_match_hand_computed_values() -> None:
     assert dict(result.overall.counts) == {"tp": 4, "fp": 3, "fn": 2, "tn": 5}
 
 
-def test_disparities_match_hand_computed_ratios_and_differences() -> None:
-    group_b = hand_audit().group("group", "B")  # reference: A, the larger group
+# The whole table: TP 4, FP 3, FN 2, TN 5. Positives .9 .7 .5 .5 .4 .2 against negatives
+# .8 .6 .5 .3 .2 .2 .1 .05: 8 + 7 + 2 x 5.5 + 5 + 3 = 34 of 48 pairs (ties count half).
+OVERALL_AUC = 34 / 48
+
+
+def test_disparities_compare_with_the_whole_population_by_default() -> None:
+    result = hand_audit()
+    group_b = result.group("group", "B")
+    assert result.overall.metrics["roc_auc"].value == pytest.approx(OVERALL_AUC, abs=TOLERANCE)
+    assert group_b.disparity["fnr"].ratio.value == pytest.approx((1 / 3) / (2 / 6), abs=TOLERANCE)
+    assert group_b.disparity["fpr"].ratio.value == pytest.approx((1 / 3) / (3 / 8), abs=TOLERANCE)
+    assert group_b.disparity["ppv"].ratio.value == pytest.approx((2 / 3) / (4 / 7), abs=TOLERANCE)
+    assert group_b.disparity["ppv"].difference.value == pytest.approx(2 / 3 - 4 / 7, abs=TOLERANCE)
+    assert group_b.disparity["roc_auc"].difference.value == pytest.approx(
+        6.5 / 9 - OVERALL_AUC, abs=TOLERANCE
+    )
+
+
+def test_gated_auc_measure_is_above_chance_relative_to_the_population() -> None:
+    check = hand_audit().group("group", "B").checks["auc_above_chance"]
+    assert check.estimate.value == pytest.approx((6.5 / 9 - 0.5) / (OVERALL_AUC - 0.5), abs=TOLERANCE)
+
+
+def test_disparities_to_a_chosen_group_match_hand_computed_ratios_and_differences() -> None:
+    group_b = hand_audit(reference={"group": "A"}).group("group", "B")
     assert group_b.disparity["fnr"].ratio.value == pytest.approx(1.0, abs=TOLERANCE)
     assert group_b.disparity["fpr"].ratio.value == pytest.approx((1 / 3) / (2 / 5), abs=TOLERANCE)
     assert group_b.disparity["ppv"].ratio.value == pytest.approx((2 / 3) / (1 / 2), abs=TOLERANCE)
@@ -114,13 +138,16 @@ def test_undefined_metrics_are_nan_and_null_in_json() -> None:
 
 
 def test_metrics_from_statistics_follow_the_formulas() -> None:
-    # tp, fp, fn, tn, auc_u, calibration_gap, calibration_abs_gap
-    statistics = np.array([[3.0, 1.0, 2.0, 4.0, 15.0, 1.0, 2.0]])
+    # tp, fp, fn, tn, auc_u, calibration_gap, calibration_abs_gap, baseline_tp
+    statistics = np.array([[3.0, 1.0, 2.0, 4.0, 15.0, 1.0, 2.0, 4.0]])
+    assert statistics.shape[-1] == N_STATISTICS
     metrics = compute_metrics(statistics, calibration=True)
+    assert set(metrics) == set(METRICS)
     assert metrics["tpr"][0] == pytest.approx(3 / 5)
     assert metrics["roc_auc"][0] == pytest.approx(15 / 25)
     assert metrics["ece"][0] == pytest.approx(2 / 10)
     assert metrics["calibration_in_the_large"][0] == pytest.approx(5 / (5 - 1))
+    assert metrics["baseline_recall"][0] == pytest.approx(4 / 5)
 
 
 def test_point_metrics_agree_with_fairlearn_metricframe_and_sklearn() -> None:
@@ -178,3 +205,27 @@ def test_by_group_view_lists_every_group_and_metric() -> None:
     assert isinstance(table, pd.DataFrame)
     assert table.loc[("group", "A"), "fpr"] == pytest.approx(2 / 5)
     assert len(table) == 2 + 2 + 4
+
+
+def test_every_proportion_is_its_numerator_over_its_denominator() -> None:
+    group = hand_audit().group("group", "A")
+    parts = {
+        "tp": 2,
+        "fp": 2,
+        "fn": 1,
+        "tn": 3,
+        "n": 8,
+        "positives": 3,
+        "negatives": 5,
+        "selected": 4,
+        "not_selected": 4,
+    }
+    for metric, (numerator, denominator) in PROPORTIONS.items():
+        assert group.metrics[metric].value == pytest.approx(parts[numerator] / parts[denominator]), metric
+
+
+def test_small_denominators_get_wilson_intervals() -> None:
+    group = hand_audit().group("group", "A")  # every denominator below 40
+    assert group.metrics["tpr"].ci == pytest.approx(wilson(2, 3))
+    assert group.metrics["fpr"].ci == pytest.approx(wilson(2, 5))
+    assert group.metrics["ppv"].ci == pytest.approx(wilson(2, 4))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fairness_audits import AuditResult, Threshold, audit, write_report
+from fairness_audits import AuditResult, Threshold, TopK, audit, write_report
 from fairness_audits.report import LANGUAGE_UNKNOWN, render_html
 from fairness_audits.texts import TEXTS
 from previ.errors import PreviError
@@ -37,27 +37,61 @@ def test_html_is_self_contained(result: AuditResult) -> None:
     assert sources and all(source.startswith("data:image/svg+xml;base64,") for source in sources)
 
 
+def _whole(value: float) -> str:
+    return f"{100 * value:.0f}"
+
+
 def test_report_is_spanish_by_default_with_the_plain_language_summary(result: AuditResult) -> None:
     html = render_html(result)
     assert '<html lang="es">' in html
-    sur = result.group("municipality", "Sur").metrics["fnr"]
-    reference = result.group("municipality", "Centro").metrics["fnr"]
-    sentence = (
-        f"El modelo omite al {100 * sur.value:.0f}% (IC 95%: {100 * sur.ci[0]:.0f}-{100 * sur.ci[1]:.0f}%) "
-        f"de las y los jóvenes con necesidad de apoyo en municipality = Sur, frente al "
-        f"{100 * reference.value:.0f}% ({100 * reference.ci[0]:.0f}-{100 * reference.ci[1]:.0f}%) "
-        "en el grupo de referencia (Centro)."
-    )
-    assert sentence in html
+    calibration = result.group("municipality", "Sur").metrics["calibration_in_the_large"]
+    low, high = calibration.ci
+    assert (
+        f"En municipality = Sur, por cada 100 casos de necesidad que el modelo predice se observan "
+        f"{_whole(calibration.value)} (IC 95%: {_whole(low)}-{_whole(high)})."
+    ) in html
+    sur, norte = (result.group("municipality", value).metrics["tpr"] for value in ("Sur", "Norte"))
+    assert (
+        f"Por municipality, el modelo identifica entre el {_whole(sur.value)}% "
+        f"({_whole(sur.ci[0])}-{_whole(sur.ci[1])}%) de quienes necesitaban apoyo en Sur y el "
+        f"{_whole(norte.value)}% ({_whole(norte.ci[0])}-{_whole(norte.ci[1])}%) en Norte."
+    ) in html
     assert "Verificación principal: no aprobada" in html
     assert "datos insuficientes" in html
+
+
+def test_report_says_comparisons_are_with_the_whole_population_by_default(result: AuditResult) -> None:
+    for lang, opening, population in (
+        ("es", "Las comparaciones se hacen con: ", "toda la población."),
+        ("en", "Comparisons are made with: ", "the whole population."),
+    ):
+        html = render_html(result, lang=lang)  # type: ignore[arg-type]
+        said = html[html.index(opening) :].split(" Las intersecciones")[0].split(" Intersections")[0]
+        assert said == opening + population
 
 
 def test_report_in_english(result: AuditResult) -> None:
     html = render_html(result, lang="en")
     assert '<html lang="en">' in html
-    assert "The model misses" in html and "Primary check: failed" in html
+    assert "the model identifies" in html and "Primary check: failed" in html
     assert "omite" not in html
+
+
+def test_report_lists_each_gate_flag_with_its_adjusted_p_value(result: AuditResult) -> None:
+    html = render_html(result, lang="en")
+    (finding,) = [f for f in result.gate.flagged if f.value == "Sur"]
+    assert "<td>municipality = Sur</td><td>Observed / predicted</td>" in html
+    assert f"<td>{finding.check.p_adjusted:.2g}</td>" in html
+    assert "Benjamini-Hochberg" in html
+
+
+@pytest.mark.parametrize(
+    ("lang", "heading"), [("es", "Políticas de asignación de cupos"), ("en", "Allocation policies")]
+)
+def test_top_k_reports_show_both_allocation_policies(lang: str, heading: str) -> None:
+    frame = synthetic_table(2_000, seed=2)
+    top_k = audit(frame, label="outcome", score="probability", groups=["sex"], rule=TopK(0.1), resamples=100)
+    assert f"<h2>{heading}</h2>" in render_html(top_k, lang=lang)  # type: ignore[arg-type]
 
 
 def test_unknown_language_is_refused(result: AuditResult) -> None:
@@ -77,9 +111,16 @@ def test_json_holds_every_number_the_report_shows(result: AuditResult, tmp_path:
     data = json.loads(json_path.read_text(encoding="utf-8"))
     sur = next(g for g in data["groups"] if g["column"] == "municipality" and g["value"] == "Sur")
     assert sur["metrics"]["fnr"]["value"] == result.group("municipality", "Sur").metrics["fnr"].value
-    assert sur["disparity"]["fnr"]["flagged"] is True
+    check = sur["checks"]["calibration_in_the_large"]
+    assert check["flagged"] is True
+    assert (
+        check["value"]
+        == result.group("municipality", "Sur").checks["calibration_in_the_large"].estimate.value
+    )
     assert len(sur["calibration_curve"]) == 10
-    assert data["gate"]["status"] == "failed"
+    assert data["gate"]["status"] == "failed" and data["gate"]["passed"] is False
+    assert {(flag["value"], flag["check"]) for flag in data["gate"]["flags"]} == {("Sur", "calibration")}
+    assert data["intersections_omitted"] == ["municipality*sex"]  # Isla has 10 people
 
 
 def test_failed_report_leaves_nothing_behind(result: AuditResult, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
-from training.calibrate import fit_calibrator
 from fairness_audits.selection import capacity_count, top_k
+from training.calibrate import fit_calibrator
 from training.evaluate import evaluate
 
 
