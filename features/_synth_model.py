@@ -295,7 +295,10 @@ def _draw_grades(
 
 
 def in_secundaria(population: Population, month: Month) -> BoolArray:
-    """Grades 7-9 (secundaria) rather than 10-12 (bachillerato) in the month's school year."""
+    """Grades 6-9 (the last year of primaria, and secundaria) rather than 10-12 (bachillerato).
+
+    Both report whole grades from 5 to 10 and pass at 6, unlike bachillerato.
+    """
     return np.asarray(7 + month.school_year - population.entry_year <= 9)
 
 

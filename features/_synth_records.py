@@ -360,11 +360,17 @@ class Recorder:
         return tables
 
 
+PRIMARIA_ID_OFFSET = 500
+"""Grade-6 pupils attend the primaria that feeds their secundaria: id offset + the secundaria's id."""
+
+
 def _youth_codes(population: Population, state: State, last_month: Month) -> Codes:
     """The youth table; ``school_id`` is the school at extraction, blank when not at school."""
     at_school = (population.entry_month <= last_month.index) & ~state.exited & ~state.dropped
     secundaria = model.in_secundaria(population, last_month)
     school = np.where(secundaria, population.secondary_school, population.upper_school)
+    in_primaria = 7 + last_month.school_year - population.entry_year < 7
+    school = np.where(in_primaria, PRIMARIA_ID_OFFSET + population.secondary_school, school)
     return {
         "youth_id": np.arange(population.size),
         "birth_date": population.birth_day,

@@ -166,8 +166,11 @@ class Population(ArrayColumns):
     """What does not change about each young person.
 
     ``entry_year`` is the calendar year of the August in which they start
-    secundaria (grade 7); ``entry_month`` and ``graduation_month`` are month
-    indices of the simulation (the August of entry, the July that ends grade 12).
+    secundaria (grade 7). Records begin a year earlier, in the last year of
+    primaria (grade 6, age 11 or 12), so that the youngest young people of the
+    programme's population have attendance and grades like everyone else;
+    ``entry_month`` (the August of grade 6) and ``graduation_month`` (the July
+    that ends grade 12) are month indices of the simulation.
     """
 
     birth_day: IntArray
@@ -193,11 +196,16 @@ class Population(ArrayColumns):
         return np.asarray((day - self.birth_day) / 365.25)
 
 
+PRIMARIA_YEARS_FOLLOWED = 1
+"""School years of primaria on record before secundaria (grade 6)."""
+
+
 def make_population(size: int, start_year: int, years: int, rng: np.random.Generator) -> Population:
     """Draw ``size`` young people in cohorts that start secundaria between five years
-    before the simulation and its last year, so about six grades are at school at any time.
+    before the simulation and the year after it ends (that cohort is in grade 6
+    in the last year), so about seven grades are followed at any time.
     """
-    entry_year = rng.integers(start_year - 5, start_year + years, size)
+    entry_year = rng.integers(start_year - 5, start_year + years + 1, size)
     delay = (rng.random(size) < 0.15).astype(np.int64)  # repeated a grade in primaria
     birth_year = entry_year - 12 - delay
     year_start = (birth_year - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64)
@@ -226,7 +234,7 @@ def make_population(size: int, start_year: int, years: int, rng: np.random.Gener
         indigenous=indigenous,
         disability=disability,
         entry_year=entry_year,
-        entry_month=np.maximum(0, (entry_year - start_year) * 12),
+        entry_month=np.maximum(0, (entry_year - PRIMARIA_YEARS_FOLLOWED - start_year) * 12),
         graduation_month=(entry_year + 6 - start_year) * 12 - 1,
         baseline=baseline,
         ability=ability,
