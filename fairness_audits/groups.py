@@ -124,10 +124,11 @@ def group_labels_of(series: pd.Series) -> pd.Series:
 
 
 def resolve_references(partitions: Sequence[Partition], requested: Mapping[str, str]) -> dict[str, str]:
-    """The reference group of each partition: the requested one, else the largest.
+    """The requested reference groups, checked; columns not named compare with the whole population.
 
-    Ties for the largest group go to the first value in sorted order. Raises
-    :class:`PreviError` for an unknown column or value, one line each.
+    The largest group is not a neutral reference: with it, a report flags the
+    group that is served *better*. Raises :class:`PreviError` for an unknown
+    column or value, one line each.
     """
     by_column = {partition.column: partition for partition in partitions if partition.column != OVERALL}
     problems = []
@@ -139,8 +140,4 @@ def resolve_references(partitions: Sequence[Partition], requested: Mapping[str, 
             problems.append(REFERENCE_UNKNOWN_VALUE.format(value=value, column=column, available=available))
     if problems:
         raise PreviError(*problems)
-    references = {}
-    for column, partition in by_column.items():
-        default = partition.values[int(np.argmax(partition.sizes))]
-        references[column] = requested.get(column, default)
-    return references
+    return dict(requested)

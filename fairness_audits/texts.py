@@ -23,10 +23,10 @@ _ES: Final[dict[str, str]] = {
     "rule.threshold": "puntuación ≥ {threshold}",
     "rule.top_k_count": "las {k} puntuaciones más altas",
     "rule.top_k_fraction": "el {k} con puntuación más alta",
-    "gate.passed": "Verificación principal: aprobada",
-    "gate.failed": "Verificación principal: no aprobada",
-    "gate.passed_detail": "Ninguna comprobación principal queda fuera del margen de tolerancia.",
-    "gate.failed_detail": "{count} comprobaciones principales quedan fuera del margen de tolerancia.",
+    "gate.passed": "Verificación de equidad: aprobada",
+    "gate.failed": "Verificación de equidad: no aprobada",
+    "gate.passed_detail": "La puntuación significa lo mismo en cada grupo: ninguna comprobación se señala.",
+    "gate.failed_detail": "Comprobaciones señaladas: {count}. Revise la tabla antes de usar el modelo.",
     "summary.heading": "Resumen",
     "summary.overall": (
         "Con la regla ({rule}) se sugeriría derivar al {selection} de las {n} personas. "
@@ -45,7 +45,7 @@ _ES: Final[dict[str, str]] = {
         "Las puntuaciones no son probabilidades entre 0 y 1 (van de {low} a {high}): "
         "la calibración no se puede evaluar y no se informa."
     ),
-    "findings.heading": "Comprobaciones principales fuera del margen",
+    "findings.heading": "Comprobaciones señaladas",
     "findings.none": "Ninguna.",
     "not_judged.heading": "Comprobaciones que no se pudieron juzgar",
     "why.heading": "Qué revisamos y por qué",
@@ -70,7 +70,7 @@ _ES: Final[dict[str, str]] = {
     "overall.heading": "Toda la población",
     "column.heading": "Por {column}",
     "intersection.heading": "Intersección {column}",
-    "figure.primary": "Comprobaciones principales por grupo. Barras: IC 95%. Franja: margen de tolerancia.",
+    "figure.primary": "Comprobaciones de equidad por grupo. Barras: IC 95%. Franja: margen aceptable.",
     "figure.calibration": "Calibración por grupo: proporción observada frente a puntuación media, por decil.",
     "figure.distribution": "Distribución de las puntuaciones por grupo (proporción de cada grupo).",
     "figure.omitted": "Los grupos con datos insuficientes no se dibujan.",
@@ -209,10 +209,10 @@ _EN: Final[dict[str, str]] = {
     "rule.threshold": "score ≥ {threshold}",
     "rule.top_k_count": "the {k} highest scores",
     "rule.top_k_fraction": "the highest-scoring {k}",
-    "gate.passed": "Primary check: passed",
-    "gate.failed": "Primary check: failed",
-    "gate.passed_detail": "No primary check falls outside the tolerance band.",
-    "gate.failed_detail": "{count} primary checks fall outside the tolerance band.",
+    "gate.passed": "Fairness gate: passed",
+    "gate.failed": "Fairness gate: failed",
+    "gate.passed_detail": "The score means the same for every group: no check is flagged.",
+    "gate.failed_detail": "Checks flagged: {count}. Read the table below before using the model.",
     "summary.heading": "Summary",
     "summary.overall": (
         "With the rule ({rule}), {selection} of the {n} people would get a suggested referral. "
@@ -231,7 +231,7 @@ _EN: Final[dict[str, str]] = {
         "Scores are not probabilities between 0 and 1 (they range from {low} to {high}): "
         "calibration cannot be assessed and is not reported."
     ),
-    "findings.heading": "Primary checks outside the band",
+    "findings.heading": "Flagged checks",
     "findings.none": "None.",
     "not_judged.heading": "Checks that could not be judged",
     "why.heading": "What we check and why",
@@ -254,7 +254,7 @@ _EN: Final[dict[str, str]] = {
     "overall.heading": "Whole population",
     "column.heading": "By {column}",
     "intersection.heading": "Intersection {column}",
-    "figure.primary": "Primary checks by group. Bars: 95% CI. Shaded: tolerance band.",
+    "figure.primary": "Gate checks by group. Bars: 95% CI. Shaded: acceptable band.",
     "figure.calibration": "Calibration by group: observed rate against mean score, by decile.",
     "figure.distribution": "Score distribution by group (share of each group).",
     "figure.omitted": "Groups with insufficient data are not drawn.",

@@ -41,7 +41,13 @@ def audit_command(
     ] = None,
     reference: Annotated[
         list[str] | None,
-        typer.Option(help="Reference group as COLUMN=VALUE (repeatable); default: the largest group."),
+        typer.Option(
+            help="Compare reported disparities with COLUMN=VALUE (repeatable); default: the whole population."
+        ),
+    ] = None,
+    champion: Annotated[
+        str | None,
+        typer.Option(help="Score column of the current champion: gate recall as 'no worse than today'."),
     ] = None,
     positive: Annotated[
         str | None, typer.Option(help="Label value meaning a support need (e.g. Sí).")
@@ -54,15 +60,19 @@ def audit_command(
     seed: Annotated[int, typer.Option(help="Seed: same seed, same result.")] = 0,
     min_n: Annotated[int, typer.Option(help="Smaller groups are not judged.")] = 30,
     min_positives: Annotated[int, typer.Option(help="Groups with fewer positives are not judged.")] = 5,
-    max_ece: Annotated[float, typer.Option(help="ECE above this (whole interval) is flagged.")] = 0.1,
+    max_ece: Annotated[float, typer.Option(help="Reported beside each group's ECE.")] = 0.1,
+    fdr: Annotated[
+        float, typer.Option("--fdr", help="False discovery rate of the gate (Benjamini-Hochberg).")
+    ] = 0.05,
     config: Annotated[
         Path | None, typer.Option(help="previ.yaml (default: ./previ.yaml if present).")
     ] = None,
 ) -> None:
-    """Audit a score for fairness by group: who the programme would reach, and whom it would miss.
+    """Audit a score for fairness by group: does it mean the same for every group, and who is reached?
 
     Writes DIR/audit.json (every number) and DIR/report.html (self-contained),
-    both or neither. Exit code 2 on bad input, with one line per problem.
+    both or neither, and prints the gate's decision. Exit code 0 whether or not
+    the gate passes; 2 on bad input, with one line per problem.
     """
     settings = load_config(config)
     language = _language(lang if lang is not None else settings.language)
@@ -76,7 +86,9 @@ def audit_command(
         rule=rule,
         positive=positive,
         reference=_references(reference or []),
+        champion=champion,
         tolerance=_tolerance(tolerance),
+        false_discovery_rate=fdr,
         min_n=min_n,
         min_positives=min_positives,
         max_ece=max_ece,
@@ -85,13 +97,22 @@ def audit_command(
     )
     json_path, html_path = write_report(result, out, lang=language)
     gate = result.gate
-    verdict = "passed" if gate.passed else f"failed ({len(gate.flagged)} primary checks flagged)"
+    verdict = "passed" if gate.passed else f"failed ({len(gate.flagged)} of {gate.judged} checks flagged)"
     console.print(
         f"audit: {result.n:,} rows, {len(result.groups)} groups; gate {verdict}; "
         f"{len(gate.not_judged)} checks not judged",
         markup=False,
         soft_wrap=True,
     )
+    for finding in gate.flagged:
+        check = finding.check
+        low, high = check.estimate.ci
+        console.print(
+            f"  flagged: {check.check} ({check.measure}) {finding.column}={finding.value}: "
+            f"{check.estimate.value:.2f} ({low:.2f}-{high:.2f}), adjusted p {check.p_adjusted:.2g}",
+            markup=False,
+            soft_wrap=True,
+        )
     console.print(f"wrote {json_path} and {html_path}", markup=False, soft_wrap=True)
 
 
