@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from features.registry import FEATURES_BY_NAME, Feature
-from models._linear import LinearModel, explain_linear
+from models._linear import LinearModel
 from models.explain import Explanation, explain
 from models.glassbox import LookupModel
 from previ.errors import PreviError
@@ -145,11 +145,7 @@ class ScoringModel:
         return self.calibrator.probability(self.raw_score(features))
 
     def explain(self, features: pd.DataFrame) -> Explanation:
-        frame = self.prepare(features)
-        if isinstance(self.model, LinearModel):  # models.explain dispatches scikit-learn models only
-            base, contributions, names = explain_linear(self.model, frame, None)
-            return Explanation(base, contributions, names, frame.reset_index(drop=True))
-        return explain(self.model, frame)
+        return explain(self.model, self.prepare(features))
 
     def percentile(self, probability: np.ndarray) -> np.ndarray:
         """Share (0-100) of the reference population scored at or below each probability."""

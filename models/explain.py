@@ -8,8 +8,10 @@ model card read one object:
   exactly TreeSHAP values because the model is additive;
 * an unconstrained LightGBM booster: LightGBM's TreeSHAP (``pred_contrib``, the
   same path-dependent algorithm as ``shap.TreeExplainer``);
-* a logistic-regression pipeline: coefficient times centred model input, summed
-  over the columns that come from each feature (see :mod:`models._linear`).
+* a logistic-regression pipeline, fitted (scikit-learn) or as the artifact
+  stores it (:class:`~models._linear.LinearModel`): coefficient times centred
+  model input, summed over the columns that come from each feature (see
+  :mod:`models._linear`).
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from previ.errors import PreviError
 __all__ = ["Explanation", "explain"]
 
 UNSUPPORTED_MODEL = (
-    "explain() takes a LookupModel, a LightGBM Booster (or LGBMClassifier) or a scikit-learn "
-    "LogisticRegression (alone or ending a Pipeline); got {kind}."
+    "explain() takes a LookupModel, a LightGBM Booster (or LGBMClassifier), a scikit-learn "
+    "LogisticRegression (alone or ending a Pipeline) or a LinearModel; got {kind}."
 )
 MULTICLASS_BOOSTER = "explain() takes binary boosters; this one has {classes} classes."
 
@@ -77,7 +79,7 @@ def explain(
     module = type(model).__module__
     if module.startswith("lightgbm"):
         return _explain_booster(getattr(model, "booster_", model), X)
-    if module.startswith("sklearn"):
+    if module.startswith("sklearn") or isinstance(model, _linear.LinearModel):
         base, contributions, names = _linear.explain_linear(model, X, background)
         return Explanation(base, contributions, names, _frame(X, names))
     raise PreviError(UNSUPPORTED_MODEL.format(kind=type(model).__name__))

@@ -236,7 +236,8 @@ class ServiceConfig(_Section):
     model_sha256: str | None = Field(
         None,
         pattern="^[0-9a-f]{64}$",
-        description="With model_path: refuse an artifact whose scoring.json has another SHA-256.",
+        description="With model_path: refuse an artifact whose manifest.json has another SHA-256 "
+        "(the scoring_sha256 that metrics.json and the registry record).",
     )
     tokens_file: Path = Field(Path("tokens.json"), description="Hashed bearer tokens (`previ tokens add`).")
     pseudonym_key_file: Path = Field(

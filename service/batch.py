@@ -23,7 +23,6 @@ import pandas as pd
 
 from features.build import build_features
 from features.load import load_bundle
-from features.registry import FEATURES_BY_NAME
 from previ.atomic import atomic_dir
 from previ.config import PreviConfig
 from previ.errors import PreviError
@@ -186,7 +185,7 @@ def enrolments_at(programs: pd.DataFrame | None, as_of: dt.date, *, population: 
 def _reasons(table_es: pd.DataFrame, scored: ScoredRows, ids: np.ndarray, top: int) -> pd.DataFrame:
     """The long reason table with both languages' sentences (same selection) and tags as text."""
     table_en = scored.reasons("en", top=top).table
-    tags = {name: ",".join(feature.referral_tags) for name, feature in FEATURES_BY_NAME.items()}
+    tags = {name: ",".join(feature.referral_tags) for name, feature in scored.registry.items()}
     return pd.DataFrame(
         {
             "youth_id": ids[table_es["row"].to_numpy()],

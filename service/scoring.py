@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from features.registry import Language
+from features.registry import Feature, Language
 from models.artifact import ScoringModel
 from models.explain import Explanation
 from models.reasons import ReasonCodes, reason_codes
@@ -84,9 +84,11 @@ class ScoredRows:
     tier: np.ndarray
     explanation: Explanation
     reference: Literal["model", "snapshot"]
+    registry: Mapping[str, Feature] = field(default_factory=dict)
+    """The feature declarations frozen in the artifact: reasons are worded as the model was trained."""
 
     def reasons(self, language: Language, *, top: int) -> ReasonCodes:
-        return reason_codes(self.explanation, language=language, top=top)
+        return reason_codes(self.explanation, language=language, top=top, registry=self.registry)
 
 
 def feature_problems(
@@ -158,6 +160,7 @@ def score_rows(
         tier=scoring.tiers.tier(probability),
         explanation=explanation,
         reference=reference.source,
+        registry=scoring.registry,
     )
 
 

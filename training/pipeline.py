@@ -150,6 +150,7 @@ def write_run_folder(
         tiers=tiers,
         reference_probability=served_probability,
         golden_inputs=_example(result, rows=20),
+        declarations=result.data.registry,
         metadata={
             "champion_candidate": result.champion_candidate,
             "validation": result.validation,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -30,7 +29,14 @@ import numpy as np
 import pandas as pd
 import uvicorn
 
-from models.artifact import ARTIFACT_FOLDER, SCORING_FILE, ScoringModel, load_artifact, save_artifact
+from models.artifact import (
+    ARTIFACT_FOLDER,
+    SCORING_FILE,
+    ScoringModel,
+    load_artifact,
+    save_artifact,
+    write_manifest,
+)
 from previ.config import PreviConfig, parse_config
 from service.main import create_app
 from service.settings import ServiceSettings
@@ -47,8 +53,8 @@ class Registry:
 
     ``sources`` name the artifacts other registered models are made of:
     ``trained`` (previ-risk v1), ``recalibrated`` and ``tampered`` (golden
-    predictions edited after the SHA-256 was taken anew, so only the golden
-    check can catch it).
+    predictions edited, then the manifest re-sealed and its SHA-256 taken anew,
+    so only the golden check can catch it).
     """
 
     folder: Path
@@ -227,6 +233,7 @@ def _variant(run: Path, out: Path, *, tampered: bool) -> str:
         reference_probability=model.reference,
         golden_inputs=pd.DataFrame(model.golden["inputs"]),
         metadata=model.metadata,
+        declarations=model.registry,
     )
     if not tampered:
         return sha
@@ -235,7 +242,7 @@ def _variant(run: Path, out: Path, *, tampered: bool) -> str:
     payload["golden"]["probability"][0] += 0.01
     text = json.dumps(payload, ensure_ascii=False, sort_keys=True, allow_nan=False)
     path.write_text(text, encoding="utf-8")
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return write_manifest(out / ARTIFACT_FOLDER)  # re-sealed, so that only the golden check can catch it
 
 
 @dataclass
