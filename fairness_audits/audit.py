@@ -13,6 +13,7 @@ import pandas as pd
 from fairness_audits.allocation import compare_policies
 from fairness_audits.bootstrap import ResampledTopK, SufficientStatistics, compress
 from fairness_audits.checks import (
+    DISCRIMINATION_FLOOR,
     WILSON_BELOW,
     adjust,
     calibration_slopes,
@@ -68,6 +69,7 @@ def audit(
     champion_name: str | None = None,
     allocation_groups: Sequence[str] | None = None,
     tolerance: tuple[float, float] = DEFAULT_TOLERANCE,
+    discrimination_floor: float = DISCRIMINATION_FLOOR,
     min_n: int = 30,
     min_positives: int = 5,
     max_ece: float = 0.1,
@@ -115,6 +117,9 @@ def audit(
         rules on probabilities only); default: each group column on its own.
     tolerance : (float, float), default (0.8, 1.25)
         Band of acceptable ratios (and calibration slopes).
+    discrimination_floor : float, default 0.6
+        A group's discrimination above chance, relative to the population's,
+        may not fall below this.
     min_n, min_positives : int, default 30 and 5
         Smaller groups are "insufficient_data": reported, never judged.
     max_ece : float, default 0.1
@@ -178,7 +183,15 @@ def audit(
     )
     points = statistics.point()
     replicates = statistics.bootstrap(resamples, seed)
-    settings = _Settings(tolerance, min_n, min_positives, max_ece, calibration, table.champion is not None)
+    settings = _Settings(
+        tolerance,
+        min_n,
+        min_positives,
+        max_ece,
+        calibration,
+        table.champion is not None,
+        discrimination_floor,
+    )
     population = (
         compute_metrics(points[0], calibration=calibration),
         compute_metrics(replicates[0], calibration=calibration),
@@ -233,6 +246,7 @@ def audit(
             for partition in partitions
             if partition.column in groups
         ),
+        discrimination_floor=float(discrimination_floor),
         intersections_omitted=omitted,
         allocations=_allocations(frame, table.score, table.label, groups, allocation_groups, rule, seed)
         if isinstance(rule, TopK) and calibration
@@ -248,6 +262,7 @@ class _Settings:
     max_ece: float
     calibration: bool
     champion: bool
+    discrimination_floor: float
 
 
 def _reportable(
@@ -312,6 +327,7 @@ def _partition_results(
             tolerance=settings.tolerance,
             calibration=settings.calibration,
             champion=settings.champion,
+            discrimination_floor=settings.discrimination_floor,
         )
     return [
         GroupResult(

@@ -13,7 +13,7 @@ both hold when base rates differ):
      the outcome on the score's logit inside the group; 1 is perfect; band
      ``tolerance``);
    * ``auc``: discrimination above chance, ``(AUC_group - 0.5) /
-     (AUC_population - 0.5)``, flagged only when too low;
+     (AUC_population - 0.5)``, flagged only when below ``discrimination_floor``;
    * ``recall``: recall at capacity against the current champion on the same
      rows ("no worse than today"), flagged only when too low, and only when a
      champion is given.
@@ -50,6 +50,14 @@ WILSON_BELOW = 40
 which collapses at 0% and 100% (5 positives, all selected: an interval of exactly 100%)."""
 SLOPE_ITERATIONS = 30
 LOGIT_CLIP = 1e-6
+
+DISCRIMINATION_FLOOR = 0.6
+"""A group's discrimination above chance may not fall below this share of the population's.
+
+Not the tolerance band: a group's own AUC is lower than the population's even
+for a perfect score, because the population's ranking also separates groups
+with different base rates (age bands, for instance); 0.6 leaves room for that
+and still catches a score that hardly ranks a group at all."""
 
 GATE_CHECKS = ("calibration", "auc", "recall")
 """The ``check`` of a gate finding."""
@@ -144,6 +152,7 @@ def gate_checks(
     tolerance: tuple[float, float],
     calibration: bool,
     champion: bool,
+    discrimination_floor: float = DISCRIMINATION_FLOOR,
 ) -> list[dict[str, GateCheck]]:
     """The gated measures of every group, with raw p-values (adjusted later, across the audit)."""
     low, high = tolerance
@@ -158,7 +167,7 @@ def gate_checks(
         )
     gini = safe_divide(point["roc_auc"] - 0.5, population_point["roc_auc"] - 0.5)
     gini_samples = safe_divide(replicates["roc_auc"] - 0.5, population_replicates["roc_auc"] - 0.5)
-    measures["auc_above_chance"] = (gini, gini_samples, (low, np.inf), False)
+    measures["auc_above_chance"] = (gini, gini_samples, (discrimination_floor, np.inf), False)
     if champion:
         measures["recall_vs_champion"] = (
             safe_divide(point["tpr"], point["baseline_recall"]),
@@ -214,7 +223,7 @@ def calibration_slopes(
         return np.bincount(row_group, weights=weights, minlength=n_groups).astype(np.float64)
 
     for _ in range(SLOPE_ITERATIONS):
-        eta = intercept[row_group] + slope[row_group] * x
+        eta = np.clip(intercept[row_group] + slope[row_group] * x, -30, 30)
         mu = 1 / (1 + np.exp(-eta))
         w = mu * (1 - mu)
         residual = y - mu

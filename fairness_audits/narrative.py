@@ -94,6 +94,7 @@ def why(result: AuditResult, texts: Mapping[str, str]) -> list[str]:
             low=f"{low:g}",
             high=f"{high:g}",
             fdr=f"{result.gate.false_discovery_rate:g}",
+            floor=f"{result.discrimination_floor:g}",
             judged=result.gate.judged,
         ),
         texts["why.insufficient"].format(min_n=result.min_n, min_positives=result.min_positives),

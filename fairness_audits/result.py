@@ -272,6 +272,7 @@ class AuditResult:
     groups: tuple[GroupResult, ...]
     gate: Gate
     histograms: tuple[ScoreHistogram, ...]
+    discrimination_floor: float = 0.6
     intersections_omitted: tuple[str, ...] = ()
     """Intersections left out because some cell had fewer than ``min_n`` people."""
     allocations: tuple[AllocationComparison, ...] = ()
@@ -313,6 +314,7 @@ class AuditResult:
             "rule": {**self.rule.describe(), **self.selection},
             "reference": dict(self.reference) or "the whole population",
             "tolerance": list(self.tolerance),
+            "discrimination_floor": self.discrimination_floor,
             "max_ece": self.max_ece,
             "min_n": self.min_n,
             "min_positives": self.min_positives,

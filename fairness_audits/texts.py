@@ -150,7 +150,8 @@ _ES: Final[dict[str, str]] = {
     ),
     "why.flag_rule": (
         "Cada comprobación tiene un valor p unilateral: qué tan probable sería un valor tan fuera del "
-        "margen ({low}–{high}) si la verdad estuviera en el borde. Los valores p de las {judged} "
+        "margen ({low}–{high}; para la discriminación, al menos {floor}) si la verdad estuviera en el "
+        "borde. Los valores p de las {judged} "
         "comprobaciones juzgadas se ajustan juntos (Benjamini-Hochberg) y una comprobación se señala "
         "cuando su valor p ajustado es menor que {fdr}. Una diferencia que los datos no distinguen del "
         "azar no se señala, pero su intervalo queda a la vista."
@@ -331,8 +332,9 @@ _EN: Final[dict[str, str]] = {
         "Ghani 2021). The section “Allocation policies” shows both."
     ),
     "why.flag_rule": (
-        "Each check has a one-sided p-value: how likely a value this far outside the band ({low}–{high}) "
-        "would be if the truth sat at its edge. The p-values of the {judged} judged checks are adjusted "
+        "Each check has a one-sided p-value: how likely a value this far outside the band ({low}–{high}; "
+        "for discrimination, at least {floor}) would be if the truth sat at its edge. The p-values of the "
+        "{judged} judged checks are adjusted "
         "together (Benjamini-Hochberg), and a check is flagged when its adjusted p-value is below {fdr}. "
         "A difference the data cannot tell from noise is not flagged, but its interval stays in view."
     ),

@@ -144,9 +144,12 @@ class TrainingConfig(_Section):
         0.5, description="The same screen for category features: Cramér's V at or above this."
     )
     allow_features: tuple[str, ...] = Field(
-        ("age",),
-        description="Features kept even when the proxy screen flags them; the model card records each. "
-        "age is a developmental factor: support needs change with age, so it stays a feature.",
+        (), description="Features kept even when the proxy screen flags them; the model card records each."
+    )
+    proxy_exempt: tuple[str, ...] = Field(
+        ("age_band",),
+        description="Protected columns not screened for proxies: age band derives from age, which stays a "
+        "feature as a developmental factor (needs change with age); age band is still audited.",
     )
 
     @field_validator("models")
@@ -174,6 +177,11 @@ class AuditConfig(_Section):
         "{municipality: Villa Zaragoza}; default: the whole population. The gate always uses the population.",
     )
     tolerance: tuple[float, float] = (0.8, 1.25)
+    discrimination_floor: Annotated[float, Field(gt=0, lt=1)] = Field(
+        0.6,
+        description="Gate: a group's discrimination above chance, (AUC - 0.5) / (population AUC - 0.5), "
+        "may not be below this.",
+    )
     min_n: Annotated[int, Field(ge=1)] = 30
     min_positives: Annotated[int, Field(ge=1)] = 5
     max_ece: Annotated[float, Field(gt=0, le=1)] = Field(

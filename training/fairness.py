@@ -91,6 +91,7 @@ def audit_training(
             champion_name=f"v{champion.version}" if champion is not None else None,
             allocation_groups=list(settings.allocation.groups) or None,
             tolerance=options.tolerance,
+            discrimination_floor=options.discrimination_floor,
             min_n=options.min_n,
             min_positives=options.min_positives,
             max_ece=options.max_ece,

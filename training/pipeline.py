@@ -212,11 +212,8 @@ def write_run_folder(
             "allocation policy": settings.allocation.policy
             + (f" across {', '.join(settings.allocation.groups)}" if settings.allocation.groups else ""),
             "features left out": "; ".join(f"{c}: {w}" for c, w in result.data.excluded) or "none",
-            "proxies kept": "; ".join(
-                f"{c}: {w}" + (f" ({AGE_IS_DEVELOPMENTAL})" if c == "age" else "")
-                for c, w in result.data.allowed
-            )
-            or "none",
+            "proxies kept": "; ".join(f"{c}: {w}" for c, w in result.data.allowed) or "none",
+            **({"age": AGE_IS_DEVELOPMENTAL} if "age" in result.data.feature_names else {}),
         },
     )
     (folder / "model_card.json").write_text(

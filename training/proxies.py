@@ -15,9 +15,10 @@ feature is tested against each protected column:
 Values of a protected column held by fewer than :data:`MIN_LEVEL_ROWS` people
 are not tested (an AUC on a handful of people is noise). A flagged feature is
 left out with a warning naming it and its figure; ``--allow-feature NAME`` (or
-``training.allow_features``) keeps it, and the model card records that. ``age``
-is allowed by default: support needs change with age, so it is a developmental
-factor, and age band is audited rather than hidden.
+``training.allow_features``) keeps it, and the model card records that. Age
+band is not screened (``training.proxy_exempt``): it derives from age, which
+stays a feature as a developmental factor (support needs change with age), so
+a feature that tracks age is no side door; age band is audited instead.
 """
 
 from __future__ import annotations
@@ -64,9 +65,10 @@ class ProxyFinding:
 def screen_proxies(data: TrainingSet, settings: TrainingConfig, *, allow: Sequence[str] = ()) -> TrainingSet:
     """``data`` without its proxy features; ``excluded``, ``allowed`` and ``warnings`` say what happened."""
     allowed_names = set(settings.allow_features) | set(allow)
+    screened = [column for column in data.groups.columns if column not in settings.proxy_exempt]
     findings = find_proxies(
         data.features,
-        data.groups,
+        data.groups[screened],
         auc_threshold=settings.proxy_auc,
         cramers_v_threshold=settings.proxy_cramers_v,
         seed=settings.seed,

@@ -45,13 +45,19 @@ def test_numeric_and_category_proxies_are_found_with_their_figures() -> None:
     assert ("attendance", "sex") not in findings and ("attendance", "region") not in findings
 
 
-def test_screen_leaves_proxies_out_keeps_age_as_allowed_and_says_why() -> None:
+def test_screen_leaves_proxies_out_keeps_age_and_says_why() -> None:
     screened = screen_proxies(_data(), TrainingConfig())
-    assert screened.feature_names == ["attendance", "age"]
+    assert screened.feature_names == ["attendance", "age"]  # age band is exempt: age is developmental
     excluded = dict(screened.excluded)
     assert set(excluded) == {"sex_like", "region_text"}
     assert "sex" in excluded["sex_like"] and "ROC AUC" in excluded["sex_like"]
-    assert dict(screened.allowed)["age"].startswith("proxy: alone predicts age_band")
+    assert screened.allowed == ()
+
+
+def test_without_the_exemption_age_is_a_proxy_of_age_band() -> None:
+    screened = screen_proxies(_data(), TrainingConfig(proxy_exempt=()))
+    assert "age" not in screened.feature_names
+    assert dict(screened.excluded)["age"].startswith("proxy: alone predicts age_band")
     assert "sex_like" not in screened.monotone
     assert any(
         "left out sex_like" in warning and "--allow-feature sex_like" in warning
