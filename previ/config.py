@@ -178,9 +178,9 @@ class AuditConfig(_Section):
     )
     tolerance: tuple[float, float] = (0.8, 1.25)
     discrimination_floor: Annotated[float, Field(gt=0, lt=1)] = Field(
-        0.6,
-        description="Gate: a group's discrimination above chance, (AUC - 0.5) / (population AUC - 0.5), "
-        "may not be below this.",
+        0.8,
+        description="Gate: a group's discrimination above chance, (AUC - 0.5) / (pooled within-group "
+        "AUC of its column - 0.5), may not be below this.",
     )
     min_n: Annotated[int, Field(ge=1)] = 30
     min_positives: Annotated[int, Field(ge=1)] = 5
