@@ -54,6 +54,8 @@ def score_out(
         tier=tier,
         reasons=[_reason(reason) for reason in reasons.risk],
         protective_factors=[_reason(reason) for reason in reasons.protective],
+        context=[_reason(reason) for reason in reasons.context],
+        data_gaps=[_reason(reason) for reason in reasons.gaps],
         referrals=[
             ReferralOut(
                 program=suggestion.programme.id,

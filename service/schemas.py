@@ -183,8 +183,19 @@ class ScoreOut(BaseModel):
         description="'snapshot': the latest batch population scored by this model; 'model': its test fold."
     )
     tier: Tier = Field(examples=["selective"])
-    reasons: list[ReasonOut] = Field(description="What most raised the estimate, strongest first.")
-    protective_factors: list[ReasonOut] = Field(description="What most lowered it, strongest first.")
+    reasons: list[ReasonOut] = Field(
+        description="What most raised the estimate, strongest first: needs and history with a recorded value."
+    )
+    protective_factors: list[ReasonOut] = Field(
+        description="What most lowered it, strongest first: needs and history with a recorded value."
+    )
+    context: list[ReasonOut] = Field(
+        default_factory=list, description="Given facts (age) the estimate takes into account; never a reason."
+    )
+    data_gaps: list[ReasonOut] = Field(
+        default_factory=list,
+        description="Missing values that moved the estimate: check the record. Never a reason or a referral basis.",
+    )
     referrals: list[ReferralOut] = Field(description="Suggested programmes, strongest first.")
     note: str = Field(description="How to read the score, in the response language.")
     language: Language

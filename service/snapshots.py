@@ -182,6 +182,39 @@ class SnapshotStore:
             return None
         return _meta(row) if row is not None else None
 
+    def for_date(self, as_of: dt.date | None) -> SnapshotMeta | None:
+        """The newest snapshot of ``as_of`` (None: the newest of any date); None when there is none."""
+        if as_of is None:
+            return self.latest()
+        if not self._exists():
+            return None
+        query = (
+            select(snapshots_table)
+            .where(snapshots_table.c.as_of == as_of)
+            .order_by(snapshots_table.c.id.desc())
+            .limit(1)
+        )
+        try:
+            with self.engine.connect() as connection:
+                row = connection.execute(query).mappings().first()
+        except SQLAlchemyError:
+            return None
+        return _meta(row) if row is not None else None
+
+    def tables(self, snapshot_id: int) -> dict[str, pd.DataFrame]:
+        """A snapshot's scores, reasons and programmes tables, as ``previ score`` wrote them."""
+        with self.engine.connect() as connection:
+            return {
+                name: pd.read_sql(
+                    select(table).where(table.c.snapshot_id == snapshot_id), connection
+                ).drop(columns="snapshot_id")
+                for name, table in (
+                    ("scores", scores_table),
+                    ("reasons", reasons_table),
+                    ("programs", programs_table),
+                )
+            }
+
     def person(self, youth_id: str) -> tuple[SnapshotMeta | None, SnapshotPerson | None]:
         """The latest snapshot and this young person's row in it (None when absent)."""
         snapshot = self.latest()
@@ -296,7 +329,4 @@ def _row_reasons(rows: Any, language: str) -> RowReasons:
         )
         for row in rows
     ]
-    return RowReasons(
-        risk=tuple(reason for reason in reasons if reason.direction == "raises"),
-        protective=tuple(reason for reason in reasons if reason.direction == "lowers"),
-    )
+    return RowReasons.of(reasons)

@@ -10,8 +10,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from features.registry import FEATURES_BY_NAME
 from previ.cli import app
 from service.batch import enrolments_at
+from service.results import score_out
 from tests.service.factories import Registry, RunningService, person, running_service
 
 AS_OF = dt.date(2025, 8, 1)
@@ -126,3 +128,43 @@ def test_enrolments_stand_as_they_were_at_the_as_of_date() -> None:
 def test_previ_score_refuses_a_date_it_cannot_read(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["score", "--as-of", "August"])
     assert result.exit_code == 2 and "is not a date" in result.output
+
+
+def test_reasons_and_referrals_rest_only_on_recorded_needs_and_history(scored: RunningService) -> None:
+    """On a whole snapshot: no reason is context (age) or a missing value, and every referral has a basis."""
+    reasons = _snapshot(scored, "reasons.parquet")
+    shown = reasons[reasons["direction"].isin(["raises", "lowers"])]
+    kinds = shown["feature"].map(lambda name: FEATURES_BY_NAME[name].kind)
+    assert set(kinds) <= {"need", "history"} and shown["value"].notna().all()
+    assert set(reasons.loc[reasons["direction"] == "context", "feature"]) == {"age", "program_active"}
+    assert reasons.loc[reasons["direction"] == "gap", "value"].isna().all()
+    scores = _snapshot(scored, "scores.parquet")
+    referrals = 0
+    for youth_id in scores["youth_id"]:
+        snapshot, person = scored.state.snapshots.person(youth_id)
+        assert snapshot is not None and person is not None
+        answer = score_out(
+            youth_id=youth_id,
+            model_version=snapshot.model_version,
+            probability=person.probability,
+            percentile=person.percentile,
+            reference="snapshot",
+            tier=person.tier,
+            reasons=person.reasons["es"],
+            catalog=scored.state.catalog,
+            age=person.age,
+            municipality=person.municipality,
+            enrolments=person.enrolments,
+            language="es",
+            max_referrals=3,
+        )
+        assert "age" in [reason.feature for reason in answer.context]
+        for reason in (*answer.reasons, *answer.protective_factors):
+            assert reason.value is not None and FEATURES_BY_NAME[reason.feature].kind != "context"
+        for referral in answer.referrals:
+            referrals += 1
+            assert any(
+                reason.value is not None and FEATURES_BY_NAME[reason.feature].kind in ("need", "history")
+                for reason in referral.reasons
+            )
+    assert referrals > len(scores) / 2  # the check above ran over many referrals
