@@ -230,6 +230,17 @@ class ServiceConfig(_Section):
     )
 
 
+class AllocationConfig(_Section):
+    """`previ allocate`: places of the catalog's programmes offered per cycle."""
+
+    per_person: Annotated[int, Field(ge=1, le=10)] = Field(
+        1, description="New programmes offered to one young person per cycle."
+    )
+    out: Path = Field(
+        Path("allocations"), description="Folder for the Parquet file of each cycle (when --out is not given)."
+    )
+
+
 class PreviConfig(_Section):
     """The whole previ.yaml."""
 
@@ -239,6 +250,7 @@ class PreviConfig(_Section):
     training: TrainingConfig = TrainingConfig()
     audit: AuditConfig = AuditConfig()
     service: ServiceConfig = ServiceConfig()
+    allocation: AllocationConfig = AllocationConfig()
     language: Literal["es", "en"] = "es"
 
 
