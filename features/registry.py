@@ -105,7 +105,7 @@ class Feature:
         return self.description_es if language == "es" else self.description_en
 
     def reason(self, value: float | None, language: Language) -> str:
-        """The reason sentence with the actual value filled in (what a missing value means when there is none)."""
+        """The reason sentence with the value filled in; what a missing value means when there is none."""
         if value is None or value != value:  # None or NaN: the template would read "Promedio de sin dato"
             return self.missing(language)
         template = self.reason_es if language == "es" else self.reason_en

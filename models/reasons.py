@@ -191,7 +191,9 @@ def _select(
     rows = np.concatenate([part[0] for part in picked])
     columns = np.concatenate([part[1] for part in picked])
     ranks = np.concatenate([part[2] for part in picked])
-    groups = np.concatenate([np.full(part[0].size, group, dtype=np.intp) for group, part in enumerate(picked)])
+    groups = np.concatenate(
+        [np.full(part[0].size, group, dtype=np.intp) for group, part in enumerate(picked)]
+    )
     order = np.lexsort((ranks, groups, rows))
     return rows[order], columns[order], ranks[order], groups[order]
 

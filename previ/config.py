@@ -237,7 +237,8 @@ class AllocationConfig(_Section):
         1, description="New programmes offered to one young person per cycle."
     )
     out: Path = Field(
-        Path("allocations"), description="Folder for the Parquet file of each cycle (when --out is not given)."
+        Path("allocations"),
+        description="Folder for the Parquet file of each cycle (when --out is not given).",
     )
 
 

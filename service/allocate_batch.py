@@ -80,6 +80,11 @@ def run_allocation(
             offers.to_parquet(temporary, index=False)
 
     write_allocation(
-        store, cycle=name, snapshot_id=snapshot.id, offers=allocation.offers, before_commit=write_parquet
+        store,
+        cycle=name,
+        snapshot_id=snapshot.id,
+        offers=allocation.offers,
+        places=allocation.places,
+        before_commit=write_parquet,
     )
     return AllocationSummary(name, snapshot.id, snapshot.as_of, target, allocation)

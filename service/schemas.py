@@ -163,6 +163,14 @@ class ReferralOut(BaseModel):
     name: str = Field(examples=["Reinserción escolar"])
     description: str | None = None
     capacity: int = Field(description="Places per cycle in the catalog.", examples=[60])
+    place: Literal["offered", "waiting", "open", "full"] = Field(
+        "open",
+        description="Whether a place exists, after the latest `previ allocate` cycle: 'offered' (this young "
+        "person holds one), 'waiting' (on its waiting list), 'open' (places left unoffered, or no cycle "
+        "allocated yet) or 'full'.",
+    )
+    waiting_position: int | None = Field(None, description="Place on the waiting list (1 = next).")
+    cycle: str | None = Field(None, description="The allocation cycle the place refers to.")
     weight: float = Field(description="Summed contribution of the reasons it answers (logit units).")
     reasons: list[ReasonOut]
 
@@ -194,7 +202,8 @@ class ScoreOut(BaseModel):
     )
     data_gaps: list[ReasonOut] = Field(
         default_factory=list,
-        description="Missing values that moved the estimate: check the record. Never a reason or a referral basis.",
+        description="Missing values that moved the estimate: check the record. "
+        "Never a reason or a referral basis.",
     )
     referrals: list[ReferralOut] = Field(description="Suggested programmes, strongest first.")
     note: str = Field(description="How to read the score, in the response language.")

@@ -205,9 +205,9 @@ class SnapshotStore:
         """A snapshot's scores, reasons and programmes tables, as ``previ score`` wrote them."""
         with self.engine.connect() as connection:
             return {
-                name: pd.read_sql(
-                    select(table).where(table.c.snapshot_id == snapshot_id), connection
-                ).drop(columns="snapshot_id")
+                name: pd.read_sql(select(table).where(table.c.snapshot_id == snapshot_id), connection).drop(
+                    columns="snapshot_id"
+                )
                 for name, table in (
                     ("scores", scores_table),
                     ("reasons", reasons_table),

@@ -32,7 +32,9 @@ def allocate_command(
     ] = None,
     per_person: Annotated[
         int | None,
-        typer.Option("--per-person", help="New programmes per young person (default: allocation.per_person)."),
+        typer.Option(
+            "--per-person", help="New programmes per young person (default: allocation.per_person)."
+        ),
     ] = None,
     config: Annotated[
         Path | None,
@@ -59,8 +61,10 @@ def allocate_command(
         raise PreviError("--cycle: must be 1-64 printable characters")
     summary = run_allocation(load_config(config), out=out, as_of=date, cycle=cycle, per_person=per_person)
     table = Table("programme", "capacity", "enrolled", "offered", "waiting")
-    for row in summary.allocation.places.itertuples():
-        table.add_row(row.program, str(row.capacity), str(row.enrolled), str(row.offered), str(row.waiting))
+    for row in summary.allocation.places.to_dict("records"):
+        table.add_row(
+            *(str(row[column]) for column in ("program", "capacity", "enrolled", "offered", "waiting"))
+        )
     table.title = f"cycle {summary.cycle}: snapshot {summary.snapshot_id} as of {summary.as_of}"
     console.print(table)
     console.print(f"Offers and waiting lists: {summary.out}", soft_wrap=True, markup=False)

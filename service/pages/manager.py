@@ -14,9 +14,11 @@ from fastapi.responses import HTMLResponse, Response
 
 from previ.errors import PreviError
 from service.pages.frame import Page, PageRoute, page_for
+from service.pages.places import ALL_MUNICIPALITIES, cycle_uptake
 from service.pages.texts import label_of
 from service.pages.uptake import ALL_GROUPS, GroupBy, referral_uptake
 from service.pages.versions import METRICS, registered_versions
+from service.pages.views import cost_sentence
 from service.texts import text
 from service.tokens import ROLES
 
@@ -56,6 +58,7 @@ def model_card(page: AnyRolePage) -> Response:
         }
         for feature in card.get("features") or []
     ]
+    cost = card.get("cost_of_interpretability_auc")
     return page.render(
         "model.html",
         model=model,
@@ -63,7 +66,7 @@ def model_card(page: AnyRolePage) -> Response:
         metric_names=[page.t(f"metric_{metric}") for metric in CARD_METRICS],
         metrics=metrics,
         features=features,
-        cost=card.get("cost_of_interpretability_auc"),
+        cost=cost_sentence(cost, page.language) if cost is not None else None,
     )
 
 
@@ -140,10 +143,29 @@ def uptake(page: ManagerPage) -> Response:
             return page.t("group_unknown")
         return label_of("tier", group, page.language) if group_by == "tier" else group
 
+    places = cycle_uptake(page.state)
     return page.render(
         "uptake.html",
         group_by=group_by,
         as_of=result.as_of,
+        cycle=places.cycle if places else None,
+        places=[
+            {
+                "programme": programme_name(row.program),
+                "municipality": page.t("group_all")
+                if row.municipality == ALL_MUNICIPALITIES
+                else row.municipality,
+                "total": row.municipality == ALL_MUNICIPALITIES,
+                "capacity": "—" if row.capacity is None else row.capacity,
+                "open": "—" if row.open is None else row.open,
+                "offered": row.offered,
+                "accepted": row.accepted,
+                "declined": row.declined,
+                "completed": row.completed,
+                "waiting": row.waiting,
+            }
+            for row in (places.rows if places else [])
+        ],
         rows=[
             {
                 "programme": programme_name(row.program),

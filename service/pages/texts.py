@@ -93,6 +93,7 @@ ES: Final[dict[str, str]] = {
     "frequency_of_ten": "alrededor de {n} de cada 10",
     "frequency_below": "menos de 1 de cada 100",
     "per100_below": "menos de 1",
+    "per100_above": "más de 99",
     "probability_sentence": "De cada 100 jóvenes con una estimación como esta, cerca de {per100} tendrían "
     "{outcome} {horizon}.",
     "outcome_text": "un evento adverso registrado (detención, inicio de libertad asistida, una infracción "
@@ -126,6 +127,16 @@ ES: Final[dict[str, str]] = {
     "referrals_heading": "Canalizaciones sugeridas",
     "referral_because": "Sugerida porque:",
     "capacity": "Cupo: {capacity} lugares por ciclo",
+    "place_offered": "Tiene un lugar ofrecido en este programa (ciclo {cycle}).",
+    "place_waiting": "En lista de espera de este programa: posición {position} (ciclo {cycle}).",
+    "place_open": "Hay lugares disponibles.",
+    "place_full": "Sin lugares disponibles en este ciclo ({cycle}).",
+    "context_heading": "Contexto",
+    "context_caption": "Datos dados que la estimación toma en cuenta; no son motivos ni base de una "
+    "canalización.",
+    "gaps_heading": "Revisar el expediente",
+    "gaps_caption": "Datos sin registro que movieron la estimación: conviene comprobarlos. "
+    "Nunca son motivos.",
     "no_referrals": "No hay programas sugeridos: ningún factor que eleve la estimación apunta a un "
     "programa disponible.",
     "decision_heading": "Registrar una decisión",
@@ -179,7 +190,12 @@ ES: Final[dict[str, str]] = {
     "card_validation": "Validación",
     "card_features": "Variables",
     "card_calibration": "Calibración",
-    "card_cost": "Costo de la interpretabilidad: el modelo sin restricciones difiere en {cost} de AUC ROC.",
+    "card_cost_higher": "Costo de la interpretabilidad: el modelo sin restricciones ordena un poco mejor "
+    "(AUC ROC {cost} más alto).",
+    "card_cost_lower": "Costo de la interpretabilidad: ninguno; el modelo interpretable ordena mejor "
+    "(AUC ROC {cost} más alto que el del modelo sin restricciones).",
+    "card_cost_none": "Costo de la interpretabilidad: ninguno apreciable (los dos modelos tienen el mismo "
+    "AUC ROC, con diferencia menor que 0,001).",
     "col_model": "Modelo",
     "col_feature": "Variable",
     "col_description": "Descripción",
@@ -231,6 +247,18 @@ ES: Final[dict[str, str]] = {
     "group_unknown": "Fuera del último lote",
     "group_all": "Todos",
     "uptake_caption": "Canalizaciones por programa y grupo",
+    "places_heading": "Lugares del ciclo",
+    "places_note": "Ciclo {cycle} de 'previ allocate': lugares ofrecidos, aceptados y concluidos frente "
+    "al cupo, por programa y municipio. Abiertos: cupo menos jóvenes que ya participaban.",
+    "places_none": "Todavía no se ha asignado ningún ciclo ('previ allocate').",
+    "col_municipality": "Municipio",
+    "col_capacity": "Cupo",
+    "col_open": "Abiertos",
+    "col_offered": "Ofrecidos",
+    "col_accepted": "Aceptados",
+    "col_completed": "Concluidos",
+    "col_place_declined": "Rechazados",
+    "col_waiting": "En espera",
     "col_programme": "Programa",
     "col_group": "Grupo",
     "col_suggested": "Sugeridas",
@@ -350,6 +378,7 @@ EN: Final[dict[str, str]] = {
     "frequency_of_ten": "about {n} in 10",
     "frequency_below": "less than 1 in 100",
     "per100_below": "fewer than 1",
+    "per100_above": "more than 99",
     "probability_sentence": "Of 100 young people with an estimate like this one, about {per100} would have "
     "{outcome} {horizon}.",
     "outcome_text": "a recorded adverse event (detention, start of probation, a violence-related civic "
@@ -382,6 +411,15 @@ EN: Final[dict[str, str]] = {
     "referrals_heading": "Suggested referrals",
     "referral_because": "Suggested because:",
     "capacity": "Capacity: {capacity} places per cycle",
+    "place_offered": "Holds an offered place in this programme (cycle {cycle}).",
+    "place_waiting": "On this programme's waiting list: position {position} (cycle {cycle}).",
+    "place_open": "Places are available.",
+    "place_full": "No place available in this cycle ({cycle}).",
+    "context_heading": "Context",
+    "context_caption": "Given facts the estimate takes into account; never reasons, never a basis for a "
+    "referral.",
+    "gaps_heading": "Check the record",
+    "gaps_caption": "Missing records that moved the estimate: worth checking. Never reasons.",
     "no_referrals": "No programme is suggested: no factor raising the estimate points to an available "
     "programme.",
     "decision_heading": "Record a decision",
@@ -435,7 +473,12 @@ EN: Final[dict[str, str]] = {
     "card_validation": "Validation",
     "card_features": "Features",
     "card_calibration": "Calibration",
-    "card_cost": "Cost of interpretability: the unconstrained model differs by {cost} in ROC AUC.",
+    "card_cost_higher": "Cost of interpretability: the unconstrained model ranks slightly better "
+    "(ROC AUC {cost} higher).",
+    "card_cost_lower": "Cost of interpretability: none; the interpretable model ranks better "
+    "(ROC AUC {cost} higher than the unconstrained model's).",
+    "card_cost_none": "Cost of interpretability: none to speak of (both models have the same ROC AUC, "
+    "within 0.001).",
     "col_model": "Model",
     "col_feature": "Feature",
     "col_description": "Description",
@@ -487,6 +530,18 @@ EN: Final[dict[str, str]] = {
     "group_unknown": "Not in the latest snapshot",
     "group_all": "All",
     "uptake_caption": "Referrals by programme and group",
+    "places_heading": "Places this cycle",
+    "places_note": "Cycle {cycle} of 'previ allocate': places offered, accepted and completed against "
+    "capacity, by programme and municipality. Open: capacity minus young people already enrolled.",
+    "places_none": "No cycle has been allocated yet ('previ allocate').",
+    "col_municipality": "Municipality",
+    "col_capacity": "Capacity",
+    "col_open": "Open",
+    "col_offered": "Offered",
+    "col_accepted": "Accepted",
+    "col_completed": "Completed",
+    "col_place_declined": "Declined",
+    "col_waiting": "Waiting",
     "col_programme": "Programme",
     "col_group": "Group",
     "col_suggested": "Suggested",

@@ -99,7 +99,9 @@ def test_a_missing_value_is_a_data_gap_never_a_reason() -> None:
     people = explanation([[0.0, 0.0, 0.0, 0.7, 0.0, 0.0]], [[0, 0.9, 0, np.nan, 14, 0]])
     spanish = reason_codes(people).for_row(0)
     assert (spanish.risk, spanish.protective) == ((), ())
-    assert [reason.sentence for reason in spanish.gaps] == ["Sin registro: promedio del último periodo (0-10)"]
+    assert [reason.sentence for reason in spanish.gaps] == [
+        "Sin registro: promedio del último periodo (0-10)"
+    ]
     english = reason_codes(people, language="en").for_row(0).gaps[0]
     assert (english.value, english.direction) == (None, "gap")
     assert english.sentence == "No record: mean grade in the latest term (0-10)"
@@ -183,7 +185,10 @@ def test_reasons_of_a_glass_box_batch_are_its_strongest_contributions() -> None:
         "district: no data"
     }
     gaps = codes.table[codes.table["direction"] == "gap"]
-    assert gaps["value"].isna().all() and not codes.table.loc[codes.table["direction"] != "gap", "value"].isna().any()
+    assert (
+        gaps["value"].isna().all()
+        and not codes.table.loc[codes.table["direction"] != "gap", "value"].isna().any()
+    )
 
 
 @settings(max_examples=100, deadline=None)

@@ -131,7 +131,10 @@ def test_more_than_one_programme_per_person_when_configured() -> None:
         ("A", "tutoring"),
         ("A", "mentoring"),
     }
-    assert offered(allocate(scores, why, NO_ENROLMENTS, the_catalog)) == {("A", "tutoring"), ("B", "mentoring")}
+    assert offered(allocate(scores, why, NO_ENROLMENTS, the_catalog)) == {
+        ("A", "tutoring"),
+        ("B", "mentoring"),
+    }
     with pytest.raises(PreviError, match="per_person must be at least 1"):
         allocate(scores, why, NO_ENROLMENTS, the_catalog, per_person=0)
 
@@ -169,8 +172,10 @@ def test_random_cases_respect_every_limit_and_beat_or_match_greedy(
     why = reasons(*rows) if rows else reasons(("Y000", "sport_and_culture", 0.1))
     result = allocate(scores, why, NO_ENROLMENTS, the_catalog, per_person=per_person)
     offers = result.offers[result.offers["status"] == "offered"]
-    assert (offers.groupby("program").size().reindex([f"p{i}" for i in range(len(capacities))]).fillna(0)
-            <= capacities).all()
+    assert (
+        offers.groupby("program").size().reindex([f"p{i}" for i in range(len(capacities))]).fillna(0)
+        <= capacities
+    ).all()
     assert (offers.groupby("youth_id").size() <= per_person).all()
     age = scores.set_index("youth_id")["age"]
     assert age.reindex(offers["youth_id"]).between(11, 16).all()
@@ -185,4 +190,7 @@ def test_random_cases_respect_every_limit_and_beat_or_match_greedy(
             (y, p): 1.0 for (y, p) in answered if 11 <= age[y] <= 16 and capacities[int(p[1:])] > 0
         }
         chosen = greedy(scores, eligible_fit, {f"p{i}": c for i, c in enumerate(capacities)})
-        assert need.reindex(offers["youth_id"]).sum() >= sum(need[y] for y, _ in chosen) - len(chosen) * FIT_WEIGHT
+        assert (
+            need.reindex(offers["youth_id"]).sum()
+            >= sum(need[y] for y, _ in chosen) - len(chosen) * FIT_WEIGHT
+        )

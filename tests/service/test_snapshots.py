@@ -168,3 +168,63 @@ def test_reasons_and_referrals_rest_only_on_recorded_needs_and_history(scored: R
                 for reason in referral.reasons
             )
     assert referrals > len(scores) / 2  # the check above ran over many referrals
+
+
+def test_previ_allocate_offers_places_within_capacity_and_eligibility(
+    scored: RunningService, tmp_path: Path
+) -> None:
+    config = scored.folder.parent / "previ.yaml"
+    out = tmp_path / "cycle.parquet"
+    runner = CliRunner()
+    result = runner.invoke(app, ["allocate", "--config", str(config), "--out", str(out), "--cycle", "2025-2"])
+    assert result.exit_code == 0, result.output
+    assert str(out) in result.output.replace("\n", "")
+    offers = pd.read_parquet(out)
+    catalog = scored.state.catalog
+    scores = _snapshot(scored, "scores.parquet").set_index("youth_id")
+    enrolled = _snapshot(scored, "programs.parquet")
+    given = offers[offers["status"] == "offered"]
+    assert len(given) > 0 and given["youth_id"].is_unique  # one new programme per person by default
+    for programme in catalog.programs:
+        mine = given[given["program"] == programme.id]
+        active = enrolled[(enrolled["program"] == programme.id) & (enrolled["status"] == "active")]
+        assert len(mine) <= max(programme.capacity - len(active), 0)
+        people = scores.loc[mine["youth_id"]]
+        assert people["age"].between(*programme.ages).all()
+        assert people["tier"].isin(programme.tiers).all()
+        done = enrolled[
+            (enrolled["program"] == programme.id) & enrolled["status"].isin(["active", "completed"])
+        ]
+        assert not set(mine["youth_id"]) & set(done["youth_id"])
+    waiting = offers[offers["status"] == "waiting"].sort_values(["program", "position"])
+    for _, queue in waiting.groupby("program"):
+        assert queue["position"].tolist() == list(range(1, len(queue) + 1))
+        assert queue["priority"].is_monotonic_decreasing
+    store = scored.state.snapshots
+    with store.engine.connect() as connection:
+        stored = pd.read_sql("SELECT * FROM allocations WHERE cycle = '2025-2'", connection)
+    assert len(stored) == len(offers)
+    again = tmp_path / "again.parquet"
+    assert (
+        runner.invoke(
+            app, ["allocate", "--config", str(config), "--out", str(again), "--cycle", "2025-2"]
+        ).exit_code
+        == 0
+    )
+    pd.testing.assert_frame_equal(pd.read_parquet(again), offers)  # deterministic
+    with store.engine.connect() as connection:  # the re-run replaced the cycle, it did not add to it
+        assert pd.read_sql("SELECT COUNT(*) AS n FROM allocations", connection)["n"][0] == len(offers)
+
+
+def test_previ_allocate_refuses_bad_options_in_one_line(scored: RunningService, tmp_path: Path) -> None:
+    config = scored.folder.parent / "previ.yaml"
+    runner = CliRunner()
+    for arguments, message in (
+        (["--as-of", "soon"], "--as-of: 'soon' is not a date"),
+        (["--as-of", "2020-01-01"], "no snapshot of 2020-01-01"),
+        (["--per-person", "0"], "--per-person: must be at least 1"),
+    ):
+        out = tmp_path / "never.parquet"
+        result = runner.invoke(app, ["allocate", "--config", str(config), "--out", str(out), *arguments])
+        assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+        assert not out.exists()
