@@ -228,6 +228,11 @@ class ServiceConfig(_Section):
     max_referrals: Annotated[int, Field(ge=0, le=10)] = Field(
         3, description="Programme suggestions returned per score."
     )
+    pages_accept_language: bool = Field(
+        False,
+        description="Web pages follow the browser's Accept-Language until the reader picks a language with "
+        "the link; default: pages open in `language` (the API always reads Accept-Language).",
+    )
 
 
 class AllocationConfig(_Section):

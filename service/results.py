@@ -51,8 +51,12 @@ def score_out(
         age=age,
         municipality=municipality,
         enrolments=enrolments,
-        top=max_referrals,
+        top=len(catalog.programs),
     )
+    if places is not None:  # a place offered in the latest cycle comes first, whatever its rank
+        offered = {program for program, place in places.mine.items() if place.status == "offered"}
+        suggestions.sort(key=lambda suggestion: suggestion.programme.id not in offered)
+    suggestions = suggestions[:max_referrals]
     return ScoreOut(
         youth_id=youth_id,
         model_version=model_version,
