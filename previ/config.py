@@ -272,7 +272,10 @@ def load_config(path: Path | None = None) -> PreviConfig:
             return PreviConfig()
         path = DEFAULT_CONFIG_PATH
     if not path.exists():
-        raise PreviError(f"config: file {path} does not exist")
+        raise PreviError(
+            f"config: file {path.absolute()} does not exist; leave out --config for the embedded defaults, "
+            "or copy previ.example.yaml to previ.yaml and edit it"
+        )
     try:
         raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:

@@ -30,6 +30,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
     insert,
     select,
 )
@@ -200,6 +201,16 @@ class SnapshotStore:
         except SQLAlchemyError:
             return None
         return _meta(row) if row is not None else None
+
+    def tier_counts(self, snapshot_id: int) -> dict[str, int]:
+        """How many young people of a snapshot are in each tier."""
+        query = (
+            select(scores_table.c.tier, func.count())
+            .where(scores_table.c.snapshot_id == snapshot_id)
+            .group_by(scores_table.c.tier)
+        )
+        with self.engine.connect() as connection:
+            return {str(tier): int(count) for tier, count in connection.execute(query)}
 
     def tables(self, snapshot_id: int) -> dict[str, pd.DataFrame]:
         """A snapshot's scores, reasons and programmes tables, as ``previ score`` wrote them."""

@@ -37,7 +37,8 @@ class TrainingAudit:
             return "none"
         shown = "; ".join(f"{item.check} {item.column}={item.value}" for item in findings[:limit])
         more = f" and {len(findings) - limit} more" if len(findings) > limit else ""
-        return f"{len(findings)} primary disparities flagged: {shown}{more} (see {AUDIT_FOLDER}/report.html)"
+        report = self.report_path.absolute()
+        return f"{len(findings)} primary disparities flagged: {shown}{more} (see {report})"
 
 
 def audit_training(result: TrainingResult, settings: PreviConfig, folder: Path) -> TrainingAudit:

@@ -45,8 +45,9 @@ def score_command(
     table = Table("tier", "young people", title=f"snapshot {summary.snapshot_id}: {summary.rows:,} scored")
     for tier, count in summary.tiers.items():
         table.add_row(tier, f"{count:,}")
-    table.caption = (
-        f"as of {summary.as_of}, model v{summary.model_version} -> {summary.folder}; "
-        + ", ".join(f"{step} {seconds:.1f}s" for step, seconds in summary.seconds.items())
+    table.caption = f"as of {summary.as_of}, model v{summary.model_version}; " + ", ".join(
+        f"{step} {seconds:.1f}s" for step, seconds in summary.seconds.items()
     )
     console.print(table)
+    how = "Reused the identical snapshot" if summary.reused else "Snapshot"
+    console.print(f"{how}: {Path(summary.folder).absolute()}", soft_wrap=True, markup=False)

@@ -70,7 +70,7 @@ def cycle_uptake(state: ServiceState) -> CyclePlaces | None:
         )
     places = cycle_places(state.snapshots, cycle.cycle).set_index("program")
     offered = people[people["status"] == "offered"].copy()
-    pseudonyms = {state.pseudonymize(youth_id): youth_id for youth_id in offered["youth_id"]}
+    pseudonyms = {str(state.pseudonymize(youth_id)): str(youth_id) for youth_id in offered["youth_id"]}
     decisions = _decisions(state, pseudonyms)
     keys = list(zip(offered["youth_id"], offered["program"], strict=True))
     offered["accepted"] = [key in decisions["referral_made"] for key in keys]

@@ -228,3 +228,17 @@ def test_previ_allocate_refuses_bad_options_in_one_line(scored: RunningService, 
         result = runner.invoke(app, ["allocate", "--config", str(config), "--out", str(out), *arguments])
         assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
         assert not out.exists()
+
+
+def test_previ_score_reuses_an_identical_snapshot_instead_of_adding_a_copy(
+    scored: RunningService, registry: Registry
+) -> None:
+    config = scored.folder.parent / "previ.yaml"
+    before = sorted(path.name for path in (scored.folder / "snapshots").iterdir() if path.is_dir())
+    with registry.tracking():
+        result = CliRunner().invoke(app, ["score", "--config", str(config), "--as-of", str(AS_OF)])
+    assert result.exit_code == 0, result.output
+    assert "Reused the identical snapshot" in result.output
+    assert str((scored.folder / "snapshots").absolute()) in result.output.replace("\n", "")
+    after = sorted(path.name for path in (scored.folder / "snapshots").iterdir() if path.is_dir())
+    assert after == before and (scored.state.snapshots.latest() or pytest.fail("none")).id == 2
