@@ -214,6 +214,7 @@ def _feature_list(data: TrainingSet) -> list[dict[str, Any]]:
             features.append(
                 {
                     "name": name,
+                    "kind": declared.kind,
                     "source": declared.source,
                     "aggregation": declared.aggregation,
                     "window_days": declared.window_days,
