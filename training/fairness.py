@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from fairness_audits import AuditResult, TopK, audit, write_report
+from fairness_audits.report import render_html
+from fairness_audits.texts import LANGUAGES
 from previ.config import PreviConfig
 from training.train import TrainingResult
 
@@ -70,6 +72,9 @@ def audit_training(result: TrainingResult, settings: PreviConfig, folder: Path) 
             champion = outcome
     assert champion is not None
     _, html = write_report(champion, folder / AUDIT_FOLDER, lang=settings.language)
+    for language in LANGUAGES:  # every language beside the default one, for the service's ?lang=
+        page = render_html(champion, lang=language)
+        (folder / AUDIT_FOLDER / f"report.{language}.html").write_text(page, encoding="utf-8")
     return TrainingAudit(champion=champion, summaries=summaries, report_path=html)
 
 

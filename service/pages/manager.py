@@ -116,7 +116,7 @@ def fairness_report(page: ManagerPage) -> Response:
     if model.audit_html is None:
         guard.refuse(404, text("no_audit", page.language), model=model, detail="no_audit")
     guard.log("allowed", 200, model=model)
-    return HTMLResponse(model.audit_html, headers=REPORT_HEADERS)
+    return HTMLResponse(model.audit_report(page.language), headers=REPORT_HEADERS)
 
 
 @router.get("/manager/versions")

@@ -114,3 +114,22 @@ def test_the_fairness_flags_read_in_words(context: Any, web: WebService) -> None
     assert len(flags) == min(len(flagged), 8)
     for sentence in flags:
         assert " times the reference group's (95% CI: " in sentence and "*" not in sentence
+
+
+def test_the_fairness_report_honours_the_language(context: Any, web: WebService) -> None:
+    page = login(context, web, "program_manager")
+    english = page.request.get("/manager/fairness/report?lang=en").text()
+    spanish = page.request.get("/manager/fairness/report?lang=es").text()
+    assert "Fairness audit" in english and "Auditoría de equidad" not in english
+    assert "Auditoría de equidad" in spanish
+
+
+def test_the_standalone_report_fits_a_phone(browser: Any, web: WebService) -> None:
+    # the report's CSP sandbox forbids scripts, the measurement's included
+    context = browser.new_context(base_url=web.url, locale="es-MX", viewport=PHONE, bypass_csp=True)
+    try:
+        page = login(context, web, "program_manager")
+        page.goto("/manager/fairness/report")
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    finally:
+        context.close()
