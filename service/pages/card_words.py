@@ -23,6 +23,7 @@ __all__ = [
     "calibration_pairs",
     "data_pairs",
     "flag_sentences",
+    "flags_text_words",
     "model_name",
     "tier_pairs",
     "validation_lines",
@@ -31,6 +32,12 @@ __all__ = [
 # One fold of training.splits: "train as_of 2022-08-01, 2023-02-01; validate 2024-02-01; test 2025-02-01".
 FOLD = re.compile(r"train as_of (?P<train>[^;]+); validate (?P<validate>[^;]+); test (?P<test>[^;]+?)(?=;|$)")
 SHOWN_FLAGS = 8
+# The flags text training records as a version tag: "54 primary disparities flagged: fnr age_band=15-17;
+# tpr sex*age_band=F*15-17 and 49 more (see /runs/latest/audit/report.html)".
+FLAGS_TEXT = re.compile(
+    r"(?P<count>\d+) primary disparities flagged: (?P<items>.*?)(?: and \d+ more)?(?: \(see [^)]*\))?$"
+)
+FLAG_ITEM = re.compile(r"(?P<check>[a-z_]+) (?P<column>[^=;]+)=(?P<value>[^;]+)")
 
 
 def model_name(name: str, language: Language) -> str:
@@ -74,6 +81,8 @@ def data_pairs(data: Mapping[str, Any], language: Language) -> list[tuple[str, s
             shown = f"{value:,}".replace(",", " " if language == "es" else ",")
         elif slug == "source":
             shown = label_of("source", str(value), language)
+        elif slug == "audit_columns_never_features":
+            shown = ", ".join(label_of("column", name.strip(), language) for name in str(value).split(","))
         else:
             shown = str(value)
         pairs.append((label, shown))
@@ -117,6 +126,25 @@ def flag_sentences(audit: Mapping[str, Any] | None, language: Language) -> tuple
         else:
             sentences.append(page_text("flag_sentence_plain", language, check=check, group=group))
     return sentences, max(0, len(flagged) - SHOWN_FLAGS)
+
+
+def flags_text_words(flags: str, language: Language) -> str:
+    """A version's recorded flags text in words; the text itself when it is not in the recorded form."""
+    if flags.strip() == "none":
+        return page_text("flags_none", language)
+    match = FLAGS_TEXT.match(flags.strip())
+    if match is None:
+        return flags
+    items = [
+        page_text(
+            "flag_item",
+            language,
+            check=label_of("check", item["check"], language),
+            group=_group(item["column"].strip(), item["value"].strip(), language),
+        )
+        for item in FLAG_ITEM.finditer(match["items"])
+    ]
+    return page_text("flags_summary", language, count=match["count"], items="; ".join(items))
 
 
 def _group(column: str, value: str, language: Language) -> str:

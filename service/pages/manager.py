@@ -18,6 +18,7 @@ from service.pages.card_words import (
     calibration_pairs,
     data_pairs,
     flag_sentences,
+    flags_text_words,
     model_name,
     tier_pairs,
     validation_lines,
@@ -140,6 +141,7 @@ def versions(page: RegistryPage) -> Response:
         metrics=METRICS,
         metric_names=[page.t(f"metric_{metric}") for metric in METRICS],
         unavailable=unavailable,
+        flags_words=lambda flags: flags_text_words(str(flags), page.language),
     )
 
 

@@ -180,7 +180,6 @@ ES: Final[dict[str, str]] = {
     # model card
     "model_title": "Ficha del modelo",
     "model_line": "Versión {version} · {kind} · cargado el {loaded}",
-    "card_in_english": "El contenido de la ficha se redacta en inglés al entrenar el modelo.",
     "card_intended_use": "Uso previsto",
     "card_out_of_scope": "Usos excluidos",
     "card_limitations": "Limitaciones",
@@ -249,6 +248,11 @@ ES: Final[dict[str, str]] = {
     "flag_and": " y ",
     "flags_more": "Y {count} comprobaciones más en el informe completo.",
     "flags_none": "Ninguna comprobación principal queda fuera del margen.",
+    "flag_item": "{check} en {group}",
+    "flags_summary": "{count} comprobaciones principales fuera del margen, entre ellas: {items}.",
+    "purpose_referral_made": "Canalización hecha",
+    "purpose_referral_declined": "Canalización no aceptada",
+    "purpose_tier_overridden": "Nivel corregido",
     "card_cost_higher": "Costo de la interpretabilidad: el modelo sin restricciones ordena un poco mejor "
     "(AUC ROC {cost} más alto).",
     "card_cost_lower": "Costo de la interpretabilidad: ninguno; el modelo interpretable ordena mejor "
@@ -549,7 +553,6 @@ EN: Final[dict[str, str]] = {
     # model card
     "model_title": "Model card",
     "model_line": "Version {version} · {kind} · loaded {loaded}",
-    "card_in_english": "The card's content is written in English when the model is trained.",
     "card_intended_use": "Intended use",
     "card_out_of_scope": "Out of scope",
     "card_limitations": "Limitations",
@@ -617,6 +620,11 @@ EN: Final[dict[str, str]] = {
     "flag_and": " and ",
     "flags_more": "And {count} more checks in the full report.",
     "flags_none": "No primary check falls outside the tolerance.",
+    "flag_item": "{check} for {group}",
+    "flags_summary": "{count} primary checks outside the tolerance, among them: {items}.",
+    "purpose_referral_made": "Referral made",
+    "purpose_referral_declined": "Referral declined",
+    "purpose_tier_overridden": "Tier overridden",
     "card_cost_higher": "Cost of interpretability: the unconstrained model ranks slightly better "
     "(ROC AUC {cost} higher).",
     "card_cost_lower": "Cost of interpretability: none; the interpretable model ranks better "

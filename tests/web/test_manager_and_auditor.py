@@ -34,9 +34,12 @@ def test_the_model_card_shows_use_limits_metrics_and_features(context: Any, web:
     model = web.service.state.holder.current
     assert model is not None
     assert page.locator("h1").inner_text() == "Ficha del modelo"
-    assert "Sanctions of any kind" in page.locator("section[aria-labelledby=scope-heading]").inner_text()
+    assert (
+        "Sanciones de cualquier tipo" in page.locator("section[aria-labelledby=scope-heading]").inner_text()
+    )
     roc = model.card["metrics"]["glassbox"]["roc_auc"]
-    assert f"{roc:.3f}" in page.locator("section[aria-labelledby=metrics-heading]").inner_text()
+    metrics = page.locator("section[aria-labelledby=metrics-heading]").inner_text()
+    assert f"{roc:.3f}".replace(".", ",") in metrics and "Caja de cristal" in metrics
     features = page.locator("section[aria-labelledby=features-heading] tbody tr")
     assert features.count() == len(model.scoring.feature_names)
 

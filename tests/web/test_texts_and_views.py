@@ -55,6 +55,15 @@ def test_every_text_is_used_by_a_page() -> None:
         "error_",
         "metric_",
         "percentile_",
+        "card_data_",
+        "card_text_",
+        "calibrator_",
+        "source_",
+        "model_",
+        "check_",
+        "column_",
+        "value_",
+        "detail_",
     )
     unused = [
         key
