@@ -162,7 +162,7 @@ def _section(
     histogram = next((h for h in result.histograms if h.column == column), None)
     cutoff = result.rule.value if isinstance(result.rule, Threshold) else result.selection.get("cutoff_score")
     return _Section(
-        heading=texts["column.heading" if single else "intersection.heading"].format(column=column),
+        heading=texts["column.heading" if single else "intersection.heading"].format(column=readable(column)),
         primary_figure=primary_figure(
             groups, calibration=calibration, tolerance=result.tolerance, max_ece=result.max_ece, texts=texts
         ),
@@ -215,7 +215,7 @@ def _finding_row(
     name = texts[f"metric.{check}"] + (
         "" if check in ("ece", "calibration_in_the_large") else f" ({texts['table.ratio']})"
     )
-    return [f"{column} = {value}", name, shown, f"{limits[0]:g}–{limits[1]:g}"]
+    return [f"{readable(column)} = {readable(value)}", name, shown, f"{limits[0]:g}–{limits[1]:g}"]
 
 
 def _disparity_text(disparity: Disparity, texts: Mapping[str, str]) -> str:
@@ -223,7 +223,13 @@ def _disparity_text(disparity: Disparity, texts: Mapping[str, str]) -> str:
 
 
 def _label(group: GroupResult, texts: Mapping[str, str]) -> str:
-    return f"{group.value} {texts['reference_mark']}" if group.is_reference else group.value
+    value = readable(group.value)
+    return f"{value} {texts['reference_mark']}" if group.is_reference else value
+
+
+def readable(name: str) -> str:
+    """A column, intersection or level as people read it: "sex × age band", "F × 15-17"."""
+    return name.replace("*", " × ").replace("_", " ")
 
 
 def _css(status: str) -> str:

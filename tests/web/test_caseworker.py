@@ -128,7 +128,7 @@ def test_a_referral_made_on_the_page_is_recorded_and_shows_in_the_auditors_log(
         log.click("form.filters button[type=submit]")
         log.wait_for_load_state()
         rows = log.locator("table.log tbody tr").all_inner_texts()
-        assert rows and "POST /caseworker/feedback" in rows[0] and "referral_made" in rows[0]
+        assert rows and "POST /caseworker/feedback" in rows[0] and "Canalización hecha" in rows[0]
         assert "permitido" in rows[0] and "201" in rows[0]
     finally:
         auditor.close()
