@@ -173,28 +173,15 @@ class SnapshotStore:
 
     def latest(self) -> SnapshotMeta | None:
         """The newest snapshot, or None when there is none (or no snapshot database yet)."""
-        if not self._exists():
-            return None
-        query = select(snapshots_table).order_by(snapshots_table.c.id.desc()).limit(1)
-        try:
-            with self.engine.connect() as connection:
-                row = connection.execute(query).mappings().first()
-        except SQLAlchemyError:
-            return None
-        return _meta(row) if row is not None else None
+        return self.for_date(None)
 
     def for_date(self, as_of: dt.date | None) -> SnapshotMeta | None:
         """The newest snapshot of ``as_of`` (None: the newest of any date); None when there is none."""
-        if as_of is None:
-            return self.latest()
         if not self._exists():
             return None
-        query = (
-            select(snapshots_table)
-            .where(snapshots_table.c.as_of == as_of)
-            .order_by(snapshots_table.c.id.desc())
-            .limit(1)
-        )
+        query = select(snapshots_table).order_by(snapshots_table.c.id.desc()).limit(1)
+        if as_of is not None:
+            query = query.where(snapshots_table.c.as_of == as_of)
         try:
             with self.engine.connect() as connection:
                 row = connection.execute(query).mappings().first()

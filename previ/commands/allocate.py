@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from previ.commands import console, handles_errors
+from previ.commands import console, handles_errors, parse_date
 from previ.config import load_config
 from previ.errors import PreviError
 
@@ -49,12 +48,7 @@ def allocate_command(
     """
     from service.allocate_batch import run_allocation
 
-    date = None
-    if as_of is not None:
-        try:
-            date = dt.date.fromisoformat(as_of)
-        except ValueError:
-            raise PreviError(f"--as-of: '{as_of}' is not a date (YYYY-MM-DD)") from None
+    date = parse_date("--as-of", as_of) if as_of is not None else None
     if per_person is not None and per_person < 1:
         raise PreviError(f"--per-person: must be at least 1 (got {per_person})")
     if cycle is not None and not (0 < len(cycle) <= 64 and cycle.isprintable()):

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from previ.commands import console, handles_errors
+from previ.commands import console, handles_errors, parse_date
 from previ.config import load_config
-from previ.errors import PreviError
 
 
 def register(app: typer.Typer) -> None:
@@ -36,10 +34,7 @@ def score_command(
     """
     from service.batch import write_snapshot
 
-    try:
-        date = dt.date.fromisoformat(as_of)
-    except ValueError:
-        raise PreviError(f"--as-of: '{as_of}' is not a date (YYYY-MM-DD)") from None
+    date = parse_date("--as-of", as_of)
     settings = load_config(config)
     summary = write_snapshot(settings, data_dir=data or settings.data.dir, as_of=date)
     table = Table("tier", "young people", title=f"snapshot {summary.snapshot_id}: {summary.rows:,} scored")
