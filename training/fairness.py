@@ -27,6 +27,7 @@ class TrainingAudit:
     champion: AuditResult
     summaries: dict[str, dict[str, Any]]
     report_path: Path
+    published_report: Path | None = None  # where report_path ends up once the run folder is in place
 
     @property
     def gate(self) -> str:
@@ -39,11 +40,13 @@ class TrainingAudit:
             return "none"
         shown = "; ".join(f"{item.check} {item.column}={item.value}" for item in findings[:limit])
         more = f" and {len(findings) - limit} more" if len(findings) > limit else ""
-        report = self.report_path.absolute()
+        report = (self.published_report or self.report_path).absolute()
         return f"{len(findings)} primary disparities flagged: {shown}{more} (see {report})"
 
 
-def audit_training(result: TrainingResult, settings: PreviConfig, folder: Path) -> TrainingAudit:
+def audit_training(
+    result: TrainingResult, settings: PreviConfig, folder: Path, *, published: Path | None = None
+) -> TrainingAudit:
     """Audit every model on the test fold; write the champion candidate's report into ``folder/audit``."""
     options = settings.audit
     groups = list(options.groups) or list(result.data.groups.columns)
@@ -75,7 +78,8 @@ def audit_training(result: TrainingResult, settings: PreviConfig, folder: Path) 
     for language in LANGUAGES:  # every language beside the default one, for the service's ?lang=
         page = render_html(champion, lang=language)
         (folder / AUDIT_FOLDER / f"report.{language}.html").write_text(page, encoding="utf-8")
-    return TrainingAudit(champion=champion, summaries=summaries, report_path=html)
+    final = published / AUDIT_FOLDER / html.name if published is not None else None
+    return TrainingAudit(champion=champion, summaries=summaries, report_path=html, published_report=final)
 
 
 def flagged_groups(result: AuditResult, column: str) -> dict[str, set[str]]:

@@ -80,7 +80,7 @@ def train_and_register(
     report = progress or (lambda _: None)
     with atomic_dir(out_dir) as folder:
         report("writing metrics, plots and the model card")
-        metrics = write_run_folder(result, settings, folder)
+        metrics = write_run_folder(result, settings, folder, published=out_dir)
     registration = None
     if register:
         report("logging to MLflow and registering the model")
@@ -106,8 +106,13 @@ def train_and_register(
     return TrainOutcome(result=result, out_dir=out_dir, metrics=metrics, registration=registration)
 
 
-def write_run_folder(result: TrainingResult, settings: PreviConfig, folder: Path) -> dict[str, Any]:
-    """metrics.json, plots, model card, registry and the scoring artifact into ``folder``."""
+def write_run_folder(
+    result: TrainingResult, settings: PreviConfig, folder: Path, *, published: Path | None = None
+) -> dict[str, Any]:
+    """metrics.json, plots, model card, registry and the scoring artifact into ``folder``.
+
+    ``published``: the folder ``folder`` will be moved to (the texts that name the report point there).
+    """
     champion = result.champion
     tiers = _tiers(champion.test_probability, settings)
     sha256 = save_artifact(
@@ -140,7 +145,7 @@ def write_run_folder(result: TrainingResult, settings: PreviConfig, folder: Path
     }
     _test_fold(result).to_parquet(folder / TEST_FOLD_FILE, index=False)
     write_plots(result, folder)
-    fairness = audit_training(result, settings, folder)
+    fairness = audit_training(result, settings, folder, published=published)
     metrics["fairness"] = {
         "champion_gate": fairness.gate,
         "champion_flags": fairness.flags_text(),
