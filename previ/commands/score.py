@@ -40,8 +40,9 @@ def score_command(
     table = Table("tier", "young people", title=f"snapshot {summary.snapshot_id}: {summary.rows:,} scored")
     for tier, count in summary.tiers.items():
         table.add_row(tier, f"{count:,}")
-    table.caption = f"as of {summary.as_of}, model v{summary.model_version}; " + ", ".join(
-        f"{step} {seconds:.1f}s" for step, seconds in summary.seconds.items()
+    timings = ", ".join(f"{step} {seconds:.1f}s" for step, seconds in summary.seconds.items())
+    table.caption = f"as of {summary.as_of}, model v{summary.model_version}" + (
+        f"; {timings}" if timings else ""
     )
     console.print(table)
     how = "Reused the identical snapshot" if summary.reused else "Snapshot"
