@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 from previ.commands import (
+    allocate,
     audit,
     caseload,
     features,
@@ -35,5 +36,17 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-for module in (quickstart, synth, validate, features, train, audit, score, serve, tokens, caseload):
+for module in (
+    quickstart,
+    synth,
+    validate,
+    features,
+    train,
+    audit,
+    score,
+    allocate,
+    serve,
+    tokens,
+    caseload,
+):
     module.register(app)

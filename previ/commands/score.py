@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from previ.commands import console, handles_errors
+from previ.commands import console, handles_errors, parse_date
 from previ.config import load_config
-from previ.errors import PreviError
 
 
 def register(app: typer.Typer) -> None:
@@ -36,17 +34,16 @@ def score_command(
     """
     from service.batch import write_snapshot
 
-    try:
-        date = dt.date.fromisoformat(as_of)
-    except ValueError:
-        raise PreviError(f"--as-of: '{as_of}' is not a date (YYYY-MM-DD)") from None
+    date = parse_date("--as-of", as_of)
     settings = load_config(config)
     summary = write_snapshot(settings, data_dir=data or settings.data.dir, as_of=date)
     table = Table("tier", "young people", title=f"snapshot {summary.snapshot_id}: {summary.rows:,} scored")
     for tier, count in summary.tiers.items():
         table.add_row(tier, f"{count:,}")
-    table.caption = (
-        f"as of {summary.as_of}, model v{summary.model_version} -> {summary.folder}; "
-        + ", ".join(f"{step} {seconds:.1f}s" for step, seconds in summary.seconds.items())
+    timings = ", ".join(f"{step} {seconds:.1f}s" for step, seconds in summary.seconds.items())
+    table.caption = f"as of {summary.as_of}, model v{summary.model_version}" + (
+        f"; {timings}" if timings else ""
     )
     console.print(table)
+    how = "Reused the identical snapshot" if summary.reused else "Snapshot"
+    console.print(f"{how}: {Path(summary.folder).absolute()}", soft_wrap=True, markup=False)
