@@ -34,7 +34,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from features.registry import FEATURES_BY_NAME, Feature
+from features.registry import FEATURES_BY_NAME, Feature, Plural
 from models._linear import LinearModel
 from models.explain import Explanation, explain
 from models.glassbox import LookupModel
@@ -385,15 +385,33 @@ def _listed_files(path: Path, manifest: bytes) -> dict[str, str]:
 
 
 def _declaration_dict(feature: Feature) -> dict[str, Any]:
+    """A declaration as JSON: tuples as lists, plural sentences as {"one": ..., "other": ...}."""
     values = {field.name: getattr(feature, field.name) for field in fields(feature)}
-    return {name: list(value) if isinstance(value, tuple) else value for name, value in values.items()}
+    return {name: _plain(value) for name, value in values.items()}
+
+
+PLURAL_KEY = "plural"
+
+
+def _restored(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(value)
+    if isinstance(value, dict) and set(value) == {PLURAL_KEY}:
+        return Plural(**value[PLURAL_KEY])
+    return value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, Plural):
+        return {PLURAL_KEY: {"one": value.one, "other": value.other}}
+    return value
 
 
 def _declaration(name: str, saved: dict[str, Any], path: Path) -> Feature:
     """A :class:`Feature` rebuilt from the artifact's copy of its declaration (lists back to tuples)."""
-    values: dict[str, Any] = {
-        key: tuple(value) if isinstance(value, list) else value for key, value in saved.items()
-    }
+    values: dict[str, Any] = {key: _restored(value) for key, value in saved.items()}
     try:
         feature = Feature(**values)
     except TypeError as error:

@@ -295,7 +295,7 @@ def test_by_default_the_registrys_declarations_at_saving_are_frozen(tmp_path: Pa
     save(folder, "lightgbm")
     stored = json.loads((folder / SCORING_FILE).read_text(encoding="utf-8"))["declarations"]
     assert sorted(stored) == sorted(NUMERIC)
-    assert stored["age"]["reason_es"] == FEATURES_BY_NAME["age"].reason_es
+    assert stored["age"]["description_es"] == FEATURES_BY_NAME["age"].description_es
     assert load_artifact(folder).registry == {name: FEATURES_BY_NAME[name] for name in NUMERIC}
 
 
