@@ -4,7 +4,9 @@
 registry declaration: units, directions, reason texts, referral tags), the
 calibrator, the tier cut-offs, a reference distribution of probabilities for
 percentiles, golden predictions (inputs and the probabilities they must
-reproduce) and the glass box's lookup tables. A LightGBM challenger adds
+reproduce), the glass box's lookup tables and a summary of the training
+population (missing values per feature, rows per table position) from which
+unknown values are marginalised (:mod:`models.marginal`). A LightGBM challenger adds
 ``model.txt``; a logistic one adds ``model.joblib``. The file's SHA-256 is
 recorded in MLflow so the service can check that it loads what was registered.
 """
@@ -25,6 +27,7 @@ import pandas as pd
 from features.registry import FEATURES_BY_NAME, Feature
 from models.explain import Explanation, explain
 from models.glassbox import LookupModel
+from models.marginal import Population
 from previ.errors import PreviError
 from previ.jsonio import json_default
 from training.calibrate import Calibrator
@@ -61,6 +64,7 @@ class ScoringModel:
     golden: dict[str, Any]
     metadata: dict[str, Any]
     model: Any
+    population: Population | None = None  # None in artifacts built before it was stored
 
     @property
     def registry(self) -> dict[str, Feature]:
@@ -125,6 +129,7 @@ def save_artifact(
     reference_probability: np.ndarray,
     golden_inputs: pd.DataFrame,
     metadata: dict[str, Any],
+    population: Population | None = None,
 ) -> str:
     """Write the artifact folder and return the SHA-256 of scoring.json."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -163,6 +168,7 @@ def save_artifact(
         },
         "metadata": metadata,
         "model": model_payload,
+        "population": population.to_dict() if population is not None else None,
     }
     text = json.dumps(payload, ensure_ascii=False, sort_keys=True, allow_nan=False, default=json_default)
     (out_dir / SCORING_FILE).write_text(text, encoding="utf-8")
@@ -198,6 +204,7 @@ def load_artifact(folder: Path, *, expected_sha256: str | None = None) -> Scorin
         golden=payload["golden"],
         metadata=payload["metadata"],
         model=model,
+        population=Population.from_dict(payload["population"]) if payload.get("population") else None,
     )
     scoring.check_golden()
     return scoring

@@ -20,6 +20,7 @@ import pandas as pd
 from features.pipeline import matrix_from_bundle
 from models.artifact import ARTIFACT_FOLDER, Tiers, save_artifact
 from models.card import build_model_card, model_card_markdown
+from models.marginal import population_from_training
 from previ.atomic import atomic_dir
 from previ.config import PreviConfig
 from previ.jsonio import json_default
@@ -124,6 +125,9 @@ def write_run_folder(result: TrainingResult, settings: PreviConfig, folder: Path
         reference_probability=champion.test_probability,
         golden_inputs=_example(result, rows=20),
         metadata={"champion_candidate": result.champion_candidate, "validation": result.validation},
+        population=population_from_training(
+            result.data.features.iloc[np.flatnonzero(result.folds[-1].train)], champion.fitted.lookup
+        ),
     )
     metrics: dict[str, Any] = {
         "models": {name: model.evaluation.as_dict() for name, model in result.models.items()},
