@@ -53,7 +53,10 @@ NEVER_MISSING = (
     "cannot be null: this feature always has a value in the training data, so 'no record' means nothing "
     "to the model; send its value, or list it in unknown if you do not know it"
 )
-SENT_AND_UNKNOWN = "is listed in unknown and also sent in features: send a value (null: no record) or list it"
+SENT_AND_UNKNOWN = (
+    "is listed in unknown and also sent (in features, or as the request's age): send a value "
+    "(null: no record) or list it in unknown, not both"
+)
 CANNOT_MARGINALISE = (
     "is unknown (listed in unknown, or left out), but the served model ({kind}) cannot score unknown "
     "values: only the glass box, an additive model whose training population is stored in the artifact, "
@@ -141,7 +144,9 @@ def feature_problems(
         if name not in expected
     ]
     problems += [
-        FeatureProblem(name, SENT_AND_UNKNOWN, "value_error") for name in unknown if name in features
+        FeatureProblem(name, SENT_AND_UNKNOWN, "value_error")
+        for name in unknown
+        if name in features or (name == "age" and age is not None)  # the request's age is the age feature
     ]
     missing = set(unknown_features(scoring, features, unknown, age=age))
     if missing and not can_marginalise(scoring):
@@ -238,7 +243,9 @@ def score_rows(
             unknown,
             scoring.calibrator.probability,
         )
-        explanation = Explanation(marginal.base, marginal.contributions, explanation.feature_names, values)
+        explanation = Explanation(
+            marginal.base, marginal.contributions, explanation.feature_names, explanation.values
+        )
         probability, low, high = marginal.probability, marginal.low, marginal.high
         most_informative = [names[j] if j >= 0 else None for j in marginal.most_informative.tolist()]
     reference = reference or PercentileReference(scoring.reference, "model")

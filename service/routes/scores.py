@@ -94,7 +94,7 @@ def score_people(
     mask = np.array([[name in names for name in scoring.feature_names] for names in unknown], dtype=bool)
     settings = guard.state.settings
     reference = guard.state.snapshots.reference_for(model.sha256)
-    scored = score_rows(scoring, values, reference=reference, unknown=mask.reshape(len(people), -1))
+    scored = score_rows(scoring, values, reference=reference, unknown=mask.reshape(values.shape))
     reasons = scored.reasons(guard.language, top=settings.top_reasons)
     answers = [
         score_out(

@@ -86,6 +86,9 @@ def test_the_request_age_fills_a_missing_age_feature_and_must_agree_with_a_given
     assert values_row(model, features, age=14)[model.feature_names.index("age")] == 14
     disagreeing = feature_problems(model, {**features, "age": 17.0}, age=14)
     assert [(p.feature, p.message) for p in disagreeing] == [("age", "differs from the request's age")]
+    # the request's age is known, so the age feature cannot also be declared unknown
+    listed = feature_problems(model, features, age=14, unknown=["age"])
+    assert [(p.feature, p.kind) for p in listed] == [("age", "value_error")]
 
 
 @pytest.mark.parametrize("value", [None, 0.0, 1.0])
