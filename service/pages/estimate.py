@@ -30,6 +30,11 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 CaseworkerPage = Annotated[Page, Depends(page_for("caseworker"))]
 Choice = Literal["value", "no_record", "unknown"]
 CHOICES: tuple[Choice, ...] = ("value", "no_record", "unknown")
+CHOICE_TEXTS: dict[Choice, str] = {
+    "value": "estimate_choice_value",
+    "no_record": "estimate_choice_no_record",  # "no tiene registro": a fact, scored as in the bundle
+    "unknown": "estimate_choice_unknown",  # "no lo sé": marginalised, with its range
+}
 PERSON_FIELDS = ("youth_id", "purpose", "municipality", "age")
 
 
@@ -39,7 +44,7 @@ class FeatureField:
 
     name: str
     label: str
-    choices: tuple[Choice, ...]
+    choices: tuple[tuple[Choice, str], ...]  # (choice, its words)
     choice: Choice
     value: str
     problem: str | None = None
@@ -141,7 +146,11 @@ def _render(
     fields = []
     for name in scoring.feature_names:
         never_missing = population is not None and population.never_missing(name)
-        choices = tuple(choice for choice in CHOICES if not (choice == "no_record" and never_missing))
+        choices = tuple(
+            (choice, page.t(CHOICE_TEXTS[choice]))
+            for choice in CHOICES
+            if not (choice == "no_record" and never_missing)
+        )
         chosen = form.get(f"choice:{name}", "unknown")
         feature = registry.get(name)
         fields.append(
@@ -149,7 +158,7 @@ def _render(
                 name=name,
                 label=feature.description(page.language) if feature else name,
                 choices=choices,
-                choice=chosen if chosen in choices else "unknown",
+                choice=chosen if chosen in {choice for choice, _ in choices} else "unknown",
                 value=form.get(f"value:{name}", ""),
                 problem=problems.get(name),
             )
