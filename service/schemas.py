@@ -110,7 +110,8 @@ class Person(_Request):
     unknown: Annotated[list[FeatureName], Field(max_length=MAX_FEATURES)] = Field(
         default_factory=list,
         description="Features whose value the caller does not know ('I don't know', not 'no record'). "
-        "Features left out of features count as unknown too; listing them says so explicitly. Their "
+        "Features left out of features count as unknown too; listing them says so explicitly. The "
+        "request's age is the age feature, so age is never unknown. Their "
         "contributions are replaced by their expectation over the training population, and "
         "probability_range gives every estimate their values could lead to.",
         examples=[EXAMPLE_UNKNOWN],

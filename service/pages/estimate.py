@@ -64,6 +64,7 @@ async def estimate(page: CaseworkerPage) -> Response:
     model = await run_in_threadpool(page.guard.model)
     features, unknown, problems = _read_features(page, model, form)
     if problems:
+        await run_in_threadpool(page.guard.log, "refused", 422, detail="invalid_features")
         return _render(page, model, form=form, problems=problems, status=400)
     try:
         body = ScoreRequest(
