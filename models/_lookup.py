@@ -95,16 +95,30 @@ class LookupModel:
         columns hold level names (mapped through ``levels``, unknown ones count as
         missing, as LightGBM does for a DataFrame) or integer level codes.
         """
+        positions = self.positions(X)
+        contributions = np.empty(positions.shape, dtype=np.float64)
+        for j in range(len(self.kinds)):
+            np.take(self._lookup[j], positions[:, j], out=contributions[:, j])
+        return self.base, contributions
+
+    def positions(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """Where each value falls in its feature's :meth:`position_table`, shape (rows, features).
+
+        Numeric: bins 0..m, then missing; categorical: codes 0..K-1, then other, then missing.
+        """
         matrix = self.as_matrix(X)
-        contributions = np.empty(matrix.shape, dtype=np.float64)
+        positions = np.empty(matrix.shape, dtype=np.intp)
         for j, kind in enumerate(self.kinds):
             column = matrix[:, j]
             if kind == "numeric":
-                index = np.searchsorted(self._search[j], column, side="left")
+                positions[:, j] = np.searchsorted(self._search[j], column, side="left")
             else:
-                index = _code_index(column, self.tables[j].size)
-            np.take(self._lookup[j], index, out=contributions[:, j])
-        return self.base, contributions
+                positions[:, j] = _code_index(column, self.tables[j].size)
+        return positions
+
+    def position_table(self, feature: int) -> FloatArray:
+        """Feature ``feature``'s contribution at each position (the bins or levels, then missing)."""
+        return self._lookup[feature].copy()
 
     def as_matrix(self, X: pd.DataFrame | np.ndarray) -> FloatArray:
         """The float matrix the tables read: features in model order, levels as codes."""

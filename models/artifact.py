@@ -7,8 +7,10 @@ The folder holds
   directions, descriptions, reason texts, referral tags, factors), the
   calibrator, the tier cut-offs, a reference distribution of probabilities for
   percentiles, golden predictions (inputs and the probabilities they must
-  reproduce) and, when the model is plain numbers, the model: the glass box's
-  lookup tables or a logistic pipeline's arithmetic
+  reproduce), a summary of the training population (missing values per
+  feature, rows per table position) from which unknown values are marginalised
+  (:mod:`models.marginal`) and, when the model is plain numbers, the model: the
+  glass box's lookup tables or a logistic pipeline's arithmetic
   (:class:`~models._linear.LinearModel`);
 * ``model.txt``, for a LightGBM challenger: the booster in LightGBM's text format;
 * ``manifest.json``, written last: the SHA-256 of every other file.
@@ -38,6 +40,7 @@ from features.registry import FEATURES_BY_NAME, Feature, Plural
 from models._linear import LinearModel
 from models.explain import Explanation, explain
 from models.glassbox import LookupModel
+from models.marginal import Population
 from previ.errors import PreviError
 from previ.jsonio import json_default
 from training.calibrate import Calibrator
@@ -117,6 +120,7 @@ class ScoringModel:
     model: Any
     registry: dict[str, Feature]
     sha256: str = ""
+    population: Population | None = None  # None in artifacts built before it was stored
 
     def prepare(self, features: pd.DataFrame) -> pd.DataFrame:
         """Columns in training order and dtypes (categories with the training levels)."""
@@ -178,6 +182,7 @@ def save_artifact(
     golden_inputs: pd.DataFrame,
     metadata: dict[str, Any],
     declarations: Mapping[str, Feature] | None = None,
+    population: Population | None = None,
 ) -> str:
     """Write the artifact folder and return its digest, the SHA-256 of ``manifest.json``.
 
@@ -245,6 +250,7 @@ def save_artifact(
         },
         "metadata": metadata,
         "model": model_payload,
+        "population": population.to_dict() if population is not None else None,
     }
     text = json.dumps(payload, ensure_ascii=False, sort_keys=True, allow_nan=False, default=json_default)
     (out_dir / SCORING_FILE).write_bytes(text.encode("utf-8"))
@@ -321,6 +327,7 @@ def load_artifact(folder: Path, *, expected_sha256: str | None = None) -> Scorin
         model=model,
         registry={name: _declaration(name, saved, path) for name, saved in payload["declarations"].items()},
         sha256=sha256,
+        population=Population.from_dict(payload["population"]) if payload.get("population") else None,
     )
     scoring.check_golden()
     return scoring

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
-from features.registry import Language
+import numpy as np
+
+from features.registry import Feature, Language
+from models.artifact import Tiers
 from models.reasons import Reason, RowReasons
 from service.allocation_store import Places
 from service.catalog import Catalog, Programme
@@ -17,7 +21,59 @@ from service.referrals import EnrolmentStatus, suggest_referrals
 from service.schemas import Enrolment, ReasonOut, ReferralOut, ScoreOut
 from service.texts import text
 
-__all__ = ["enrolment_map", "score_out"]
+__all__ = ["Partial", "enrolment_map", "score_out"]
+
+TIER_ORDER = ("universal", "selective", "indicated")
+LISTED_UNKNOWNS = 3  # more unknown features than this are counted, not named, in the range sentence
+
+
+@dataclass(frozen=True)
+class Partial:
+    """What a live score did not know: the probability range, the unknown features, the tiers in between."""
+
+    low: float
+    high: float
+    unknown: tuple[str, ...]
+    most_informative: str | None
+    tiers: Tiers
+    registry: Mapping[str, Feature] = field(default_factory=dict)
+
+    def possible_tiers(self) -> list[str]:
+        low, high = self.tiers.tier(np.array([self.low, self.high])).tolist()
+        return list(TIER_ORDER[TIER_ORDER.index(low) : TIER_ORDER.index(high) + 1])
+
+    def note(self, language: Language) -> str | None:
+        """The range in one sentence ("Sin ..., la estimación estaría entre 8% y 31%: ...")."""
+        if not self.unknown:
+            return None
+        values = {
+            "missing": self._missing(language),
+            "low": _percent(self.low, language),
+            "high": _percent(self.high, language),
+            "most": self._name(self.most_informative or self.unknown[0], language),
+        }
+        key = "range_uncertain" if len(self.possible_tiers()) > 1 else "range_settled"
+        return f"{text(key, language, **values)} {text('range_basis', language)}"
+
+    def _missing(self, language: Language) -> str:
+        if len(self.unknown) > LISTED_UNKNOWNS:
+            return text("range_many_unknown", language, count=len(self.unknown))
+        names = [self._name(name, language) for name in self.unknown]
+        joined = ", ".join(names[:-1])
+        return f"{joined} {text('range_and', language)} {names[-1]}" if joined else names[-1]
+
+    def _name(self, name: str, language: Language) -> str:
+        feature = self.registry.get(name)
+        if feature is None:
+            return name
+        description = feature.description(language)
+        return description[:1].lower() + description[1:]
+
+
+def _percent(probability: float, language: Language) -> str:
+    share = 100.0 * probability
+    figure = f"{share:.1f}" if share < 1.0 else f"{share:.0f}"
+    return (figure.replace(".", ",") if language == "es" else figure) + "%"
 
 
 def score_out(
@@ -38,8 +94,9 @@ def score_out(
     as_of: dt.date | None = None,
     snapshot_id: int | None = None,
     places: Places | None = None,
+    partial: Partial | None = None,
 ) -> ScoreOut:
-    """The API's answer for one scored young person.
+    """The API's answer for one scored young person; ``partial`` when some of its values were unknown.
 
     ``places``: the latest allocation cycle's view for this young person (see
     :func:`service.allocation_store.places_for`); each referral then says
@@ -64,6 +121,15 @@ def score_out(
         percentile=round(float(percentile), 2),
         percentile_reference="snapshot" if reference == "snapshot" else "model",
         tier=tier,
+        probability_range=(
+            round(float(partial.low if partial else probability), 6),
+            round(float(partial.high if partial else probability), 6),
+        ),
+        unknown_features=list(partial.unknown) if partial else [],
+        tier_uncertain=bool(partial and len(partial.possible_tiers()) > 1),
+        possible_tiers=partial.possible_tiers() if partial else [tier],
+        most_informative_unknown=partial.most_informative if partial else None,
+        range_note=partial.note(language) if partial else None,
         reasons=[_reason(reason) for reason in reasons.risk],
         protective_factors=[_reason(reason) for reason in reasons.protective],
         context=[_reason(reason) for reason in reasons.context],

@@ -82,6 +82,7 @@ EXAMPLE_FEATURES: dict[str, Any] = {
     "fights_365d": 2,
     "days_since_last_justice_contact": None,
 }
+EXAMPLE_UNKNOWN: list[Any] = ["grade_mean_365d"]
 
 
 class _Request(BaseModel):
@@ -100,9 +101,20 @@ class Person(_Request):
 
     youth_id: YouthId
     features: Annotated[dict[FeatureName, FeatureValue], Field(max_length=MAX_FEATURES)] = Field(
-        description="Every feature of the served model by name (see GET /v1/model: card.features); "
-        "null where a value is not known. Numbers only, in the registry's units (rates as 0-1).",
+        description="Feature values of the served model by name (see GET /v1/model: feature_names), "
+        "in the registry's units (rates as 0-1). null means that no record exists (never suspended, no "
+        "grades on file), which the model reads as such; a feature never missing in training cannot be "
+        "null. A feature left out is unknown (see unknown).",
         examples=[EXAMPLE_FEATURES],
+    )
+    unknown: Annotated[list[FeatureName], Field(max_length=MAX_FEATURES)] = Field(
+        default_factory=list,
+        description="Features whose value the caller does not know ('I don't know', not 'no record'). "
+        "Features left out of features count as unknown too; listing them says so explicitly. The "
+        "request's age is the age feature, so age is never unknown. Their "
+        "contributions are replaced by their expectation over the training population, and "
+        "probability_range gives every estimate their values could lead to.",
+        examples=[EXAMPLE_UNKNOWN],
     )
     municipality: Annotated[str, StringConstraints(min_length=1, max_length=100)] = Field(
         examples=["Villa Zaragoza"]
@@ -125,6 +137,7 @@ class ScoreRequest(Person):
                     "youth_id": "Y000123",
                     "purpose": "referral_planning",
                     "features": EXAMPLE_FEATURES,
+                    "unknown": EXAMPLE_UNKNOWN,
                     "municipality": "Villa Zaragoza",
                     "age": 15,
                     "programs": [{"program": "deporte_y_cultura", "status": "completed"}],
@@ -191,6 +204,30 @@ class ScoreOut(BaseModel):
         description="'snapshot': the latest batch population scored by this model; 'model': its test fold."
     )
     tier: Tier = Field(examples=["selective"])
+    probability_range: tuple[float, float] = Field(
+        description="The lowest and highest probability the unknown features' values could give "
+        "(both equal to probability when nothing is unknown).",
+        examples=[[0.08, 0.31]],
+    )
+    unknown_features: list[str] = Field(
+        default_factory=list,
+        description="The features scored as unknown (listed in unknown, or left out), in model order. "
+        "Each contributes its expectation over the training population, not conditioned on the known "
+        "values.",
+    )
+    tier_uncertain: bool = Field(
+        False, description="True when probability_range crosses a tier cut-off: get the data before deciding."
+    )
+    possible_tiers: list[Tier] = Field(
+        default_factory=list, description="Every tier a value within probability_range falls in."
+    )
+    most_informative_unknown: str | None = Field(
+        None, description="The unknown feature whose value would narrow probability_range most (expected)."
+    )
+    range_note: str | None = Field(
+        None,
+        description="The range in one sentence, in the response language (null when nothing is unknown).",
+    )
     reasons: list[ReasonOut] = Field(
         description="What most raised the estimate, strongest first: needs and history with a recorded value."
     )

@@ -4,7 +4,9 @@ A glass box is scored straight from its compiled lookup tables: one pass gives
 the per-feature contributions, their sum is the logit the calibrator turns into
 a probability, and the same contributions are the explanation, so a score and
 its reasons can never disagree. Other model kinds go through the artifact's own
-methods. Reasons are selected and worded for all rows at once
+methods. Features the caller does not know are marginalised (:mod:`models.marginal`):
+the glass box only, as its additivity makes the expectation and the range exact.
+Reasons are selected and worded for all rows at once
 (:func:`models.reasons.reason_codes`), which is what keeps a 100,000-row
 snapshot within seconds.
 """
@@ -12,7 +14,7 @@ snapshot within seconds.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -22,7 +24,9 @@ import pandas as pd
 from features.registry import Feature, Language
 from models.artifact import ScoringModel
 from models.explain import Explanation
+from models.marginal import marginalise
 from models.reasons import ReasonCodes, reason_codes
+from previ.errors import PreviError
 
 __all__ = [
     "FeatureProblem",
@@ -30,6 +34,7 @@ __all__ = [
     "ScoredRows",
     "feature_problems",
     "score_rows",
+    "unknown_features",
     "values_row",
 ]
 
@@ -44,7 +49,19 @@ UNIT_RANGES: dict[str, tuple[float, float]] = {
     "days": (0.0, 36_500.0),
     "years": (0.0, 120.0),
 }
-MISSING_FEATURE = "required by the model (send null for a value that is not known)"
+NEVER_MISSING = (
+    "cannot be null: this feature always has a value in the training data, so 'no record' means nothing "
+    "to the model; send its value, or list it in unknown if you do not know it"
+)
+SENT_AND_UNKNOWN = (
+    "is listed in unknown and also sent (in features, or as the request's age): send a value "
+    "(null: no record) or list it in unknown, not both"
+)
+CANNOT_MARGINALISE = (
+    "is unknown (listed in unknown, or left out), but the served model ({kind}) cannot score unknown "
+    "values: only the glass box, an additive model whose training population is stored in the artifact, "
+    "can; send a value, or null if no record exists"
+)
 UNKNOWN_FEATURE = "not a feature of the served model"
 NOT_A_NUMBER = "must be a number or null"
 NOT_A_LEVEL = "must be a text level of this categorical feature, or null"
@@ -77,46 +94,105 @@ class PercentileReference:
 
 @dataclass(frozen=True, eq=False)
 class ScoredRows:
-    """Row-aligned results of one scoring pass."""
+    """Row-aligned results of one scoring pass.
+
+    ``low`` and ``high`` bound the probability the ``unknown`` cells (rows x
+    features) could give; ``most_informative`` names the unknown feature per row
+    whose value would narrow that range most (None when nothing is unknown).
+    """
 
     probability: np.ndarray
     percentile: np.ndarray
     tier: np.ndarray
     explanation: Explanation
     reference: Literal["model", "snapshot"]
+    low: np.ndarray
+    high: np.ndarray
+    unknown: np.ndarray
+    most_informative: list[str | None]
     registry: Mapping[str, Feature] = field(default_factory=dict)
     """The feature declarations frozen in the artifact: reasons are worded as the model was trained."""
 
     def reasons(self, language: Language, *, top: int) -> ReasonCodes:
-        return reason_codes(self.explanation, language=language, top=top, registry=self.registry)
+        """Reasons from known values only: an unknown feature's expectation is not a fact about the person."""
+        explanation = self.explanation
+        if self.unknown.any():
+            contributions = np.where(self.unknown, 0.0, explanation.contributions)
+            explanation = Explanation(
+                explanation.base_value, contributions, explanation.feature_names, explanation.values
+            )
+        return reason_codes(explanation, language=language, top=top, registry=self.registry)
 
 
 def feature_problems(
-    scoring: ScoringModel, features: Mapping[str, FeatureValue], *, age: int | None = None
+    scoring: ScoringModel,
+    features: Mapping[str, FeatureValue],
+    *,
+    age: int | None = None,
+    unknown: Sequence[str] = (),
 ) -> list[FeatureProblem]:
     """Everything wrong with one person's feature values, one problem per feature.
 
-    ``age`` (the request's own field) stands in for an ``age`` feature the
-    request left out, and must agree with it when both are sent.
+    ``age`` (the request's own field) is the ``age`` feature when the request
+    leaves it out, and must agree with it when both are sent. A feature left out
+    of ``features`` is unknown, as is one listed in ``unknown`` (never both listed
+    and sent); unknown features need a model that can marginalise them. A null
+    (no record) is refused for a feature that training never saw missing.
     """
     expected = set(scoring.feature_names)
     problems = [
-        FeatureProblem(name, UNKNOWN_FEATURE, "unknown_feature") for name in features if name not in expected
+        FeatureProblem(name, UNKNOWN_FEATURE, "unknown_feature")
+        for name in [*features, *unknown]
+        if name not in expected
     ]
+    problems += [
+        FeatureProblem(name, SENT_AND_UNKNOWN, "value_error")
+        for name in unknown
+        if name in features or (name == "age" and age is not None)  # the request's age is the age feature
+    ]
+    missing = set(unknown_features(scoring, features, unknown, age=age))
+    if missing and not can_marginalise(scoring):
+        message = CANNOT_MARGINALISE.format(kind=scoring.kind)
+        problems += [
+            FeatureProblem(name, message, "missing") for name in scoring.feature_names if name in missing
+        ]
     registry = scoring.registry
+    population = scoring.population
     for name in scoring.feature_names:
-        if name not in features:
-            if not (name == "age" and age is not None):
-                problems.append(FeatureProblem(name, MISSING_FEATURE, "missing"))
+        if name not in features or name in unknown:
             continue
         value = features[name]
         if name == "age" and age is not None and value is not None and value != age:
             problems.append(FeatureProblem(name, AGE_DIFFERS, "value_error"))
             continue
+        if value is None and population is not None and population.never_missing(name):
+            problems.append(FeatureProblem(name, NEVER_MISSING, "value_error"))
+            continue
         problem = _value_problem(name, value, scoring, registry[name].unit if name in registry else None)
         if problem is not None:
             problems.append(problem)
     return problems
+
+
+def unknown_features(
+    scoring: ScoringModel,
+    features: Mapping[str, FeatureValue],
+    unknown: Sequence[str] = (),
+    *,
+    age: int | None = None,
+) -> list[str]:
+    """The features one person's request leaves unknown, in model order (``age`` fills the age feature)."""
+    listed = set(unknown)
+    return [
+        name
+        for name in scoring.feature_names
+        if name in listed or (name not in features and not (name == "age" and age is not None))
+    ]
+
+
+def can_marginalise(scoring: ScoringModel) -> bool:
+    """Only a glass box with its training population stored can score unknown values exactly."""
+    return scoring.kind == "glassbox" and scoring.population is not None
 
 
 def values_row(
@@ -134,11 +210,14 @@ def score_rows(
     values: pd.DataFrame,
     *,
     reference: PercentileReference | None = None,
+    unknown: np.ndarray | None = None,
 ) -> ScoredRows:
     """Score rows of checked feature values (``values`` holds at least the model's columns).
 
     ``reference`` replaces the model's reference distribution for percentiles
-    (a snapshot population).
+    (a snapshot population). ``unknown`` (bool, rows x model features) marks the
+    values the caller does not know; their cells in ``values`` are ignored. A
+    missing value elsewhere means no record, as in the bundle.
     """
     names = list(scoring.feature_names)
     if list(values.columns) != names:
@@ -153,6 +232,24 @@ def score_rows(
     else:
         probability = scoring.probability(values)
         explanation = scoring.explain(values)
+    unknown = np.zeros(values.shape, dtype=bool) if unknown is None else np.asarray(unknown, dtype=bool)
+    low = high = probability
+    most_informative: list[str | None] = [None] * len(values)
+    if unknown.any():
+        if not can_marginalise(scoring) or scoring.population is None:
+            raise PreviError(CANNOT_MARGINALISE.format(kind=scoring.kind))
+        marginal = marginalise(
+            scoring.model,
+            scoring.population,
+            explanation.contributions,
+            unknown,
+            scoring.calibrator.probability,
+        )
+        explanation = Explanation(
+            marginal.base, marginal.contributions, explanation.feature_names, explanation.values
+        )
+        probability, low, high = marginal.probability, marginal.low, marginal.high
+        most_informative = [names[j] if j >= 0 else None for j in marginal.most_informative.tolist()]
     reference = reference or PercentileReference(scoring.reference, "model")
     return ScoredRows(
         probability=probability,
@@ -160,6 +257,10 @@ def score_rows(
         tier=scoring.tiers.tier(probability),
         explanation=explanation,
         reference=reference.source,
+        low=low,
+        high=high,
+        unknown=unknown,
+        most_informative=most_informative,
         registry=scoring.registry,
     )
 

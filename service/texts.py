@@ -19,6 +19,26 @@ TEXTS: Final[dict[str, dict[Language, str]]] = {
         "en": "This estimate is a prompt to offer prevention support, not a determination about the young "
         "person. It must never be used to sanction, police or discipline.",
     },
+    "range_uncertain": {
+        "es": "Sin {missing}, la estimación estaría entre {low} y {high}: consiga el dato «{most}» antes de "
+        "decidir.",
+        "en": "Without {missing}, the estimate would lie between {low} and {high}: get “{most}” before "
+        "deciding.",
+    },
+    "range_settled": {
+        "es": "Sin {missing}, la estimación estaría entre {low} y {high}; el nivel de prevención es el mismo "
+        "en todo ese intervalo.",
+        "en": "Without {missing}, the estimate would lie between {low} and {high}; the prevention tier is "
+        "the same across that range.",
+    },
+    "range_basis": {
+        "es": "Lo que no se sabe cuenta con su promedio en la población de entrenamiento, sin ajustarlo a "
+        "los datos conocidos.",
+        "en": "What is not known counts at its average over the training population, not adjusted to the "
+        "known values.",
+    },
+    "range_many_unknown": {"es": "{count} datos", "en": "{count} values"},
+    "range_and": {"es": "y", "en": "and"},
     "purpose_punitive": {
         "es": "Solicitud rechazada: previ estima la necesidad de apoyo preventivo y no puede usarse con "
         "fines punitivos (sanción, vigilancia, disciplina, migración, investigación). La solicitud quedó "

@@ -22,6 +22,7 @@ from fairness_audits.selection import cutoff
 from features.pipeline import matrix_from_bundle
 from models.artifact import ARTIFACT_FOLDER, Tiers, save_artifact
 from models.card import build_model_card, model_card_markdown
+from models.marginal import population_from_training
 from previ.atomic import atomic_dir
 from previ.config import PreviConfig
 from previ.jsonio import json_default
@@ -139,7 +140,9 @@ def write_run_folder(
     ``published`` the folder ``folder`` will be moved to (the texts that name the report point there).
     """
     champion = result.champion
-    served = result.served or ServedModel(champion.fitted, champion.calibrator, "the last fold's fit")
+    served = result.served or ServedModel(
+        champion.fitted, champion.calibrator, "the last fold's fit", result.folds[-1].train
+    )
     test_features = result.data.features.iloc[result.test_rows].reset_index(drop=True)
     served_probability = served.calibrator.probability(served.fitted.raw_score(test_features))
     tiers = _tiers(served_probability, settings)
@@ -163,6 +166,9 @@ def write_run_folder(
             "served": served.description,
             "allocation": {"policy": settings.allocation.policy, "groups": list(settings.allocation.groups)},
         },
+        population=population_from_training(
+            result.data.features.iloc[np.flatnonzero(served.rows)], served.fitted.lookup
+        ),
     )
     metrics: dict[str, Any] = {
         "models": {name: model.evaluation.as_dict() for name, model in result.models.items()},

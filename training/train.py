@@ -48,6 +48,8 @@ class ServedModel:
     fitted: FittedModel
     calibrator: Calibrator
     description: str
+    rows: np.ndarray
+    """Boolean mask of the rows it was fitted on (its training population)."""
 
 
 @dataclass
@@ -167,4 +169,4 @@ def refit_for_serving(data: TrainingSet, fitted: FittedModel, settings: Training
         f"(every closed label window), calibrated on {held} ({len(held_out.label):,} rows). "
         "The test figures are those of the same settings fitted on the last fold."
     )
-    return ServedModel(model, calibrator, description)
+    return ServedModel(model, calibrator, description, ~calibrate)

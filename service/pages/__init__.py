@@ -6,6 +6,7 @@
 | --- | --- |
 | ``/login``, ``/logout`` | anyone (a bearer token in, a session cookie out) |
 | ``/caseworker/youth`` (+ ``POST /caseworker/feedback``), ``/caseworker/caseload`` | caseworker |
+| ``/caseworker/estimate`` (GET form, POST values / no record / I don't know) | caseworker |
 | ``/manager/fairness``, ``/manager/uptake`` | program_manager |
 | ``/manager/versions`` | program_manager, data_scientist |
 | ``/auditor/log`` (+ ``.csv``) | auditor |
@@ -24,7 +25,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from service.pages import auditor, auth, caseworker, manager
+from service.pages import auditor, auth, caseworker, estimate, manager
 from service.pages.caseload import caseload_store
 from service.pages.frame import PAGE_HEADERS, STATIC_DIR, TEMPLATES_DIR, PagesState, error_page
 from service.pages.session import SessionCodec
@@ -50,7 +51,7 @@ def mount_pages(app: FastAPI) -> None:
         templates=templates,
         caseload=caseload_store(state.settings, engine=state.audit.engine),
     )
-    for module in (auth, caseworker, manager, auditor):
+    for module in (auth, caseworker, estimate, manager, auditor):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(404, _page_or_json)

@@ -65,6 +65,7 @@ NAVIGATION: dict[Role, tuple[tuple[str, str], ...]] = {
     "caseworker": (
         ("/caseworker/caseload", "nav_caseload"),
         ("/caseworker/youth", "nav_youth"),
+        ("/caseworker/estimate", "nav_estimate"),
         ("/model", "nav_model"),
     ),
     "program_manager": (

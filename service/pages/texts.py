@@ -30,6 +30,30 @@ ES: Final[dict[str, str]] = {
     "nav_versions": "Versiones",
     "nav_uptake": "Canalizaciones",
     "nav_audit": "Registro de auditoría",
+    "nav_estimate": "Estimar con lo que sé",
+    # estimate from what the caseworker knows
+    "estimate_title": "Estimar con lo que sé",
+    "estimate_intro": "Para cada dato elija: el valor, «no tiene registro» (no existe ningún registro: nunca "
+    "suspendido, sin calificaciones en el expediente) o «no lo sé». Lo que no sabe no se toma como ausencia "
+    "de registro: la página le dice cuánto podría mover la estimación.",
+    "estimate_person_legend": "La persona joven",
+    "estimate_municipality": "Municipio",
+    "estimate_age": "Edad (años cumplidos)",
+    "estimate_choices_help": "Los datos que nunca faltan en los registros no ofrecen «no tiene registro».",
+    "estimate_choice_value": "Valor",
+    "estimate_choice_no_record": "No tiene registro",
+    "estimate_choice_unknown": "No lo sé",
+    "estimate_value_label": "Valor de: {feature}",
+    "estimate_button": "Calcular la estimación",
+    "estimate_result_heading": "Estimación para {youth_id}",
+    "estimate_probability": "Probabilidad estimada: {probability}.",
+    "estimate_range": "Con lo que no se sabe, podría estar entre {low} y {high}.",
+    "estimate_tier_uncertain": "El nivel de prevención es incierto: el intervalo cruza un umbral. "
+    "Consiga el dato antes de decidir.",
+    "estimate_has_problems": "Revise los campos marcados.",
+    "estimate_value_required": "Escriba el valor, o elija «no tiene registro» o «no lo sé».",
+    "estimate_value_number": "Debe ser un número (use punto o coma decimal).",
+    "estimate_field_invalid": "Revise este campo.",
     "footer": "previ · software libre. Las personas jóvenes se identifican solo con identificadores "
     "seudónimos; cada consulta queda registrada.",
     "role_caseworker": "acompañamiento de casos",
@@ -408,6 +432,30 @@ EN: Final[dict[str, str]] = {
     "nav_versions": "Versions",
     "nav_uptake": "Referrals",
     "nav_audit": "Audit log",
+    "nav_estimate": "Estimate from what I know",
+    # estimate from what the caseworker knows
+    "estimate_title": "Estimate from what I know",
+    "estimate_intro": "For each item choose: the value, “no record” (no record exists: never suspended, no "
+    "grades on file) or “I don't know”. What you do not know is not taken as a missing record: the page "
+    "tells you how far it could move the estimate.",
+    "estimate_person_legend": "The young person",
+    "estimate_municipality": "Municipality",
+    "estimate_age": "Age (whole years)",
+    "estimate_choices_help": "Items that are never missing from the records do not offer “no record”.",
+    "estimate_choice_value": "Value",
+    "estimate_choice_no_record": "No record",
+    "estimate_choice_unknown": "I don't know",
+    "estimate_value_label": "Value of: {feature}",
+    "estimate_button": "Compute the estimate",
+    "estimate_result_heading": "Estimate for {youth_id}",
+    "estimate_probability": "Estimated probability: {probability}.",
+    "estimate_range": "Given what is not known, it could lie between {low} and {high}.",
+    "estimate_tier_uncertain": "The prevention tier is uncertain: the range crosses a cut-off. "
+    "Get the data before deciding.",
+    "estimate_has_problems": "Check the marked fields.",
+    "estimate_value_required": "Enter the value, or choose “no record” or “I don't know”.",
+    "estimate_value_number": "Must be a number.",
+    "estimate_field_invalid": "Check this field.",
     "footer": "previ · open-source software. Young people are identified only by pseudonymous ids; "
     "every access is logged.",
     "role_caseworker": "caseworker",

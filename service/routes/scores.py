@@ -11,9 +11,9 @@ from fastapi import APIRouter
 from service.allocation_store import places_for
 from service.deps import CaseworkerGuard, DataScientistGuard, Guard
 from service.model_store import LoadedModel
-from service.results import enrolment_map, score_out
+from service.results import Partial, enrolment_map, score_out
 from service.schemas import BatchScoreOut, BatchScoreRequest, ErrorOut, Person, ScoreOut, ScoreRequest
-from service.scoring import FeatureProblem, feature_problems, score_rows, values_row
+from service.scoring import FeatureProblem, feature_problems, score_rows, unknown_features, values_row
 
 router = APIRouter(tags=["scores"])
 
@@ -35,8 +35,11 @@ REFUSALS: dict[int | str, dict[str, object]] = {
 def score_one(body: ScoreRequest, guard: CaseworkerGuard) -> ScoreOut:
     """Probability, percentile and tier, with reasons, protective factors and referral suggestions.
 
-    Send every feature of the served model (GET /v1/model lists them); null marks
-    a value that is not known. The purpose must be an allowed one: punitive
+    Send the features you know (GET /v1/model lists them). null means that no
+    record exists, as in the data bundle; a feature you do not know goes in
+    ``unknown`` (or is left out): its contribution becomes its expectation over
+    the training population and ``probability_range`` shows how far its value
+    could move the estimate. The purpose must be an allowed one: punitive
     purposes are refused and logged.
     """
     ids = [body.youth_id]
@@ -74,7 +77,9 @@ def score_people(
     problems: list[tuple[tuple[str | int, ...], FeatureProblem]] = [
         (location, problem)
         for person, location in zip(people, locations, strict=True)
-        for problem in feature_problems(model.scoring, person.features, age=person.age)
+        for problem in feature_problems(
+            model.scoring, person.features, age=person.age, unknown=person.unknown
+        )
     ]
     if problems:
         guard.invalid(problems, purpose=purpose, youth_ids=ids, model=model)
@@ -84,8 +89,13 @@ def score_people(
         values = pd.DataFrame(rows, columns=scoring.feature_names, dtype=object)
     else:
         values = pd.DataFrame(np.array(rows, dtype=np.float64), columns=scoring.feature_names)
+    unknown = [
+        unknown_features(scoring, person.features, person.unknown, age=person.age) for person in people
+    ]
+    mask = np.array([[name in names for name in scoring.feature_names] for names in unknown], dtype=bool)
     settings = guard.state.settings
-    scored = score_rows(scoring, values, reference=guard.state.snapshots.reference_for(model.sha256))
+    reference = guard.state.snapshots.reference_for(model.sha256)
+    scored = score_rows(scoring, values, reference=reference, unknown=mask.reshape(values.shape))
     reasons = scored.reasons(guard.language, top=settings.top_reasons)
     places = places_for(guard.state.snapshots, ids)
     answers = [
@@ -97,6 +107,14 @@ def score_people(
             reference=scored.reference,
             tier=str(scored.tier[row]),
             reasons=reasons.for_row(row),
+            partial=Partial(
+                low=float(scored.low[row]),
+                high=float(scored.high[row]),
+                unknown=tuple(unknown[row]),
+                most_informative=scored.most_informative[row],
+                tiers=scoring.tiers,
+                registry=scoring.registry,
+            ),
             catalog=guard.state.catalog,
             age=person.age,
             municipality=person.municipality,

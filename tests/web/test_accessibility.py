@@ -35,6 +35,7 @@ def _pages(web: WebService) -> list[tuple[str, str | None, str]]:
             f"/caseworker/youth?youth_id={youth}&purpose=referral_planning&lang=en",
         ),
         ("caseworker-lookup", "caseworker", "/caseworker/youth?lang=es"),
+        ("caseworker-estimate", "caseworker", "/caseworker/estimate"),
         ("manager-fairness", "program_manager", "/manager/fairness"),
         ("manager-uptake", "program_manager", "/manager/uptake"),
         ("manager-versions", "program_manager", "/manager/versions"),
