@@ -84,8 +84,8 @@ def test_each_feature_declared_unknown_in_turn_the_range_holds_the_true_values_p
 def test_the_returned_probability_is_the_marginal_expectation_over_the_training_rows(
     service: RunningService, registry: Registry
 ) -> None:
-    """Independently: unknown terms averaged over the served model's training rows, rebuilt from the bundle
-    (every labelled row but the calibration half of the newest as_of, see training.train.refit_for_serving)."""
+    """Independently: unknown terms averaged over the served model's training rows, rebuilt from the
+    bundle (every labelled row but the calibration half of the newest as_of; see refit_for_serving)."""
     from training.pipeline import training_set_from_bundle
     from training.splits import _halves
 
