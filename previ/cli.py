@@ -7,12 +7,16 @@ embedded defaults).
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from previ.commands import (
     audit,
+    audit_log,
     caseload,
     features,
+    forget,
     quickstart,
     score,
     serve,
@@ -35,5 +39,25 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-for module in (quickstart, synth, validate, features, train, audit, score, serve, tokens, caseload):
+
+@app.callback()
+def private_files() -> None:
+    """Everything previ creates (stores, keys, tokens, snapshots, MLflow, runs, logs) is its owner's only."""
+    os.umask(0o077)
+
+
+for module in (
+    quickstart,
+    synth,
+    validate,
+    features,
+    train,
+    audit,
+    score,
+    serve,
+    tokens,
+    caseload,
+    audit_log,
+    forget,
+):
     module.register(app)

@@ -31,6 +31,7 @@ def serve_command(
 
     The champion is loaded from the MLflow registry in the background (GET /readyz
     turns 200 when it is in); SIGHUP or POST /v1/admin/reload swap in a new one.
+    The access log names route templates and token ids, never youth ids or query strings.
     Issue tokens first: previ tokens add --role caseworker --name NAME
     """
     import uvicorn
@@ -48,11 +49,14 @@ def serve_command(
             "until you run 'previ tokens add'",
             markup=False,
         )
-    uvicorn.run(app, host=host or service.host, port=port or service.port, log_level="info")
+    uvicorn.run(app, host=host or service.host, port=port or service.port, log_level="info", access_log=False)
 
 
 def _log_like_uvicorn() -> None:
-    """The service's own messages (model loaded, refused, reloaded) beside uvicorn's, in its format."""
+    """The service's own messages (model loaded, refused, reloaded, the access log) in uvicorn's format.
+
+    uvicorn's own access log is off: it printed paths and query strings.
+    """
     logger = logging.getLogger("previ.service")
     if not logger.handlers:
         handler = logging.StreamHandler()
