@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from service.batch import write_snapshot
-from service.pages.caseload import CaseloadStore
+from service.caseload import CaseloadStore
 from tests.service.factories import Registry, RunningService, build_registry, running_service
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -20,7 +20,7 @@ from previ.commands import caseload
 from previ.config import PreviConfig
 from previ.errors import PreviError
 from service.main import create_app
-from service.pages.caseload import BAD_YOUTH_ID, caseload_store
+from service.caseload import BAD_YOUTH_ID, caseload_store
 from service.pages.session import IDLE_SECONDS, MAX_SECONDS, SessionCodec
 from service.settings import ServiceSettings
 from service.tokens import TokenStore
