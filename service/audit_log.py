@@ -249,6 +249,49 @@ class AuditLog:
             raise AuditUnavailable(type(error).__name__) from error
         return [{**row, "at": row["at"].replace(tzinfo=dt.UTC)} for row in rows]
 
+    def outside_caseload(self, since: dt.datetime, *, limit: int = 500) -> list[dict[str, Any]]:
+        """Look-ups outside a caseload since ``since`` with their justifications, newest first."""
+        query = (
+            select(audit_table)
+            .where((audit_table.c.detail == "out_of_caseload") & (audit_table.c.at >= _naive_utc(since)))
+            .order_by(audit_table.c.id.desc())
+            .limit(limit)
+        )
+        return [{**row, "at": row["at"].replace(tzinfo=dt.UTC)} for row in self._read(query)]
+
+    def heavy_readers(self, since: dt.datetime, *, threshold: int) -> list[dict[str, Any]]:
+        """Tokens that read more than ``threshold`` distinct young people within one clock hour.
+
+        One row per token and hour: token_id, role, hour (text, UTC) and youth (the
+        count), most young people first. Reads are allowed entries naming a young person.
+        """
+        if self.engine.dialect.name == "postgresql":
+            hour: Any = func.to_char(func.date_trunc("hour", audit_table.c.at), "YYYY-MM-DD HH24:00")
+        else:
+            hour = func.strftime("%Y-%m-%d %H:00", audit_table.c.at)
+        youth = func.count(audit_table.c.youth_pseudonym.distinct())
+        query = (
+            select(audit_table.c.token_id, audit_table.c.role, hour.label("hour"), youth.label("youth"))
+            .where(
+                (audit_table.c.outcome == "allowed")
+                & audit_table.c.youth_pseudonym.is_not(None)
+                & audit_table.c.token_id.is_not(None)
+                & (audit_table.c.at >= _naive_utc(since))
+            )
+            .group_by(audit_table.c.token_id, audit_table.c.role, hour)
+            .having(youth > threshold)
+            .order_by(youth.desc(), hour.desc())
+        )
+        return [dict(row) for row in self._read(query)]
+
+    def _read(self, query: Any) -> list[Any]:
+        try:
+            self._ensure_schema()
+            with self.engine.connect() as connection:
+                return list(connection.execute(query).mappings().all())
+        except (SQLAlchemyError, OSError) as error:
+            raise AuditUnavailable(type(error).__name__) from error
+
     def count_since(self, since: dt.datetime, *, token_id: str, detail: str) -> int:
         """How many entries of this token with this ``detail`` were written since ``since``."""
         query = select(func.count()).where(

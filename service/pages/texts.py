@@ -269,6 +269,14 @@ ES: Final[dict[str, str]] = {
     "audit_empty": "Ninguna entrada coincide con los filtros.",
     "date_invalid": "Fecha no válida: use AAAA-MM-DD.",
     "audit_count": "{count} entradas mostradas, las más recientes primero.",
+    "heavy_title": "Tokens que consultaron más de {threshold} personas distintas en una hora "
+    "(últimos {days} días)",
+    "heavy_none": "Ningún token superó el umbral.",
+    "outside_title": "Consultas fuera de la lista de casos, con su justificación (últimos {days} días)",
+    "outside_none": "No hubo consultas fuera de la lista de casos.",
+    "col_hour": "Hora (UTC)",
+    "col_youth_count": "Personas distintas",
+    "col_justification": "Justificación",
 }
 
 EN: Final[dict[str, str]] = {
@@ -525,6 +533,14 @@ EN: Final[dict[str, str]] = {
     "audit_empty": "No entry matches the filters.",
     "date_invalid": "Invalid date: use YYYY-MM-DD.",
     "audit_count": "{count} entries shown, newest first.",
+    "heavy_title": "Tokens that read more than {threshold} distinct young people in one hour "
+    "(last {days} days)",
+    "heavy_none": "No token went over the threshold.",
+    "outside_title": "Look-ups outside a caseload, with their justification (last {days} days)",
+    "outside_none": "No look-up outside a caseload.",
+    "col_hour": "Hour (UTC)",
+    "col_youth_count": "Distinct young people",
+    "col_justification": "Justification",
 }
 
 PAGE_TEXTS: Final[dict[Language, dict[str, str]]] = {"es": ES, "en": EN}
