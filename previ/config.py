@@ -267,8 +267,8 @@ class ServiceConfig(_Section):
     )
     retention_days: Annotated[int, Field(ge=1)] | None = Field(
         None,
-        description="Purge snapshots and feedback older than this many days (`previ forget --retention`, "
-        "and at service start); null keeps them.",
+        description="Snapshots and feedback older than this many days are deleted at service start and by "
+        "`previ purge`; null keeps them.",
     )
 
 

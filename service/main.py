@@ -20,6 +20,7 @@ from contextlib import asynccontextmanager, suppress
 from functools import partial
 
 from fastapi import FastAPI
+from sqlalchemy.exc import SQLAlchemyError
 
 from previ.config import PreviConfig
 from previ.errors import PreviError
@@ -41,6 +42,7 @@ from service.pages import mount_pages
 from service.pseudonym import Pseudonymizer
 from service.rate_limits import RateGuard
 from service.refusals import RefusalCounter
+from service.retention import purge_expired
 from service.routes import admin, audit_log, fairness, feedback, health, model, scores, youth
 from service.settings import ServiceSettings, service_settings
 from service.state import ServiceState
@@ -147,6 +149,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         task.add_done_callback(tasks.discard)
 
     start_reload("start-up")
+    if state.settings.retention_days is not None:
+        await asyncio.to_thread(_purge, state)
     remove_handler = _on_sighup(lambda: start_reload("SIGHUP"))
     flusher = asyncio.get_running_loop().create_task(_flush_refusals(state))
     try:
@@ -167,6 +171,16 @@ async def _flush_refusals(state: ServiceState, every: float = 10.0) -> None:
             await asyncio.to_thread(state.refusals.flush, before=minute)
         except AuditUnavailable as error:
             log.error("audit log unavailable (%s): counted refusals kept for later", error)
+
+
+def _purge(state: ServiceState) -> None:
+    """Apply ``service.retention_days`` at start-up; a failure is logged, the service still starts."""
+    try:
+        report = purge_expired(state.settings)
+    except (AuditUnavailable, SQLAlchemyError, OSError) as error:
+        log.error("retention purge failed (%s)", type(error).__name__)
+        return
+    log.info("retention: %d snapshots and %d feedback rows purged", report.snapshots, report.feedback_rows)
 
 
 def _reload(state: ServiceState, reason: str) -> None:

@@ -20,14 +20,13 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import delete, select
 
-from previ.config import PreviConfig
 from previ.errors import PreviError
 from service.audit_log import Access, AuditLog, feedback_table
 from service.batch import snapshot_store
 from service.caseload import YOUTH_ID, caseload_store
 from service.database import sqlite_path
 from service.pseudonym import Pseudonymizer
-from service.settings import service_settings
+from service.settings import ServiceSettings
 from service.snapshots import SnapshotStore, programs_table, reasons_table, scores_table, snapshots_table
 
 __all__ = ["ForgetReport", "PurgeReport", "forget", "purge_expired"]
@@ -49,11 +48,10 @@ class PurgeReport:
     feedback_rows: int
 
 
-def forget(config: PreviConfig, youth_id: str) -> ForgetReport:
+def forget(settings: ServiceSettings, youth_id: str) -> ForgetReport:
     """Delete ``youth_id``'s rows from snapshots (SQL and Parquet), caseloads and feedback; log it."""
     if not YOUTH_ID.fullmatch(youth_id):
         raise PreviError(BAD_ID)
-    settings = service_settings(config)
     audit = AuditLog(settings.audit_url, key=settings.key("audit"), fsync=settings.audit_fsync)
     pseudonym = Pseudonymizer(settings.key("pseudonym"))(youth_id)
     snapshots = snapshot_store(settings)
@@ -80,9 +78,8 @@ def forget(config: PreviConfig, youth_id: str) -> ForgetReport:
     return ForgetReport(snapshot_rows, caseload_rows, feedback_rows)
 
 
-def purge_expired(config: PreviConfig, *, now: dt.datetime | None = None) -> PurgeReport:
+def purge_expired(settings: ServiceSettings, *, now: dt.datetime | None = None) -> PurgeReport:
     """Delete snapshots (SQL and Parquet) and feedback older than ``service.retention_days``; log it."""
-    settings = service_settings(config)
     days = settings.retention_days
     if days is None:
         return PurgeReport(0, 0)

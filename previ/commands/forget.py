@@ -33,9 +33,9 @@ def forget_command(
     itself is written to the audit log.
     """
     from service.retention import forget
+    from service.settings import service_settings
 
-    settings = load_config(config)
-    report = forget(settings, youth_id)
+    report = forget(service_settings(load_config(config)), youth_id)
     console.print(
         f"forgot one young person: {report.snapshot_rows} snapshot rows, {report.caseload_rows} caseload "
         f"assignments, {report.feedback_rows} feedback rows deleted; the deletion is in the audit log",
@@ -47,13 +47,14 @@ def forget_command(
 def purge_command(config: ConfigOption = None) -> None:
     """Delete snapshots and feedback older than service.retention_days (recorded in the audit log)."""
     from service.retention import purge_expired
+    from service.settings import service_settings
 
-    settings = load_config(config)
-    if settings.service.retention_days is None:
+    settings = service_settings(load_config(config))
+    if settings.retention_days is None:
         raise PreviError("purge: service.retention_days is not set; nothing is ever purged")
     report = purge_expired(settings)
     console.print(
         f"purged {report.snapshots} snapshots and {report.feedback_rows} feedback rows older than "
-        f"{settings.service.retention_days} days",
+        f"{settings.retention_days} days",
         markup=False,
     )
