@@ -77,6 +77,7 @@ class WebService:
         return tokens[role]
 
     def audit(self, **filters: Any) -> list[dict[str, Any]]:
+        self.service.state.refusals.flush()  # refusals without a valid token are counted per minute
         with self.service.client("auditor") as client:
             response = client.get("/v1/audit-log", params={"limit": 1000, **filters})
         assert response.status_code == 200, response.text
