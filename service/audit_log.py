@@ -27,6 +27,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
+from previ.errors import PreviError
 from service.database import create_schema, make_engine
 from service.pseudonym import Pseudonym
 
@@ -169,16 +171,15 @@ class AuditLog:
         return feedback_id, now.replace(tzinfo=dt.UTC)
 
     def writable(self) -> bool:
-        """Whether the store takes a write now (a write transaction that is rolled back)."""
+        """Whether the store takes a write now (an insert that is rolled back: what readiness needs)."""
         try:
             self._ensure_schema()
             with self._write_lock, self.engine.connect() as connection:
                 connection = connection.execution_options(immediate=True)
                 with connection.begin() as transaction:
                     self._lock_chain(connection)
-                    connection.execute(
-                        text("UPDATE audit_log SET id = id WHERE id = (SELECT MAX(id) FROM audit_log)")
-                    )
+                    probe = {"id": -1, "at": _now(), "endpoint": "readyz", "method": "GET", "status": 0}
+                    connection.execute(insert(audit_table).values(outcome="allowed", **probe))
                     transaction.rollback()
         except (SQLAlchemyError, OSError):
             return False
@@ -315,6 +316,39 @@ class AuditLog:
             create_schema(self.engine, self.url, metadata)
             _add_chain_columns(self.engine)
             self._schema_ready = True
+
+
+def grant_service_role(engine: Any, role: str) -> None:
+    """On PostgreSQL, create the service's tables and let ``role`` only add to the audit log.
+
+    Run by the database owner (``previ audit-log grant``). The service's role may
+    read and insert audit rows and feedback, read caseloads and keep its web
+    sessions; it may not update or delete a single audit row.
+    """
+    from service.caseload import metadata as caseload_metadata
+    from service.sessions import metadata as sessions_metadata
+
+    if engine.dialect.name != "postgresql":
+        raise PreviError("audit-log grant: grants need PostgreSQL (service.audit_url)")
+    if not ROLE_NAME.fullmatch(role):
+        raise PreviError(f"audit-log grant: --role must match {ROLE_NAME.pattern}")
+    for tables in (metadata, caseload_metadata, sessions_metadata):
+        tables.create_all(engine)
+    _add_chain_columns(engine)
+    with engine.begin() as connection:
+        for statement in SERVICE_GRANTS:
+            connection.execute(text(statement.format(role=role)))
+
+
+ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+SERVICE_GRANTS = (
+    "REVOKE ALL ON audit_log, feedback, caseload, web_sessions FROM {role}",
+    "GRANT SELECT, INSERT ON audit_log TO {role}",
+    "GRANT SELECT, INSERT ON feedback TO {role}",
+    "GRANT USAGE ON SEQUENCE feedback_id_seq TO {role}",
+    "GRANT SELECT ON caseload TO {role}",
+    "GRANT SELECT, INSERT, UPDATE, DELETE ON web_sessions TO {role}",
+)
 
 
 def row_digest(key: bytes, row: dict[str, Any]) -> str:

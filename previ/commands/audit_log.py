@@ -22,6 +22,29 @@ def register(app: typer.Typer) -> None:
     app.add_typer(audit_log_app, name="audit-log")
 
 
+@audit_log_app.command("grant")
+@handles_errors
+def grant_command(
+    role: Annotated[str, typer.Option("--role", help="The PostgreSQL role the service connects as.")],
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="previ.yaml (default: ./previ.yaml, else built-in defaults)."),
+    ] = None,
+) -> None:
+    """On PostgreSQL: create the service's tables and let ROLE only insert into the audit log.
+
+    Run it as the database owner (service.audit_url or PREVI_AUDIT_URL naming the owner),
+    then run the service as ROLE.
+    """
+    from service.audit_log import grant_service_role
+    from service.database import make_engine
+    from service.settings import service_settings
+
+    settings = service_settings(load_config(config))
+    grant_service_role(make_engine(settings.audit_url), role)
+    console.print(f"{role} may read and insert audit rows, never update or delete them", markup=False)
+
+
 @audit_log_app.command("verify")
 @handles_errors
 def verify_command(
