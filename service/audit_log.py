@@ -54,7 +54,15 @@ from previ.errors import PreviError
 from service.database import create_schema, make_engine
 from service.pseudonym import Pseudonym
 
-__all__ = ["GENESIS", "Access", "AuditLog", "AuditUnavailable", "FeedbackEntry", "row_digest"]
+__all__ = [
+    "ENTRY_COLUMNS",
+    "GENESIS",
+    "Access",
+    "AuditLog",
+    "AuditUnavailable",
+    "FeedbackEntry",
+    "row_digest",
+]
 
 Outcome = Literal["allowed", "refused"]
 
@@ -360,7 +368,7 @@ def row_digest(key: bytes, row: dict[str, Any]) -> str:
     return hmac.new(key, payload.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-HASHED = (
+ENTRY_COLUMNS = (
     "id",
     "at",
     "token_id",
@@ -375,8 +383,8 @@ HASHED = (
     "detail",
     "justification",
     "count",
-    "prev_hash",
 )
+HASHED = (*ENTRY_COLUMNS, "prev_hash")
 
 
 def _add_chain_columns(engine: Any) -> None:

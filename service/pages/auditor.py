@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
-from service.audit_log import Outcome
+from service.audit_log import ENTRY_COLUMNS, Outcome
 from service.pages.frame import Page, PageRoute, page_for
 from service.tokens import ROLES, Role
 
@@ -32,20 +32,7 @@ AuditorPage = Annotated[Page, Depends(page_for("auditor"))]
 PAGE_SIZE = 100
 ALERT_DAYS = 7
 CSV_LIMIT = 10_000
-CSV_COLUMNS = (
-    "id",
-    "at",
-    "token_id",
-    "role",
-    "purpose",
-    "youth_pseudonym",
-    "model_version",
-    "endpoint",
-    "method",
-    "outcome",
-    "status",
-    "detail",
-)
+CSV_COLUMNS = ENTRY_COLUMNS
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
