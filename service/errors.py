@@ -5,7 +5,8 @@ message and the error type go back. A validation failure on a /v1 route is a
 refused access and is logged like the others; FastAPI parses the body before
 the route's guard runs, so the token is checked here first: without a valid
 one the answer is 401, never a description of the body. Over a rate limit the
-answer is 429 with ``Retry-After``. A PreviError is the client's to
+answer is 429 with ``Retry-After``. A failure of the service's database outside
+the audit log's own calls (caseloads, sessions) is a 503 like the log's. A PreviError is the client's to
 fix (422); an unexpected exception is logged on the server and answered with a
 plain 500 that says nothing about the code.
 """
@@ -19,6 +20,7 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 
 from features.registry import Language
 from previ.errors import PreviError
@@ -38,6 +40,7 @@ _PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(AuditUnavailable, _audit_unavailable)  # type: ignore[arg-type]
+    app.add_exception_handler(SQLAlchemyError, _store_unavailable)  # type: ignore[arg-type]
     app.add_exception_handler(RateLimited, rate_limited)  # type: ignore[arg-type]
     app.add_exception_handler(PreviError, _previ_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected)
@@ -120,6 +123,11 @@ def _who_and_why(request: Request, body: Any) -> tuple[str | None, str | None]:
 async def _audit_unavailable(request: Request, error: AuditUnavailable) -> JSONResponse:
     log.error("audit log unavailable (%s): refusing %s %s", error, request.method, endpoint_of(request))
     return JSONResponse(status_code=503, content={"detail": text("audit_unavailable", _language(request))})
+
+
+async def _store_unavailable(request: Request, error: SQLAlchemyError) -> JSONResponse:
+    """A store of the service (caseloads, sessions: the audit log's database) failed: 503, no result."""
+    return await _audit_unavailable(request, AuditUnavailable(type(error).__name__))
 
 
 async def _previ_error(request: Request, error: PreviError) -> JSONResponse:

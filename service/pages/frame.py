@@ -26,6 +26,7 @@ from fastapi import HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -250,8 +251,11 @@ class PageRoute(APIRoute):
                 response = error_page(request, error.status_code, detail, logged=error.status_code == 403)
             except RequestValidationError:
                 response = error_page(request, 400, None)
-            except AuditUnavailable as error:
-                log.error("audit log unavailable (%s): refusing page %s", error, endpoint_of(request))
+            except (AuditUnavailable, SQLAlchemyError) as error:
+                # the type only: SQLAlchemy's message repeats the statement's parameters (ids)
+                log.error(
+                    "audit log unavailable (%s): refusing page %s", type(error).__name__, endpoint_of(request)
+                )
                 response = error_page(request, 503, text("audit_unavailable", _language(request)))
             except Exception:
                 log.exception("unexpected error on page %s %s", request.method, endpoint_of(request))

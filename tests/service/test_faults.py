@@ -117,9 +117,10 @@ def test_an_unwritable_audit_store_is_503_and_the_process_lives_and_nothing_leak
         journal.mkdir()
         with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
             refused = client.post("/v1/scores", json=body)
+            stored = client.get(f"/v1/youth/{ids[0]}/score", params={"purpose": "case_review"})
             ready = client.get("/readyz")
             alive = client.get("/healthz")
-        assert refused.status_code == 503 and "probability" not in refused.text
+        assert refused.status_code == stored.status_code == 503 and "probability" not in refused.text
         assert ready.status_code == 503 and alive.status_code == 200
         assert process.poll() is None
         journal.rmdir()
