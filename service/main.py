@@ -70,9 +70,16 @@ suggests referrals. A score is a prompt for support, **never** a basis for sanct
 `referral_planning`, `case_review`, `program_evaluation`). Punitive purposes (sanctions, policing,
 discipline, immigration, investigation) are refused with 403, whatever the configuration.
 
+**Caseloads.** A caseworker reads stored scores and records feedback only for the young people on
+their caseload (403, logged, otherwise). No endpoint lists people ranked by score; batches keep the
+order of the request.
+
 **Audit.** Every access, allowed or refused, is logged (token id, role, purpose, a keyed hash of the
 youth id, model version, outcome) before the response leaves; if the log cannot be written, no score
-is returned (503).
+is returned (503). The log is hash-chained (`previ audit-log verify`).
+
+**Limits.** Requests are limited per client address and per token (429 with `Retry-After`); repeated
+wrong secrets lock a token for a while. Never put a token in the URL: it is refused (400).
 
 **Language.** Reasons and notes are in Spanish unless `Accept-Language: en`.
 """
