@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO
 
 import typer
 
@@ -52,6 +53,18 @@ def serve_command(
     uvicorn.run(app, host=host or service.host, port=port or service.port, log_level="info", access_log=False)
 
 
+class _StderrNow(logging.StreamHandler[TextIO]):
+    """Writes to whatever ``sys.stderr`` is at the time (a test runner may swap and close it)."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
 def _log_like_uvicorn() -> None:
     """The service's own messages (model loaded, refused, reloaded, the access log) in uvicorn's format.
 
@@ -59,7 +72,7 @@ def _log_like_uvicorn() -> None:
     """
     logger = logging.getLogger("previ.service")
     if not logger.handlers:
-        handler = logging.StreamHandler()
+        handler = _StderrNow()
         handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
         logger.addHandler(handler)
     logger.setLevel(logging.INFO)
