@@ -7,13 +7,17 @@ embedded defaults).
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from previ.commands import (
     allocate,
     audit,
+    audit_log,
     caseload,
     features,
+    forget,
     quickstart,
     score,
     serve,
@@ -36,6 +40,13 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
+
+@app.callback()
+def private_files() -> None:
+    """Everything previ creates (stores, keys, tokens, snapshots, MLflow, runs, logs) is its owner's only."""
+    os.umask(0o077)
+
+
 for module in (
     quickstart,
     synth,
@@ -48,5 +59,7 @@ for module in (
     serve,
     tokens,
     caseload,
+    audit_log,
+    forget,
 ):
     module.register(app)

@@ -293,6 +293,48 @@ class ServiceConfig(_Section):
         description="Web pages follow the browser's Accept-Language until the reader picks a language with "
         "the link; default: pages open in `language` (the API always reads Accept-Language).",
     )
+    audit_key_file: Path = Field(
+        Path("audit.key"),
+        description="Secret key of the audit log's hash chain (or PREVI_AUDIT_KEY); created on first use. "
+        "`previ audit-log verify` needs the same key.",
+    )
+    session_key_file: Path = Field(
+        Path("session.key"),
+        description="Key that signs web session cookies (or PREVI_SESSION_KEY); share it between workers.",
+    )
+    out_of_caseload: bool = Field(
+        False,
+        description="Let caseworkers read a score outside their caseload when they state a justification "
+        "(logged, limited per day, listed for the auditor).",
+    )
+    out_of_caseload_per_day: Annotated[int, Field(ge=0, le=1000)] = Field(
+        10, description="Look-ups outside the caseload allowed per token per day (UTC)."
+    )
+    alert_youth_per_hour: Annotated[int, Field(ge=1)] = Field(
+        50, description="The auditor's page flags a token that read more distinct young people in an hour."
+    )
+    rate_limit_api: str = Field(
+        "120/minute", description="Requests per token and per client address on /v1 (limits syntax)."
+    )
+    rate_limit_login: str = Field(
+        "10/minute", description="Login attempts per client address (limits syntax)."
+    )
+    rate_limit_storage: str = Field(
+        "memory://",
+        description="Where counters live (limits storage URI); memory:// counts per worker, "
+        "redis://... across workers.",
+    )
+    lockout_failures: Annotated[int, Field(ge=1)] = Field(
+        5, description="Failed attempts with one token id that lock the token for lockout_minutes."
+    )
+    lockout_minutes: Annotated[int, Field(ge=1)] = Field(
+        15, description="How long a locked token stays locked."
+    )
+    retention_days: Annotated[int, Field(ge=1)] | None = Field(
+        None,
+        description="Snapshots and feedback older than this many days are deleted at service start and by "
+        "`previ purge`; null keeps them.",
+    )
 
 
 class PreviConfig(_Section):

@@ -22,6 +22,7 @@ from features.synth import SynthSummary, synthesize
 from previ.config import PreviConfig
 from previ.errors import PreviError
 from service.batch import SnapshotSummary, write_snapshot
+from service.caseload import caseload_store
 from service.settings import service_settings
 from service.tokens import TokenStore
 from training.dataset import training_set_from_matrix
@@ -29,6 +30,8 @@ from training.pipeline import TrainOutcome, train_and_register
 from training.promote import Promotion, promote
 from training.registry import CHAMPION, client_for
 from training.train import Progress
+
+DEMO_CASEWORKER = "quickstart demo"
 
 
 @dataclass(frozen=True)
@@ -71,9 +74,9 @@ def run_quickstart(settings: PreviConfig, *, progress: Progress | None = None) -
     snapshot = write_snapshot(settings, data_dir=data_dir, as_of=as_of)
     assert dataset.time is not None
     example = str(dataset.ids[dataset.time == np.datetime64(as_of, "ns")][0])  # someone in the snapshot
-    _, token = TokenStore(service_settings(settings).tokens_file).add(
-        role="caseworker", name="quickstart demo"
-    )
+    service = service_settings(settings)
+    _, token = TokenStore(service.tokens_file).add(role="caseworker", name=DEMO_CASEWORKER)
+    caseload_store(service).add(caseworker=DEMO_CASEWORKER, youth_id=example)  # scores are caseload-only
     return QuickstartResult(
         summary, tuple(bundle.warnings), outcome, promotion, refusal, snapshot, token, example
     )

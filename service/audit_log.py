@@ -7,11 +7,27 @@ out) and what came of it. The service writes the entry before the response
 leaves; when the write fails, :class:`AuditUnavailable` turns the response into
 a 503 and the score is not returned. The schema is created on first use and
 retried after a failure, so a database that comes back is used again.
+
+The log is tamper-evident: each row carries ``row_hash``, an HMAC-SHA256 (under
+the audit key, kept apart from the pseudonym key) of its own content and of
+the previous row's hash. Editing, deleting or reordering a row breaks the
+chain at that row, which :func:`service.audit_chain.verify_chain` names. Rows
+are chained under the store's write lock (``BEGIN IMMEDIATE`` on SQLite, an
+advisory transaction lock on PostgreSQL), so several workers keep one chain.
+
+Refusals of requests without a valid token are not written one by one (an
+anonymous flood would otherwise buy one synced row per request): they are
+counted per minute, endpoint, reason and young person, and written as one row
+with ``count`` when the minute is over (see :class:`RefusalCounter`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+import json
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,15 +41,28 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
     insert,
+    inspect,
     select,
+    text,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
+from previ.errors import PreviError
 from service.database import create_schema, make_engine
 from service.pseudonym import Pseudonym
 
-__all__ = ["Access", "AuditLog", "AuditUnavailable", "FeedbackEntry"]
+__all__ = [
+    "ENTRY_COLUMNS",
+    "GENESIS",
+    "Access",
+    "AuditLog",
+    "AuditUnavailable",
+    "FeedbackEntry",
+    "row_digest",
+]
 
 Outcome = Literal["allowed", "refused"]
 
@@ -53,7 +82,14 @@ audit_table = Table(
     Column("outcome", String(8), nullable=False, index=True),
     Column("status", Integer, nullable=False),
     Column("detail", String(200)),
+    Column("justification", String(500)),
+    Column("count", Integer, nullable=False, server_default="1"),
+    Column("prev_hash", String(64)),
+    Column("row_hash", String(64)),
 )
+CHAINED = ("prev_hash", "row_hash", "justification", "count")
+GENESIS = "0" * 64
+CHAIN_LOCK_ID = 0x70726576  # "prev": the PostgreSQL advisory lock that serialises chained inserts
 feedback_table = Table(
     "feedback",
     metadata,
@@ -86,6 +122,7 @@ class Access:
     purpose: str | None = None
     model_version: str | None = None
     detail: str | None = None
+    justification: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,47 +135,91 @@ class FeedbackEntry:
 
 
 class AuditLog:
-    def __init__(self, url: str, *, fsync: bool = True) -> None:
+    def __init__(self, url: str, *, key: bytes, fsync: bool = True) -> None:
         self.url = url
         self.engine = make_engine(url, fsync=fsync)
+        self._key = key
         self._schema_ready = False
         self._schema_lock = threading.Lock()
+        self._write_lock = threading.Lock()
 
     def record(self, access: Access, youth: Sequence[Pseudonym | None] = (None,)) -> None:
         """Write one entry per young person in one transaction, or raise AuditUnavailable."""
         rows = [_row(access, pseudonym) for pseudonym in (youth or (None,))]
-        try:
-            self._ensure_schema()
-            with self.engine.begin() as connection:
-                connection.execute(insert(audit_table), rows)
-        except (SQLAlchemyError, OSError) as error:
-            raise AuditUnavailable(type(error).__name__) from error
+        self._append(rows)
+
+    def record_counts(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Write counted refusals (rows of :func:`_row` with ``count``), or raise AuditUnavailable."""
+        if rows:
+            self._append(list(rows))
 
     def record_feedback(
         self, access: Access, youth: Pseudonym, feedback: FeedbackEntry
     ) -> tuple[int, dt.datetime]:
         """Store the feedback and its access entry together, or neither."""
         now = _now()
+
+        def store(connection: Connection) -> int:
+            result = connection.execute(
+                insert(feedback_table).values(
+                    at=now,
+                    token_id=access.token_id,
+                    youth_pseudonym=youth,
+                    kind=feedback.kind,
+                    program=feedback.program,
+                    tier=feedback.tier,
+                    reason=feedback.reason,
+                    model_version=feedback.model_version,
+                )
+            )
+            key = result.inserted_primary_key
+            return int(key[0]) if key else 0
+
+        feedback_id = self._append([_row(access, youth, now)], also=store)
+        return feedback_id, now.replace(tzinfo=dt.UTC)
+
+    def writable(self) -> bool:
+        """Whether the store takes a write now (an insert that is rolled back: what readiness needs)."""
         try:
             self._ensure_schema()
-            with self.engine.begin() as connection:
-                connection.execute(insert(audit_table), [_row(access, youth, now)])
-                result = connection.execute(
-                    insert(feedback_table).values(
-                        at=now,
-                        token_id=access.token_id,
-                        youth_pseudonym=youth,
-                        kind=feedback.kind,
-                        program=feedback.program,
-                        tier=feedback.tier,
-                        reason=feedback.reason,
-                        model_version=feedback.model_version,
-                    )
-                )
-                key = result.inserted_primary_key
+            with self._write_lock, self.engine.connect() as connection:
+                connection = connection.execution_options(immediate=True)
+                with connection.begin() as transaction:
+                    self._lock_chain(connection)
+                    probe = {"id": -1, "at": _now(), "endpoint": "readyz", "method": "GET", "status": 0}
+                    connection.execute(insert(audit_table).values(outcome="allowed", **probe))
+                    transaction.rollback()
+        except (SQLAlchemyError, OSError):
+            return False
+        return True
+
+    def _append(self, rows: list[dict[str, Any]], also: Any = None) -> int:
+        """Chain ``rows`` to the last one and insert them (with ``also(connection)``) in one transaction."""
+        try:
+            self._ensure_schema()
+            with self._write_lock, self.engine.connect() as connection:
+                connection = connection.execution_options(immediate=True)
+                with connection.begin():
+                    self._lock_chain(connection)
+                    last = connection.execute(
+                        select(audit_table.c.id, audit_table.c.row_hash)
+                        .order_by(audit_table.c.id.desc())
+                        .limit(1)
+                    ).first()
+                    next_id = (int(last[0]) if last else 0) + 1
+                    previous = (last[1] if last else None) or GENESIS
+                    for offset, row in enumerate(rows):
+                        row.update(id=next_id + offset, prev_hash=previous)
+                        row["row_hash"] = previous = row_digest(self._key, row)
+                    connection.execute(insert(audit_table), rows)
+                    result: int = also(connection) if also is not None else 0
         except (SQLAlchemyError, OSError) as error:
             raise AuditUnavailable(type(error).__name__) from error
-        return int(key[0]) if key else 0, now.replace(tzinfo=dt.UTC)
+        return result
+
+    def _lock_chain(self, connection: Connection) -> None:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_ID})
 
     def entries(
         self,
@@ -177,6 +258,63 @@ class AuditLog:
             raise AuditUnavailable(type(error).__name__) from error
         return [{**row, "at": row["at"].replace(tzinfo=dt.UTC)} for row in rows]
 
+    def outside_caseload(self, since: dt.datetime, *, limit: int = 500) -> list[dict[str, Any]]:
+        """Look-ups outside a caseload since ``since`` with their justifications, newest first."""
+        query = (
+            select(audit_table)
+            .where((audit_table.c.detail == "out_of_caseload") & (audit_table.c.at >= _naive_utc(since)))
+            .order_by(audit_table.c.id.desc())
+            .limit(limit)
+        )
+        return [{**row, "at": row["at"].replace(tzinfo=dt.UTC)} for row in self._read(query)]
+
+    def heavy_readers(self, since: dt.datetime, *, threshold: int) -> list[dict[str, Any]]:
+        """Tokens that read more than ``threshold`` distinct young people within one clock hour.
+
+        One row per token and hour: token_id, role, hour (text, UTC) and youth (the
+        count), most young people first. Reads are allowed entries naming a young person.
+        """
+        if self.engine.dialect.name == "postgresql":
+            hour: Any = func.to_char(func.date_trunc("hour", audit_table.c.at), "YYYY-MM-DD HH24:00")
+        else:
+            hour = func.strftime("%Y-%m-%d %H:00", audit_table.c.at)
+        youth = func.count(audit_table.c.youth_pseudonym.distinct())
+        query = (
+            select(audit_table.c.token_id, audit_table.c.role, hour.label("hour"), youth.label("youth"))
+            .where(
+                (audit_table.c.outcome == "allowed")
+                & audit_table.c.youth_pseudonym.is_not(None)
+                & audit_table.c.token_id.is_not(None)
+                & (audit_table.c.at >= _naive_utc(since))
+            )
+            .group_by(audit_table.c.token_id, audit_table.c.role, hour)
+            .having(youth > threshold)
+            .order_by(youth.desc(), hour.desc())
+        )
+        return [dict(row) for row in self._read(query)]
+
+    def _read(self, query: Any) -> list[Any]:
+        try:
+            self._ensure_schema()
+            with self.engine.connect() as connection:
+                return list(connection.execute(query).mappings().all())
+        except (SQLAlchemyError, OSError) as error:
+            raise AuditUnavailable(type(error).__name__) from error
+
+    def count_since(self, since: dt.datetime, *, token_id: str, detail: str) -> int:
+        """How many entries of this token with this ``detail`` were written since ``since``."""
+        query = select(func.count()).where(
+            (audit_table.c.token_id == token_id)
+            & (audit_table.c.detail == detail)
+            & (audit_table.c.at >= _naive_utc(since))
+        )
+        try:
+            self._ensure_schema()
+            with self.engine.connect() as connection:
+                return int(connection.execute(query).scalar_one())
+        except (SQLAlchemyError, OSError) as error:
+            raise AuditUnavailable(type(error).__name__) from error
+
     def _ensure_schema(self) -> None:
         if self._schema_ready:
             return
@@ -184,7 +322,82 @@ class AuditLog:
             if self._schema_ready:
                 return
             create_schema(self.engine, self.url, metadata)
+            _add_chain_columns(self.engine)
             self._schema_ready = True
+
+
+def grant_service_role(engine: Any, role: str) -> None:
+    """On PostgreSQL, create the service's tables and let ``role`` only add to the audit log.
+
+    Run by the database owner (``previ audit-log grant``). The service's role may
+    read and insert audit rows and feedback, read caseloads and keep its web
+    sessions; it may not update or delete a single audit row.
+    """
+    from service.caseload import metadata as caseload_metadata
+    from service.sessions import metadata as sessions_metadata
+
+    if engine.dialect.name != "postgresql":
+        raise PreviError("audit-log grant: grants need PostgreSQL (service.audit_url)")
+    if not ROLE_NAME.fullmatch(role):
+        raise PreviError(f"audit-log grant: --role must match {ROLE_NAME.pattern}")
+    for tables in (metadata, caseload_metadata, sessions_metadata):
+        tables.create_all(engine)
+    _add_chain_columns(engine)
+    with engine.begin() as connection:
+        for statement in SERVICE_GRANTS:
+            connection.execute(text(statement.format(role=role)))
+
+
+ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+SERVICE_GRANTS = (
+    "REVOKE ALL ON audit_log, feedback, caseload, web_sessions FROM {role}",
+    "GRANT SELECT, INSERT ON audit_log TO {role}",
+    "GRANT SELECT, INSERT ON feedback TO {role}",
+    "GRANT USAGE ON SEQUENCE feedback_id_seq TO {role}",
+    "GRANT SELECT ON caseload TO {role}",
+    "GRANT SELECT, INSERT, UPDATE, DELETE ON web_sessions TO {role}",
+)
+
+
+def row_digest(key: bytes, row: dict[str, Any]) -> str:
+    """HMAC-SHA256 of a row's content and ``prev_hash``: what :func:`verify_chain` recomputes."""
+    content = {name: row.get(name) for name in HASHED}
+    at = content["at"]
+    content["at"] = at.isoformat(timespec="microseconds") if isinstance(at, dt.datetime) else at
+    payload = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hmac.new(key, payload.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+ENTRY_COLUMNS = (
+    "id",
+    "at",
+    "token_id",
+    "role",
+    "purpose",
+    "youth_pseudonym",
+    "model_version",
+    "endpoint",
+    "method",
+    "outcome",
+    "status",
+    "detail",
+    "justification",
+    "count",
+)
+HASHED = (*ENTRY_COLUMNS, "prev_hash")
+
+
+def _add_chain_columns(engine: Any) -> None:
+    """Add the chain's columns to a log created before them (its older rows stay unchained)."""
+    present = {column["name"] for column in inspect(engine).get_columns("audit_log")}
+    missing = [audit_table.c[name] for name in CHAINED if name not in present]
+    if not missing:
+        return
+    with engine.begin() as connection:
+        for column in missing:
+            kind = column.type.compile(dialect=engine.dialect)
+            default = " NOT NULL DEFAULT 1" if column.name == "count" else ""
+            connection.execute(text(f"ALTER TABLE audit_log ADD COLUMN {column.name} {kind}{default}"))
 
 
 def _row(access: Access, pseudonym: Pseudonym | None, at: dt.datetime | None = None) -> dict[str, Any]:
@@ -200,6 +413,8 @@ def _row(access: Access, pseudonym: Pseudonym | None, at: dt.datetime | None = N
         "outcome": access.outcome,
         "status": access.status,
         "detail": access.detail[:200] if access.detail else access.detail,
+        "justification": access.justification[:500] if access.justification else None,
+        "count": 1,
     }
 
 

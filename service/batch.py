@@ -201,6 +201,8 @@ def _write_parquet(folder: Path, tables: dict[str, pd.DataFrame], meta: dict[str
         for name, table in tables.items():
             table.to_parquet(temporary / f"{name}.parquet", index=False)
         (temporary / "snapshot.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        for written in temporary.iterdir():  # personal data: the owner's only, whatever the umask
+            written.chmod(0o600)
 
 
 def enrolments_at(programs: pd.DataFrame | None, as_of: dt.date, *, population: set[str]) -> pd.DataFrame:

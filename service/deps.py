@@ -2,7 +2,12 @@
 
 Deny by default: every /v1 route depends on :func:`allow` with the roles that
 may call it; no token or an unknown one is 401, a known token of another role
-403, and both are logged before the refusal leaves. The :class:`Guard` a route
+403, and both are logged before the refusal leaves (401s counted per minute,
+see :mod:`service.refusals`). Requests are counted per client address before
+the token is checked and per token after it (:mod:`service.rate_limits`). A
+caseworker reads stored scores only of young people on their caseload
+(:meth:`Guard.require_caseload`). A refusal names the young person the request
+named (its pseudonym), so the auditor finds it by young person. The :class:`Guard` a route
 receives is how it logs its own outcome (allowed, or refused for a purpose or an
 invalid value) and how it takes the served model: once, at the start, so that
 a reload in the middle of the request cannot mix two models.
@@ -10,6 +15,9 @@ a reload in the middle of the request cannot mix two models.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, NoReturn
@@ -23,12 +31,28 @@ from previ.errors import PreviError
 from service.audit_log import Access, Outcome
 from service.model_store import LoadedModel
 from service.purposes import check_purpose
+from service.rate_limits import RateLimited, token_id_of
 from service.scoring import FeatureProblem
 from service.state import ServiceState
 from service.texts import parse_accept_language, text
 from service.tokens import Caller, Role
 
-__all__ = ["Guard", "LanguageDep", "StateDep", "allow", "endpoint_of", "log_refusal"]
+__all__ = [
+    "Guard",
+    "LanguageDep",
+    "StateDep",
+    "allow",
+    "authenticate",
+    "client_address",
+    "endpoint_of",
+    "log_refusal",
+    "named_youth",
+]
+
+PLAIN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+REGISTRY_NAME = re.compile(r"[a-z0-9_]{1,64}")
+JUSTIFICATION_LENGTH = (10, 500)
+COUNTED = (401, 429)
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -107,11 +131,43 @@ class Guard:
     ) -> NoReturn:
         """422 (logged) naming each invalid feature, in the shape of FastAPI's validation errors."""
         detail = [
-            {"loc": [*location, problem.feature], "msg": problem.message, "type": problem.kind}
+            {"loc": [*location, _shown_name(problem.feature)], "msg": problem.message, "type": problem.kind}
             for location, problem in problems
         ]
         self.log("refused", 422, purpose=purpose, youth_ids=youth_ids, model=model, detail="invalid_features")
         raise HTTPException(status_code=422, detail=detail)
+
+    def require_caseload(self, youth_id: str, *, purpose: str, justification: str | None = None) -> bool:
+        """Let a caseworker through only for a young person on their caseload; 403 (logged) otherwise.
+
+        Other roles pass (their routes decide). Where the deployment allows it
+        (``service.out_of_caseload``), a stated justification opens one look-up
+        outside the caseload, up to ``service.out_of_caseload_per_day`` per token
+        per UTC day; returns True for such a look-up, which the route logs with
+        its justification (detail ``out_of_caseload``) for the auditor.
+        """
+        if self.caller.role != "caseworker" or self.state.caseload.holds(self.caller.name, youth_id):
+            return False
+        settings = self.state.settings
+        stated = (justification or "").strip()
+        low, high = JUSTIFICATION_LENGTH
+        if not settings.out_of_caseload or not (low <= len(stated) <= high and stated.isprintable()):
+            key = "not_on_caseload_justify" if settings.out_of_caseload else "not_on_caseload"
+            self.refuse(
+                403, text(key, self.language), purpose=purpose, youth_ids=[youth_id], detail="not_on_caseload"
+            )
+        midnight = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        used = self.state.audit.count_since(midnight, token_id=self.caller.token_id, detail=OUT_OF_CASELOAD)
+        if used >= settings.out_of_caseload_per_day:
+            limit = settings.out_of_caseload_per_day
+            self.refuse(
+                403,
+                text("out_of_caseload_limit", self.language, limit=limit),
+                purpose=purpose,
+                youth_ids=[youth_id],
+                detail="out_of_caseload_limit",
+            )
+        return True
 
     def refuse(
         self,
@@ -136,6 +192,7 @@ class Guard:
         model: LoadedModel | None = None,
         model_version: str | None = None,
         detail: str | None = None,
+        justification: str | None = None,
     ) -> None:
         """Write the entry (one per young person); AuditUnavailable turns the response into a 503.
 
@@ -154,6 +211,7 @@ class Guard:
             purpose=purpose,
             model_version=version,
             detail=detail,
+            justification=justification,
         )
         self.state.audit.record(access, [self.state.pseudonymize(youth_id) for youth_id in youth_ids])
 
@@ -168,26 +226,79 @@ def allow(*roles: Role) -> Callable[..., Awaitable[Guard]]:
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> Guard:
         endpoint = endpoint_of(request)
-        try:
-            caller = state.tokens.authenticate(credentials.credentials) if credentials else None
-        except PreviError:
-            await log_refusal(state, request, endpoint, 503, "token_file_unreadable")
-            raise HTTPException(503, text("tokens_unavailable", language)) from None
-        if caller is None:
-            await log_refusal(state, request, endpoint, 401, "no_valid_token")
-            raise HTTPException(
-                401, text("unauthenticated", language), headers={"WWW-Authenticate": "Bearer"}
-            )
-        request.state.caller = caller
+        caller = await authenticate(
+            request, state, language, credentials.credentials if credentials else None
+        )
         guard = Guard(state=state, caller=caller, endpoint=endpoint, method=request.method, language=language)
         if caller.role not in roles:
+            youth_id = await named_youth(request)
             await run_in_threadpool(
-                guard.log, "refused", 403, detail=f"role_not_allowed ({', '.join(roles)})"
+                guard.log,
+                "refused",
+                403,
+                youth_ids=[youth_id] if youth_id else [],
+                detail=f"role_not_allowed ({', '.join(roles)})",
             )
             raise HTTPException(403, text("wrong_role", language, role=caller.role))
         return guard
 
     return dependency
+
+
+async def authenticate(
+    request: Request, state: ServiceState, language: Language, token: str | None
+) -> Caller:
+    """The caller of a bearer token, after the address and token counters; every refusal logged.
+
+    401 for no or a bad token (a bad secret counts as a failure of its token id),
+    429 over a rate limit or for a locked token, 503 when the token file cannot
+    be read.
+    """
+    endpoint = endpoint_of(request)
+    token_id = token_id_of(token)
+    try:
+        state.rate.address(client_address(request))
+        state.rate.check_unlocked(token_id)
+        caller = state.tokens.authenticate(token) if token else None
+    except RateLimited as limited:
+        await log_refusal(state, request, endpoint, 429, limited.detail)
+        raise
+    except PreviError:
+        await log_refusal(state, request, endpoint, 503, "token_file_unreadable")
+        raise HTTPException(503, text("tokens_unavailable", language)) from None
+    if caller is None:
+        state.rate.failed(token_id if token_id in state.tokens.records() else None)
+        await log_refusal(state, request, endpoint, 401, "no_valid_token")
+        raise HTTPException(401, text("unauthenticated", language), headers={"WWW-Authenticate": "Bearer"})
+    request.state.caller = caller
+    try:
+        state.rate.token(caller.token_id)
+    except RateLimited as limited:
+        await log_refusal(state, request, endpoint, 429, limited.detail)
+        raise
+    return caller
+
+
+def client_address(request: Request) -> str:
+    """The peer's address (behind a proxy, run uvicorn with --forwarded-allow-ips so this is the client)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
+async def named_youth(request: Request) -> str | None:
+    """The youth id a request names (path, query, or a JSON body's ``youth_id``), when it is well formed.
+
+    It makes a refusal findable by young person in the log; anything malformed
+    is left out rather than stored. The body is read only when already received
+    (FastAPI reads it before the dependencies run) and is at most the body limit.
+    """
+    candidate: Any = request.path_params.get("youth_id") or request.query_params.get("youth_id")
+    if candidate is None and request.method == "POST" and "json" in request.headers.get("content-type", ""):
+        try:
+            payload = json.loads(await request.body())
+        except (ValueError, UnicodeDecodeError):
+            payload = None
+        candidate = payload.get("youth_id") if isinstance(payload, dict) else None
+    return candidate if isinstance(candidate, str) and PLAIN_ID.fullmatch(candidate) else None
 
 
 async def log_refusal(
@@ -200,7 +311,12 @@ async def log_refusal(
     purpose: str | None = None,
     youth_id: str | None = None,
 ) -> None:
-    """Log a refusal decided before a route ran (no token, wrong role, invalid body)."""
+    """Log a refusal decided before a route ran (no token, wrong role, invalid body).
+
+    The young person is the one given, else the one the request names. A
+    refusal of a request without a valid token (401, 429) is counted per minute
+    (:class:`service.refusals.RefusalCounter`), not written on its own.
+    """
     caller: Any = getattr(request.state, "caller", None)
     access = Access(
         endpoint=endpoint,
@@ -213,9 +329,20 @@ async def log_refusal(
         model_version=state.holder.current.version if state.holder.current else None,
         detail=detail,
     )
-    youth = [state.pseudonymize(youth_id)] if youth_id else [None]
-    await run_in_threadpool(state.audit.record, access, youth)
+    youth_id = youth_id or await named_youth(request)
+    pseudonym = state.pseudonymize(youth_id) if youth_id else None
+    if status in COUNTED:
+        await run_in_threadpool(state.refusals.add, access, pseudonym)
+        return
+    await run_in_threadpool(state.audit.record, access, [pseudonym])
 
+
+def _shown_name(name: str) -> str:
+    """A field name fit to repeat in an error: a registry-like name, else a placeholder (it may be data)."""
+    return name if REGISTRY_NAME.fullmatch(name) else "(unknown field)"
+
+
+OUT_OF_CASELOAD = "out_of_caseload"
 
 CaseworkerGuard = Annotated[Guard, Depends(allow("caseworker"))]
 DataScientistGuard = Annotated[Guard, Depends(allow("data_scientist"))]

@@ -12,6 +12,7 @@ the champion again and swap it in.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable
@@ -19,17 +20,29 @@ from contextlib import asynccontextmanager, suppress
 from functools import partial
 
 from fastapi import FastAPI
+from sqlalchemy.exc import SQLAlchemyError
 
 from previ.config import PreviConfig
 from previ.errors import PreviError
-from service.audit_log import AuditLog
+from service.audit_log import AuditLog, AuditUnavailable
 from service.batch import snapshot_store
+from service.caseload import caseload_store
 from service.catalog import load_catalog
+from service.database import check_private, sqlite_path
+from service.docs import mount_docs
 from service.errors import install_error_handlers
-from service.middleware import BodyLimitMiddleware, NoStoreMiddleware
+from service.middleware import (
+    AccessLogMiddleware,
+    BodyLimitMiddleware,
+    QueryGuardMiddleware,
+    SecurityHeadersMiddleware,
+)
 from service.model_store import ModelHolder, load_model
 from service.pages import mount_pages
-from service.pseudonym import Pseudonymizer, load_key
+from service.pseudonym import Pseudonymizer
+from service.rate_limits import RateGuard
+from service.refusals import RefusalCounter
+from service.retention import purge_expired
 from service.routes import admin, audit_log, fairness, feedback, health, model, scores, youth
 from service.settings import ServiceSettings, service_settings
 from service.state import ServiceState
@@ -57,9 +70,16 @@ suggests referrals. A score is a prompt for support, **never** a basis for sanct
 `referral_planning`, `case_review`, `program_evaluation`). Punitive purposes (sanctions, policing,
 discipline, immigration, investigation) are refused with 403, whatever the configuration.
 
+**Caseloads.** A caseworker reads stored scores and records feedback only for the young people on
+their caseload (403, logged, otherwise). No endpoint lists people ranked by score; batches keep the
+order of the request.
+
 **Audit.** Every access, allowed or refused, is logged (token id, role, purpose, a keyed hash of the
 youth id, model version, outcome) before the response leaves; if the log cannot be written, no score
-is returned (503).
+is returned (503). The log is hash-chained (`previ audit-log verify`).
+
+**Limits.** Requests are limited per client address and per token (429 with `Retry-After`); repeated
+wrong secrets lock a token for a while. Never put a token in the URL: it is refused (400).
 
 **Language.** Reasons and notes are in Spanish unless `Accept-Language: en`.
 """
@@ -69,16 +89,20 @@ def create_app(config: PreviConfig | None = None, *, settings: ServiceSettings |
     """Build the service for ``config`` (settings: its ``service`` section plus PREVI_* variables)."""
     config = config or PreviConfig()
     settings = settings or service_settings(config)
-    secret = settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else None
+    check_state_files(settings)
+    audit = AuditLog(settings.audit_url, key=settings.key("audit"), fsync=settings.audit_fsync)
     state = ServiceState(
         config=config,
         settings=settings,
         holder=ModelHolder(partial(load_model, config, settings)),
-        audit=AuditLog(settings.audit_url, fsync=settings.audit_fsync),
+        audit=audit,
         tokens=TokenStore(settings.tokens_file),
-        pseudonymize=Pseudonymizer(load_key(secret, settings.pseudonym_key_file)),
+        pseudonymize=Pseudonymizer(settings.key("pseudonym")),
         catalog=load_catalog(settings.catalog),
         snapshots=snapshot_store(settings),
+        caseload=caseload_store(settings, engine=audit.engine),
+        rate=RateGuard(settings),
+        refusals=RefusalCounter(audit),
     )
     app = FastAPI(
         title="previ",
@@ -86,15 +110,39 @@ def create_app(config: PreviConfig | None = None, *, settings: ServiceSettings |
         description=DESCRIPTION,
         version="1",
         lifespan=_lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.previ = state
     install_error_handlers(app)
     for module in (health, scores, youth, model, fairness, feedback, audit_log, admin):
         app.include_router(module.router)
-    app.add_middleware(NoStoreMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    mount_docs(app)
     mount_pages(app)
+    # The last added runs first: headers on everything, then the log, then the checks.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(QueryGuardMiddleware)
+    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     return app
+
+
+def check_state_files(settings: ServiceSettings) -> None:
+    """Refuse to start (PreviError naming it) when a key, the tokens or a SQLite store are world-readable."""
+    files = {
+        "tokens_file": settings.tokens_file,
+        "pseudonym_key_file": settings.pseudonym_key_file,
+        "audit_key_file": settings.audit_key_file,
+        "session_key_file": settings.session_key_file,
+    }
+    for url_name, url in (("audit_url", settings.audit_url), ("snapshot_url", settings.snapshot_url)):
+        path = sqlite_path(url) if url else None
+        if path is not None:
+            files[url_name] = path
+    snapshot_db = settings.snapshot_dir / "snapshots.db"
+    files.setdefault("snapshot_url", snapshot_db)
+    for name, path in files.items():
+        check_private(path, what=f"service.{name}")
 
 
 @asynccontextmanager
@@ -108,11 +156,38 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         task.add_done_callback(tasks.discard)
 
     start_reload("start-up")
+    if state.settings.retention_days is not None:
+        await asyncio.to_thread(_purge, state)
     remove_handler = _on_sighup(lambda: start_reload("SIGHUP"))
+    flusher = asyncio.get_running_loop().create_task(_flush_refusals(state))
     try:
         yield
     finally:
         remove_handler()
+        flusher.cancel()
+        with suppress(AuditUnavailable):
+            await asyncio.to_thread(state.refusals.flush)
+
+
+async def _flush_refusals(state: ServiceState, every: float = 10.0) -> None:
+    """Write the counted refusals of minutes that are over, even when no new refusal comes."""
+    while True:
+        await asyncio.sleep(every)
+        minute = dt.datetime.now(dt.UTC).replace(tzinfo=None, second=0, microsecond=0)
+        try:
+            await asyncio.to_thread(state.refusals.flush, before=minute)
+        except AuditUnavailable as error:
+            log.error("audit log unavailable (%s): counted refusals kept for later", error)
+
+
+def _purge(state: ServiceState) -> None:
+    """Apply ``service.retention_days`` at start-up; a failure is logged, the service still starts."""
+    try:
+        report = purge_expired(state.settings)
+    except (AuditUnavailable, SQLAlchemyError, OSError) as error:
+        log.error("retention purge failed (%s)", type(error).__name__)
+        return
+    log.info("retention: %d snapshots and %d feedback rows purged", report.snapshots, report.feedback_rows)
 
 
 def _reload(state: ServiceState, reason: str) -> None:

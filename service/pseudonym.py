@@ -16,12 +16,13 @@ from typing import NewType
 
 from previ.atomic import atomic_file
 from previ.errors import PreviError
+from service.database import check_private
 
 __all__ = ["Pseudonym", "Pseudonymizer", "load_key"]
 
 Pseudonym = NewType("Pseudonym", str)
 MIN_KEY_BYTES = 16
-SHORT_KEY = "pseudonym key: {source} holds {size} bytes; use at least {minimum} random bytes"
+SHORT_KEY = "{what}: {source} holds {size} bytes; use at least {minimum} random bytes"
 
 
 class Pseudonymizer:
@@ -29,7 +30,9 @@ class Pseudonymizer:
 
     def __init__(self, key: bytes) -> None:
         if len(key) < MIN_KEY_BYTES:
-            raise PreviError(SHORT_KEY.format(source="the key", size=len(key), minimum=MIN_KEY_BYTES))
+            raise PreviError(
+                SHORT_KEY.format(what="pseudonym key", source="the key", size=len(key), minimum=MIN_KEY_BYTES)
+            )
         self._key = key
 
     def __call__(self, youth_id: str) -> Pseudonym:
@@ -40,16 +43,22 @@ class Pseudonymizer:
         return "Pseudonymizer(key=***)"
 
 
-def load_key(secret: str | None, key_file: Path) -> bytes:
+def load_key(secret: str | None, key_file: Path, *, what: str = "pseudonym key") -> bytes:
     """The key from ``secret`` (the environment) if given, else from ``key_file``, created if absent.
 
-    A created file holds 32 random bytes (hex) and is readable by its owner only.
+    A created file holds 32 random bytes (hex) and is readable by its owner only;
+    an existing file that other users may read is refused (PreviError naming it).
     """
     if secret:
         key = secret.encode("utf-8")
         if len(key) < MIN_KEY_BYTES:
             raise PreviError(
-                SHORT_KEY.format(source="PREVI_PSEUDONYM_KEY", size=len(key), minimum=MIN_KEY_BYTES)
+                SHORT_KEY.format(
+                    what=what,
+                    source=f"PREVI_{what.split()[0].upper()}_KEY",
+                    size=len(key),
+                    minimum=MIN_KEY_BYTES,
+                )
             )
         return key
     key_file = Path(key_file)
@@ -57,11 +66,14 @@ def load_key(secret: str | None, key_file: Path) -> bytes:
         with atomic_file(key_file) as temporary:
             temporary.write_text(secrets.token_hex(32) + "\n", encoding="ascii")
             temporary.chmod(0o600)
+    check_private(key_file, what=what)
     text = key_file.read_text(encoding="ascii").strip()
     try:
         key = bytes.fromhex(text)
     except ValueError:
         key = text.encode("ascii")
     if len(key) < MIN_KEY_BYTES:
-        raise PreviError(SHORT_KEY.format(source=str(key_file), size=len(key), minimum=MIN_KEY_BYTES))
+        raise PreviError(
+            SHORT_KEY.format(what=what, source=str(key_file), size=len(key), minimum=MIN_KEY_BYTES)
+        )
     return key

@@ -327,6 +327,10 @@ class AuditEntryOut(BaseModel):
     outcome: Outcome
     status: int
     detail: str | None
+    justification: str | None = Field(None, description="Why a look-up outside the caseload was made.")
+    count: int = Field(
+        1, description="Requests this entry stands for (refusals without a token: per minute)."
+    )
 
 
 class AuditLogOut(BaseModel):

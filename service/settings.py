@@ -8,12 +8,16 @@ key, which may only come from the environment or its key file.
 
 from __future__ import annotations
 
+from typing import Literal
+
+from limits import parse
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from previ.config import PreviConfig, ServiceConfig
 from previ.errors import PreviError
+from service.pseudonym import load_key
 from service.purposes import punitive_words
 
 PUNITIVE_IN_CONFIG = "service.purposes: '{purpose}' is punitive; previ refuses it even when listed"
@@ -27,6 +31,12 @@ class ServiceSettings(ServiceConfig, BaseSettings):
     pseudonym_key: SecretStr | None = Field(
         None, description="Key of the keyed hash of youth ids (PREVI_PSEUDONYM_KEY); else pseudonym_key_file."
     )
+    audit_key: SecretStr | None = Field(
+        None, description="Key of the audit log's hash chain (PREVI_AUDIT_KEY); else audit_key_file."
+    )
+    session_key: SecretStr | None = Field(
+        None, description="Key that signs session cookies (PREVI_SESSION_KEY); else session_key_file."
+    )
 
     @field_validator("purposes")
     @classmethod
@@ -37,6 +47,24 @@ class ServiceSettings(ServiceConfig, BaseSettings):
         if not value:
             raise ValueError("list at least one purpose")
         return value
+
+    @field_validator("rate_limit_api", "rate_limit_login")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError(f"'{value}' is not a rate such as '120/minute' or '10 per minute'") from None
+        return value
+
+    def key(self, which: Literal["pseudonym", "audit", "session"]) -> bytes:
+        """A secret key: from its PREVI_*_KEY variable, else its key file (created 0600 if absent)."""
+        secret = getattr(self, f"{which}_key")
+        return load_key(
+            secret.get_secret_value() if secret else None,
+            getattr(self, f"{which}_key_file"),
+            what=f"{which} key",
+        )
 
     @classmethod
     def settings_customise_sources(

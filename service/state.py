@@ -6,9 +6,12 @@ from dataclasses import dataclass
 
 from previ.config import PreviConfig
 from service.audit_log import AuditLog
+from service.caseload import CaseloadStore
 from service.catalog import Catalog
 from service.model_store import ModelHolder
 from service.pseudonym import Pseudonymizer
+from service.rate_limits import RateGuard
+from service.refusals import RefusalCounter
 from service.settings import ServiceSettings
 from service.snapshots import SnapshotStore
 from service.tokens import TokenStore
@@ -24,3 +27,6 @@ class ServiceState:
     pseudonymize: Pseudonymizer
     catalog: Catalog
     snapshots: SnapshotStore
+    caseload: CaseloadStore
+    rate: RateGuard
+    refusals: RefusalCounter

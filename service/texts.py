@@ -102,6 +102,32 @@ TEXTS: Final[dict[str, dict[Language, str]]] = {
         "es": "Modelo rechazado; se sigue usando la versión {version}. Motivo: {reason}",
         "en": "Model refused; still serving version {version}. Reason: {reason}",
     },
+    "not_on_caseload": {
+        "es": "Esta persona no está en su lista de casos asignados; la solicitud quedó registrada.",
+        "en": "This young person is not on your caseload; the request was logged.",
+    },
+    "not_on_caseload_justify": {
+        "es": "Esta persona no está en su lista de casos asignados. Puede consultarla indicando una "
+        "justificación (parámetro 'justification', 10 a 500 caracteres); quedará registrada.",
+        "en": "This young person is not on your caseload. You may look them up by stating a justification "
+        "('justification' parameter, 10-500 characters); it is logged.",
+    },
+    "out_of_caseload_limit": {
+        "es": "Ya usó las {limit} consultas fuera de su lista de casos permitidas por día.",
+        "en": "You have used the {limit} look-ups outside your caseload allowed per day.",
+    },
+    "rate_limited": {
+        "es": "Demasiadas solicitudes; vuelva a intentarlo en {seconds} segundos.",
+        "en": "Too many requests; try again in {seconds} seconds.",
+    },
+    "token_in_query": {
+        "es": "Un token nunca va en la dirección (URL): envíelo en el encabezado 'Authorization: Bearer'.",
+        "en": "A token never goes in the URL: send it in the 'Authorization: Bearer' header.",
+    },
+    "repeated_parameter": {
+        "es": "El parámetro '{name}' aparece más de una vez.",
+        "en": "The parameter '{name}' appears more than once.",
+    },
 }
 
 

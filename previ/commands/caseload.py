@@ -12,7 +12,7 @@ from previ.commands import console, error_console, handles_errors
 from previ.config import load_config
 
 if TYPE_CHECKING:
-    from service.pages.caseload import CaseloadStore
+    from service.caseload import CaseloadStore
 
 ConfigOption = Annotated[
     Path | None,
@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
 
 def _store(config: Path | None) -> tuple[CaseloadStore, list[str]]:
     """The caseload table, and the names of the caseworkers' tokens (to warn about a typo)."""
-    from service.pages.caseload import caseload_store
+    from service.caseload import caseload_store
     from service.settings import service_settings
     from service.tokens import TokenStore
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO
 
 import typer
 
@@ -31,6 +32,7 @@ def serve_command(
 
     The champion is loaded from the MLflow registry in the background (GET /readyz
     turns 200 when it is in); SIGHUP or POST /v1/admin/reload swap in a new one.
+    The access log names route templates and token ids, never youth ids or query strings.
     Issue tokens first: previ tokens add --role caseworker --name NAME
     """
     import uvicorn
@@ -48,14 +50,29 @@ def serve_command(
             "until you run 'previ tokens add'",
             markup=False,
         )
-    uvicorn.run(app, host=host or service.host, port=port or service.port, log_level="info")
+    uvicorn.run(app, host=host or service.host, port=port or service.port, log_level="info", access_log=False)
+
+
+class _StderrNow(logging.StreamHandler[TextIO]):
+    """Writes to whatever ``sys.stderr`` is at the time (a test runner may swap and close it)."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
 
 
 def _log_like_uvicorn() -> None:
-    """The service's own messages (model loaded, refused, reloaded) beside uvicorn's, in its format."""
+    """The service's own messages (model loaded, refused, reloaded, the access log) in uvicorn's format.
+
+    uvicorn's own access log is off: it printed paths and query strings.
+    """
     logger = logging.getLogger("previ.service")
     if not logger.handlers:
-        handler = logging.StreamHandler()
+        handler = _StderrNow()
         handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
         logger.addHandler(handler)
     logger.setLevel(logging.INFO)

@@ -76,6 +76,15 @@ def revoke_command(
     token_id: Annotated[str, typer.Argument(help="The token's id (see previ tokens list).")],
     config: ConfigOption = None,
 ) -> None:
-    """Remove a token; a running service refuses it from its next request."""
+    """Remove a token and end its web sessions; a running service refuses it from its next request."""
+    from service.database import make_engine
+    from service.pages.session import MAX_SECONDS
+    from service.sessions import SessionStore
+    from service.settings import service_settings
+
     record = _store(config).revoke(token_id)
-    console.print(f"revoked token {record.token_id} ({record.name}, {record.role})")
+    settings = service_settings(load_config(config))
+    ended = SessionStore(
+        make_engine(settings.audit_url), settings.audit_url, max_seconds=MAX_SECONDS
+    ).end_token(record.token_id)
+    console.print(f"revoked token {record.token_id} ({record.name}, {record.role}); {ended} sessions ended")

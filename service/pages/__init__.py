@@ -26,14 +26,14 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.pages import auditor, auth, caseworker, estimate, manager
-from service.pages.caseload import caseload_store
 from service.pages.frame import PAGE_HEADERS, STATIC_DIR, TEMPLATES_DIR, PagesState, error_page
-from service.pages.session import SessionCodec
+from service.pages.session import MAX_SECONDS, SessionCodec
+from service.sessions import SessionStore
 from service.state import ServiceState
 
 __all__ = ["mount_pages"]
 
-NOT_PAGES = ("/v1/", "/static/", "/docs", "/redoc", "/openapi.json", "/healthz", "/readyz")
+NOT_PAGES = ("/v1/", "/static/", "/docs", "/openapi.json", "/healthz", "/readyz")
 
 
 def mount_pages(app: FastAPI) -> None:
@@ -46,10 +46,11 @@ def mount_pages(app: FastAPI) -> None:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    sessions = SessionStore(state.audit.engine, state.settings.audit_url, max_seconds=MAX_SECONDS)
     app.state.previ_pages = PagesState(
-        codec=SessionCodec(),
+        codec=SessionCodec(state.settings.key("session"), sessions),
         templates=templates,
-        caseload=caseload_store(state.settings, engine=state.audit.engine),
+        caseload=state.caseload,
     )
     for module in (auth, caseworker, estimate, manager, auditor):
         app.include_router(module.router)

@@ -1,5 +1,10 @@
 """The auditor's page: the audit log, filtered by date, role, purpose and outcome, and its CSV export.
 
+Above the log, two lists over the last seven days: the look-ups outside a
+caseload with their stated justifications, and the tokens that read more than
+``service.alert_youth_per_hour`` distinct young people within one hour (what
+walking through ids to rebuild a ranked list looks like).
+
 Both read :meth:`service.audit_log.AuditLog.entries` (as ``GET /v1/audit-log``)
 and are themselves logged. The CSV neutralises cells a spreadsheet would run
 as formulas: a refused purpose is stored as the client sent it.
@@ -18,7 +23,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
 from features.registry import Language
-from service.audit_log import Outcome
+from service.audit_log import ENTRY_COLUMNS, Outcome
 from service.pages.frame import Page, PageRoute, page_for
 from service.pages.texts import PAGE_TEXTS, label_of, page_text
 from service.tokens import ROLES, Role
@@ -34,21 +39,10 @@ DETAIL_PREFIXES = (
     ("reload from", "detail_reload"),
     ("unknown role", "detail_unknown_role"),
 )
+
+ALERT_DAYS = 7
 CSV_LIMIT = 10_000
-CSV_COLUMNS = (
-    "id",
-    "at",
-    "token_id",
-    "role",
-    "purpose",
-    "youth_pseudonym",
-    "model_version",
-    "endpoint",
-    "method",
-    "outcome",
-    "status",
-    "detail",
-)
+CSV_COLUMNS = ENTRY_COLUMNS
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -78,7 +72,17 @@ def audit_log(page: AuditorPage) -> Response:
     guard.log("allowed", 200, purpose="audit")
     before = page.request.query_params.get("before_id", "")
     entries = _entries(page, filters, before_id=int(before) if before.isdigit() else None, limit=PAGE_SIZE)
-    return _render(page, filters, entries)
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=ALERT_DAYS)
+    audit = page.state.audit
+    threshold = page.state.settings.alert_youth_per_hour
+    return _render(
+        page,
+        filters,
+        entries,
+        outside=audit.outside_caseload(since, limit=PAGE_SIZE),
+        heavy=audit.heavy_readers(since, threshold=threshold),
+        threshold=threshold,
+    )
 
 
 @router.get("/auditor/log.csv")
@@ -110,8 +114,11 @@ def audit_log_csv(page: AuditorPage) -> Response:
     )
 
 
-def _render(page: Page, filters: LogFilters, entries: list[dict[str, Any]], *, status: int = 200) -> Response:
+def _render(
+    page: Page, filters: LogFilters, entries: list[dict[str, Any]], *, status: int = 200, **alerts: Any
+) -> Response:
     older = filters.query(before_id=entries[-1]["id"]) if len(entries) == PAGE_SIZE else None
+    alerts = {"outside": [], "heavy": [], "threshold": 0, "alert_days": ALERT_DAYS, **alerts}
     return page.render(
         "audit_log.html",
         status=status,
@@ -121,6 +128,7 @@ def _render(page: Page, filters: LogFilters, entries: list[dict[str, Any]], *, s
         older=f"/auditor/log?{older}" if older else None,
         csv_url=f"/auditor/log.csv?{filters.query()}",
         detail_words=lambda detail: detail_words(str(detail), page.language),
+        **alerts,
     )
 
 

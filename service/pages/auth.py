@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from previ.errors import PreviError
-from service.deps import endpoint_of, log_refusal
+from service.deps import client_address, endpoint_of, log_refusal
 from service.pages.frame import (
     Page,
     PageError,
@@ -22,6 +22,7 @@ from service.pages.frame import (
     public_page,
     safe_next,
 )
+from service.rate_limits import RateLimited, token_id_of
 from service.state import ServiceState
 from service.texts import text
 from service.tokens import ROLES
@@ -65,13 +66,23 @@ async def login(page: PublicPage) -> Response:
         return _login_page(page, error=page.t("form_expired"), status=400)
     form = await check_form(page)
     next_path = safe_next(form.get("next"))
+    token = form.get("token", "").strip()
+    token_id = token_id_of(token)
+    rate = page.state.rate
+    endpoint = endpoint_of(page.request)
     try:
-        caller = page.state.tokens.authenticate(form.get("token", "").strip())
+        rate.address(client_address(page.request), login=True)
+        rate.check_unlocked(token_id)
+        caller = page.state.tokens.authenticate(token)
+    except RateLimited as limited:
+        await log_refusal(page.state, page.request, endpoint, 429, limited.detail)
+        raise
     except PreviError:
-        await log_refusal(page.state, page.request, endpoint_of(page.request), 503, "token_file_unreadable")
+        await log_refusal(page.state, page.request, endpoint, 503, "token_file_unreadable")
         raise PageError(503, text("tokens_unavailable", page.language), logged=True) from None
     if caller is None:
-        await log_refusal(page.state, page.request, endpoint_of(page.request), 401, "login_failed")
+        rate.failed(token_id if token_id in page.state.tokens.records() else None)
+        await log_refusal(page.state, page.request, endpoint, 401, "login_failed")
         return _login_page(page, error=page.t("login_failed"), status=401, next_path=next_path)
     signed_in = Page(page.request, page.state, page.pages, page.language, page.session, caller)
     await run_in_threadpool(signed_in.guard.log, "allowed", 200, detail="login")
@@ -85,7 +96,7 @@ async def logout(page: AnyRolePage) -> Response:
     await check_form(page)
     await run_in_threadpool(page.guard.log, "allowed", 200, detail="logout")
     response = RedirectResponse("/login?out=1", status_code=303)
-    page.pages.codec.clear(response, page.request)
+    page.pages.codec.clear(response, page.request, page.session)
     return response
 
 

@@ -57,7 +57,7 @@ def youth(page: CaseworkerPage) -> Response:
         page.guard.log("refused", 422, youth_ids=[youth_id], detail="invalid_request")
         return _lookup(page, status=400, youth_id=youth_id, purpose_error=page.t("purpose_required"))
     try:
-        score = snapshot_score(youth_id, purpose[:64], page.guard)
+        score = snapshot_score(youth_id, purpose[:64], page.guard, query.get("justification"))
     except HTTPException as error:
         if error.status_code != 404:
             raise

@@ -26,16 +26,18 @@ from fastapi import HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from features.registry import Language
 from previ.errors import PreviError
 from service.audit_log import AuditUnavailable
+from service.caseload import CaseloadStore
 from service.deps import Guard, endpoint_of, log_refusal
-from service.pages.caseload import CaseloadStore
 from service.pages.session import Session, SessionCodec, page_language, same_origin
 from service.pages.texts import label_of, page_text
+from service.rate_limits import RateLimited
 from service.state import ServiceState
 from service.texts import text
 from service.tokens import Caller, Role
@@ -93,6 +95,7 @@ ERROR_TITLES = {
     404: "error_404",
     405: "error_405",
     422: "error_422",
+    429: "error_400",
     503: "error_503",
 }
 
@@ -199,6 +202,11 @@ def page_for(*roles: Role) -> Callable[..., Awaitable[Page]]:
             raise LoginRequired(expired=True)
         caller = Caller(token_id=record.token_id, name=record.name, role=record.role)
         request.state.caller = caller
+        try:
+            state.rate.token(caller.token_id)
+        except RateLimited as limited:
+            await log_refusal(state, request, endpoint, 429, limited.detail)
+            raise
         page = Page(request, state, pages, language, session, caller)
         request.state.page = page
         if caller.role not in roles:
@@ -241,6 +249,10 @@ class PageRoute(APIRoute):
                 response = await handler(request)
             except LoginRequired as required:
                 response = _to_login(request, expired=required.expired)
+            except RateLimited as limited:
+                message = text("rate_limited", _language(request), seconds=limited.retry_after)
+                response = error_page(request, 429, message, logged=True)
+                response.headers["retry-after"] = str(limited.retry_after)
             except PageError as error:
                 response = error_page(request, error.status, error.message, logged=error.logged)
             except (HTTPException, StarletteHTTPException) as error:
@@ -248,8 +260,11 @@ class PageRoute(APIRoute):
                 response = error_page(request, error.status_code, detail, logged=error.status_code == 403)
             except RequestValidationError:
                 response = error_page(request, 400, None)
-            except AuditUnavailable as error:
-                log.error("audit log unavailable (%s): refusing page %s", error, endpoint_of(request))
+            except (AuditUnavailable, SQLAlchemyError) as error:
+                # the type only: SQLAlchemy's message repeats the statement's parameters (ids)
+                log.error(
+                    "audit log unavailable (%s): refusing page %s", type(error).__name__, endpoint_of(request)
+                )
                 response = error_page(request, 503, text("audit_unavailable", _language(request)))
             except Exception:
                 log.exception("unexpected error on page %s %s", request.method, endpoint_of(request))

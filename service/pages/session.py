@@ -1,11 +1,13 @@
 """Web sessions: a bearer token exchanged once for a signed, HttpOnly cookie, and CSRF tokens.
 
-The cookie holds the token's id (never the token), a CSRF token and two times,
-signed with a key drawn at start-up (so a restart logs everyone out, and a
-cookie cannot be forged or edited). On every request the token id is looked up
-again in the token file: a revoked token ends its sessions at the next click,
-and the role is always the file's. A session ends after ``IDLE_SECONDS`` without
-a request or ``MAX_SECONDS`` after login, whichever comes first.
+A signed-in cookie holds only a random session id, signed with the session key
+(``service.session_key`` or its key file, shared by every worker, so a cookie
+cannot be forged or edited); the session itself lives server-side
+(:class:`service.sessions.SessionStore`). Logging out deletes it, and so does
+``previ tokens revoke``: the old cookie is refused on its next request. On every
+request the token id is also looked up again in the token file, so the role is
+always the file's. A session ends after ``IDLE_SECONDS`` without a request or
+``MAX_SECONDS`` after login, whichever comes first.
 
 Before login the same cookie carries only a CSRF token, so the login form is
 protected too. Every form posts its CSRF token in a hidden field; a POST whose
@@ -23,14 +25,14 @@ import hashlib
 import hmac
 import json
 import secrets
-import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from features.registry import Language
+from service.sessions import SessionStore
 from service.texts import parse_accept_language
 
 __all__ = [
@@ -59,6 +61,7 @@ class Session:
     token_id: str | None = None
     issued: float = 0.0
     seen: float = 0.0
+    sid: str | None = None
 
     def expired(self, now: float) -> bool:
         return now - self.seen > IDLE_SECONDS or now - self.issued > MAX_SECONDS
@@ -68,28 +71,27 @@ class Session:
 
 
 class SessionCodec:
-    """Signs and reads session cookies (JSON, then an HMAC-SHA256 tag) with one key per process."""
+    """Signs and reads session cookies (JSON, then an HMAC-SHA256 tag); sessions live in ``store``."""
 
-    def __init__(self, key: bytes | None = None) -> None:
-        self._key = key or secrets.token_bytes(32)
+    def __init__(self, key: bytes, store: SessionStore) -> None:
+        self._key = key
+        self.store = store
 
     def anonymous(self) -> Session:
         return Session(csrf=secrets.token_urlsafe(24))
 
     def logged_in(self, token_id: str, *, now: float | None = None) -> Session:
-        """A fresh session (new CSRF token: nothing from before the login carries over)."""
-        moment = time.time() if now is None else now
-        return Session(csrf=secrets.token_urlsafe(24), token_id=token_id, issued=moment, seen=moment)
+        """A fresh server-side session (new CSRF token: nothing from before the login carries over)."""
+        sid, record = self.store.start(token_id, now=now)
+        return Session(csrf=record.csrf, token_id=token_id, issued=record.issued, seen=record.seen, sid=sid)
 
     def dumps(self, session: Session) -> str:
-        payload: dict[str, Any] = {"c": session.csrf}
-        if session.token_id is not None:
-            payload.update(t=session.token_id, i=session.issued, s=session.seen)
+        payload: dict[str, Any] = {"sid": session.sid} if session.sid is not None else {"c": session.csrf}
         body = _b64encode(json.dumps(payload, separators=(",", ":")).encode("utf-8"))
         return f"{body}.{self._tag(body)}"
 
     def loads(self, cookie: str | None) -> Session | None:
-        """The session in a cookie, or None for a missing, forged or malformed one."""
+        """The session in a cookie, or None for a missing, forged, malformed or ended one."""
         body, _, tag = (cookie or "").partition(".")
         if not body or not hmac.compare_digest(tag.encode("utf-8"), self._tag(body).encode()):
             return None
@@ -97,20 +99,19 @@ class SessionCodec:
             payload = json.loads(_b64decode(body))
         except (ValueError, binascii.Error):
             return None
-        if not isinstance(payload, dict) or not isinstance(payload.get("c"), str):
+        if not isinstance(payload, dict):
             return None
-        token_id = payload.get("t")
-        if token_id is None:
-            return Session(csrf=payload["c"])
-        try:
+        sid = payload.get("sid")
+        if isinstance(sid, str):
+            record = self.store.get(sid)
+            if record is None:
+                return None
             return Session(
-                csrf=payload["c"],
-                token_id=str(token_id),
-                issued=float(payload["i"]),
-                seen=float(payload["s"]),
+                csrf=record.csrf, token_id=record.token_id, issued=record.issued, seen=record.seen, sid=sid
             )
-        except (KeyError, TypeError, ValueError):
-            return None
+        if isinstance(payload.get("c"), str):
+            return Session(csrf=payload["c"])
+        return None
 
     def _tag(self, body: str) -> str:
         return _b64encode(
@@ -121,9 +122,9 @@ class SessionCodec:
         return self.loads(request.cookies.get(cookie_name(request)))
 
     def write(self, response: Response, request: Request, session: Session) -> None:
-        """Set (or refresh) the cookie; ``seen`` is moved to now for a logged-in session."""
-        if session.token_id is not None:
-            session = replace(session, seen=time.time())
+        """Set (or refresh) the cookie; a signed-in session is marked as seen now."""
+        if session.sid is not None:
+            self.store.touch(session.sid)
         secure = request.url.scheme == "https"
         response.set_cookie(
             cookie_name(request),
@@ -135,7 +136,10 @@ class SessionCodec:
             samesite="strict",
         )
 
-    def clear(self, response: Response, request: Request) -> None:
+    def clear(self, response: Response, request: Request, session: Session | None = None) -> None:
+        """End ``session`` server-side (its cookie is then worthless anywhere) and drop the cookie."""
+        if session is not None and session.sid is not None:
+            self.store.end(session.sid)
         response.delete_cookie(
             cookie_name(request), path="/", secure=request.url.scheme == "https", httponly=True
         )

@@ -414,6 +414,14 @@ ES: Final[dict[str, str]] = {
     "detail_uptake": "Canalizaciones por {tail}",
     "detail_reload": "Recarga del modelo (antes: versión {tail})",
     "detail_unknown_role": "Rol desconocido",
+    "heavy_title": "Tokens que consultaron más de {threshold} personas distintas en una hora "
+    "(últimos {days} días)",
+    "heavy_none": "Ningún token superó el umbral.",
+    "outside_title": "Consultas fuera de la lista de casos, con su justificación (últimos {days} días)",
+    "outside_none": "No hubo consultas fuera de la lista de casos.",
+    "col_hour": "Hora (UTC)",
+    "col_youth_count": "Personas distintas",
+    "col_justification": "Justificación",
 }
 
 EN: Final[dict[str, str]] = {
@@ -814,6 +822,14 @@ EN: Final[dict[str, str]] = {
     "detail_uptake": "Uptake by {tail}",
     "detail_reload": "Model reload (was version {tail})",
     "detail_unknown_role": "Unknown role",
+    "heavy_title": "Tokens that read more than {threshold} distinct young people in one hour "
+    "(last {days} days)",
+    "heavy_none": "No token went over the threshold.",
+    "outside_title": "Look-ups outside a caseload, with their justification (last {days} days)",
+    "outside_none": "No look-up outside a caseload.",
+    "col_hour": "Hour (UTC)",
+    "col_youth_count": "Distinct young people",
+    "col_justification": "Justification",
 }
 
 PAGE_TEXTS: Final[dict[Language, dict[str, str]]] = {"es": ES, "en": EN}

@@ -22,8 +22,12 @@ router = APIRouter(tags=["feedback"])
     responses=REFUSALS,
 )
 def feedback(body: FeedbackIn, guard: CaseworkerGuard) -> FeedbackOut:
-    """Feedback is how the programme learns whether suggestions are taken up and where the tiers are off."""
+    """Feedback is how the programme learns whether suggestions are taken up and where the tiers are off.
+
+    Only for a young person on the caller's caseload (403, logged, otherwise).
+    """
     ids = [body.youth_id]
+    guard.require_caseload(body.youth_id, purpose=body.kind)
     current = guard.state.holder.current
     version = body.model_version or (current.version if current is not None else None)
     if body.program is not None and guard.state.catalog.get(body.program) is None:

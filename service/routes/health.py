@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
+from starlette.concurrency import run_in_threadpool
 
 from service.deps import StateDep
 from service.schemas import ErrorOut, Health
@@ -18,11 +19,16 @@ async def healthz() -> Health:
 @router.get(
     "/readyz",
     response_model=Health,
-    summary="A verified model is loaded and scores can be served",
-    responses={503: {"model": ErrorOut, "description": "No model loaded (yet, or it was refused)."}},
+    summary="A verified model is loaded and the audit log takes writes: scores can be served",
+    responses={
+        503: {"model": ErrorOut, "description": "No model loaded (yet, or it was refused), or no audit log."}
+    },
 )
 async def readyz(state: StateDep) -> Health:
+    """Ready only when a score could be served: a model, and an audit log that can be written now."""
     model = state.holder.current
     if model is None:
         raise HTTPException(503, "no model loaded")
+    if not await run_in_threadpool(state.audit.writable):
+        raise HTTPException(503, "the audit log cannot be written")
     return Health(status="ready", model_version=model.version)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.allocation_store import places_for
-from service.deps import CaseworkerGuard
+from service.deps import OUT_OF_CASELOAD, CaseworkerGuard
 from service.results import score_out
 from service.routes.scores import REFUSALS
 from service.schemas import ErrorOut, ScoreOut
@@ -20,23 +20,40 @@ YouthPath = Annotated[
     str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$", examples=["Y000123"])
 ]
 PurposeQuery = Annotated[str, Query(min_length=1, max_length=64, examples=["case_review"])]
+JustificationQuery = Annotated[
+    str | None,
+    Query(
+        max_length=500,
+        description="Why a young person outside your caseload is looked up (only where the deployment "
+        "allows it; logged and listed for the auditor).",
+    ),
+]
 
 
 @router.get(
     "/v1/youth/{youth_id}/score",
     response_model=ScoreOut,
-    summary="A young person's score from the latest batch snapshot (caseworker)",
+    summary="A young person's score from the latest batch snapshot (caseworker, own caseload)",
     responses={**REFUSALS, 404: {"model": ErrorOut, "description": "No snapshot, or not in the latest one."}},
 )
-def snapshot_score(youth_id: YouthPath, purpose: PurposeQuery, guard: CaseworkerGuard) -> ScoreOut:
+def snapshot_score(
+    youth_id: YouthPath,
+    purpose: PurposeQuery,
+    guard: CaseworkerGuard,
+    justification: JustificationQuery = None,
+) -> ScoreOut:
     """The score, reasons and referrals computed by the latest ``previ score`` run.
 
-    The percentile is within that snapshot's population; reasons are in the
+    Only for a young person on the caller's caseload (403, logged, otherwise;
+    see ``service.out_of_caseload`` for look-ups with a justification). The
+    percentile is within that snapshot's population; reasons are in the
     language asked for; referrals follow the current catalog and the
     programmes the young person was in at the snapshot's date.
     """
     ids = [youth_id]
     guard.check_purpose(purpose, youth_ids=ids, model=None)
+    outside = guard.require_caseload(youth_id, purpose=purpose, justification=justification)
+    detail, stated = (OUT_OF_CASELOAD, (justification or "").strip()) if outside else (None, None)
     try:
         snapshot, person = guard.state.snapshots.person(youth_id)
     except SQLAlchemyError:
@@ -54,7 +71,15 @@ def snapshot_score(youth_id: YouthPath, purpose: PurposeQuery, guard: Caseworker
             else text("not_in_snapshot", guard.language, as_of=snapshot.as_of)
         )
         version = snapshot.model_version if snapshot else None
-        guard.log("allowed", 404, purpose=purpose, youth_ids=ids, model_version=version, detail="not_found")
+        guard.log(
+            "allowed",
+            404,
+            purpose=purpose,
+            youth_ids=ids,
+            model_version=version,
+            detail=detail or "not_found",
+            justification=stated,
+        )
         raise HTTPException(404, message)
     answer = score_out(
         youth_id=youth_id,
@@ -74,5 +99,13 @@ def snapshot_score(youth_id: YouthPath, purpose: PurposeQuery, guard: Caseworker
         snapshot_id=snapshot.id,
         places=places_for(guard.state.snapshots, ids).get(youth_id),
     )
-    guard.log("allowed", 200, purpose=purpose, youth_ids=ids, model_version=snapshot.model_version)
+    guard.log(
+        "allowed",
+        200,
+        purpose=purpose,
+        youth_ids=ids,
+        model_version=snapshot.model_version,
+        detail=detail,
+        justification=stated,
+    )
     return answer

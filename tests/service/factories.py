@@ -270,6 +270,11 @@ def service_settings(folder: Path, **overrides: Any) -> ServiceSettings:
         "audit_url": f"sqlite:///{folder / 'audit.db'}",
         "audit_fsync": False,
         "snapshot_dir": folder / "snapshots",
+        "audit_key_file": folder / "audit.key",
+        "session_key_file": folder / "session.key",
+        # Tests send thousands of requests from one address; the limits have their own tests.
+        "rate_limit_api": "100000/minute",
+        "rate_limit_login": "100000/minute",
     }
     return ServiceSettings(**{**values, **overrides})
 

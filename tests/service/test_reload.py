@@ -137,19 +137,25 @@ def test_when_the_audit_log_cannot_be_written_no_score_leaves(registry: Registry
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the log's folder should be")
     audit_url = f"sqlite:///{blocker / 'audit.db'}"
-    with running_service(registry.config(), tmp_path / "service", audit_url=audit_url) as service:
+    settings = {"audit_url": audit_url, "wait_ready": False}
+    with running_service(registry.config(), tmp_path / "service", **settings) as service:
         body = person(registry.model("trained"), 0)
         with service.client("caseworker") as client:
             score = client.post("/v1/scores", json=body)
             model = client.get("/v1/model")
         with service.client() as anonymous:
             unauthenticated = anonymous.post("/v1/scores", json=body)
-        for response in (score, model, unauthenticated):
+            ready = anonymous.get("/readyz")
+        for response in (score, model):
             assert response.status_code == 503
             assert "auditoría" in response.json()["detail"] and "probability" not in response.text
+        assert ready.status_code == 503 and "audit" in ready.json()["detail"]
+        # refused anyway, and counted in memory until the log is back (see service.refusals)
+        assert unauthenticated.status_code == 401 and service.state.refusals.pending() >= 1
         blocker.unlink()  # the log's place becomes writable again: scores flow, and are logged
         with service.client("caseworker") as client:
             assert client.post("/v1/scores", json=body).status_code == 200
+        assert httpx.get(f"{service.url}/readyz").status_code == 200
         assert service.state.audit.entries(limit=5)[0]["status"] == 200
 
 

@@ -60,6 +60,9 @@ def test_the_youth_endpoint_reads_the_latest_snapshot(scored: RunningService) ->
     scores = _snapshot(scored, "scores.parquet")
     reasons = _snapshot(scored, "reasons.parquet")
     youth = scores.sort_values("probability").iloc[-1]
+    scored.state.caseload.add(
+        caseworker="test-caseworker", youth_id=youth.youth_id
+    )  # scores are caseload-only
     with scored.client("caseworker") as client:
         spanish = client.get(f"/v1/youth/{youth.youth_id}/score", params={"purpose": "case_review"})
         english = client.get(
@@ -84,6 +87,7 @@ def test_the_youth_endpoint_reads_the_latest_snapshot(scored: RunningService) ->
 
 
 def test_someone_not_in_the_latest_snapshot_is_404_and_logged(scored: RunningService) -> None:
+    scored.state.caseload.add(caseworker="test-caseworker", youth_id="NOBODY-1")
     with scored.client("caseworker") as client:
         response = client.get("/v1/youth/NOBODY-1/score", params={"purpose": "case_review"})
     assert response.status_code == 404 and "NOBODY" not in response.text

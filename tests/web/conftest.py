@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from service.batch import write_snapshot
-from service.pages.caseload import CaseloadStore
+from service.caseload import CaseloadStore
 from tests.service.factories import Registry, RunningService, build_registry, running_service
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -78,6 +78,7 @@ class WebService:
         return tokens[role]
 
     def audit(self, **filters: Any) -> list[dict[str, Any]]:
+        self.service.state.refusals.flush()  # refusals without a valid token are counted per minute
         with self.service.client("auditor") as client:
             response = client.get("/v1/audit-log", params={"limit": 1000, **filters})
         assert response.status_code == 200, response.text

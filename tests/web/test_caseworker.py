@@ -176,7 +176,8 @@ def test_the_purpose_is_required_and_punitive_purposes_are_refused_and_logged(
 
 def test_someone_not_in_the_snapshot_is_a_clear_message_on_the_form(context: Any, web: WebService) -> None:
     page = login(context, web, "caseworker")
-    response = page.goto("/caseworker/youth?youth_id=NOBODY-9&purpose=case_review")
+    gone = web.youth["gone"]  # on the caseload, aged out of the latest snapshot
+    response = page.goto(f"/caseworker/youth?youth_id={gone}&purpose=case_review")
     assert response.status == 404
     assert "no aparece en el último lote" in page.locator("#youth-error").inner_text()
 

@@ -125,6 +125,8 @@ def test_the_auditor_filters_the_log_and_exports_it_as_csv(context: Any, web: We
         "outcome",
         "status",
         "detail",
+        "justification",
+        "count",
     ]
     today = page.evaluate("new Date().toISOString().slice(0, 10)")
     page.goto(f"/auditor/log?since={today}&until={today}&purpose=audit")

@@ -19,9 +19,11 @@ from typer.testing import CliRunner
 from previ.commands import caseload
 from previ.config import PreviConfig
 from previ.errors import PreviError
+from service.caseload import BAD_YOUTH_ID, caseload_store
+from service.database import make_engine
 from service.main import create_app
-from service.pages.caseload import BAD_YOUTH_ID, caseload_store
 from service.pages.session import IDLE_SECONDS, MAX_SECONDS, SessionCodec
+from service.sessions import SessionStore
 from service.settings import ServiceSettings
 from service.tokens import TokenStore
 
@@ -35,25 +37,45 @@ def _settings(folder: Path) -> ServiceSettings:
         audit_url=f"sqlite:///{folder / 'audit.db'}",
         audit_fsync=False,
         snapshot_dir=folder / "snapshots",
+        audit_key_file=folder / "audit.key",
+        session_key_file=folder / "session.key",
         model_path=folder / "no-model",
     )
 
 
-def test_a_session_cookie_round_trips_and_rejects_edits_and_other_keys() -> None:
-    codec = SessionCodec()
+def _codec(folder: Path, key: bytes = b"k" * 32) -> SessionCodec:
+    url = f"sqlite:///{folder / 'sessions.db'}"
+    return SessionCodec(key, SessionStore(make_engine(url, fsync=False), url, max_seconds=MAX_SECONDS))
+
+
+def test_a_session_cookie_round_trips_and_rejects_edits_and_other_keys(tmp_path: Path) -> None:
+    codec = _codec(tmp_path)
     session = codec.logged_in("a1b2c3d4")
     cookie = codec.dumps(session)
     assert codec.loads(cookie) == session
+    assert "a1b2c3d4" not in cookie and session.sid is not None  # the cookie holds a session id only
     assert codec.loads(cookie[:-2] + ("AA" if not cookie.endswith("AA") else "BB")) is None
-    assert SessionCodec().loads(cookie) is None  # another process's key
+    assert _codec(tmp_path, b"o" * 32).loads(cookie) is None  # another key, same store
+    assert _codec(tmp_path).loads(cookie) == session  # another worker with the shared key
     assert codec.loads("") is None and codec.loads("garbage") is None and codec.loads("ñ.ñ") is None
     anonymous = codec.loads(codec.dumps(codec.anonymous()))
     assert anonymous is not None and anonymous.token_id is None
 
 
-def test_a_session_expires_when_idle_or_too_old() -> None:
+def test_an_ended_session_is_refused_at_once_in_every_worker(tmp_path: Path) -> None:
+    codec, other_worker = _codec(tmp_path), _codec(tmp_path)
+    kept, ended = codec.logged_in("a1b2c3d4"), codec.logged_in("a1b2c3d4")
+    assert ended.sid is not None
+    codec.store.end(ended.sid)
+    assert other_worker.loads(codec.dumps(ended)) is None
+    assert other_worker.loads(codec.dumps(kept)) == kept
+    assert codec.store.end_token("a1b2c3d4") == 1  # what `previ tokens revoke` does
+    assert other_worker.loads(codec.dumps(kept)) is None
+
+
+def test_a_session_expires_when_idle_or_too_old(tmp_path: Path) -> None:
     now = time.time()
-    session = SessionCodec().logged_in("a1b2c3d4", now=now)
+    session = _codec(tmp_path).logged_in("a1b2c3d4", now=now)
     assert not session.expired(now + IDLE_SECONDS - 1)
     assert session.expired(now + IDLE_SECONDS + 1)
     assert replace(session, seen=now + MAX_SECONDS).expired(now + MAX_SECONDS + 1)

@@ -1,9 +1,12 @@
 """Caseloads: which young people are assigned to which caseworker, in the service database.
 
-A caseworker is named as their token is (``previ tokens add --name NAME``); the
-"my caseload" page shows the signed-in caseworker the young people assigned to
-that name and nobody else's. Assignments live beside the audit log (the
-``service.audit_url`` database) and are managed with ``previ caseload``.
+A caseworker is named as their token is (``previ tokens add --name NAME``). The
+caseload is the caseworker's object-level permission: the API and the pages
+serve a stored score or record feedback only for young people on the caller's
+caseload (:meth:`service.deps.Guard.require_caseload`), and the "my caseload"
+page shows the young people assigned to that name and nobody else's.
+Assignments live beside the audit log (the ``service.audit_url`` database) and
+are managed with ``previ caseload``.
 """
 
 from __future__ import annotations
@@ -81,6 +84,22 @@ class CaseloadStore:
         )
         with self.engine.connect() as connection:
             return [str(youth_id) for youth_id in connection.execute(query).scalars()]
+
+    def holds(self, caseworker: str, youth_id: str) -> bool:
+        """Whether ``youth_id`` is on ``caseworker``'s caseload."""
+        self._ensure_schema()
+        query = select(caseload_table.c.youth_id).where(
+            (caseload_table.c.caseworker == caseworker) & (caseload_table.c.youth_id == youth_id)
+        )
+        with self.engine.connect() as connection:
+            return connection.execute(query).first() is not None
+
+    def forget(self, youth_id: str) -> int:
+        """Remove ``youth_id`` from every caseload; the number of assignments removed."""
+        self._ensure_schema()
+        with self.engine.begin() as connection:
+            result = connection.execute(delete(caseload_table).where(caseload_table.c.youth_id == youth_id))
+        return int(result.rowcount)
 
     def _ensure_schema(self) -> None:
         if self._ready:

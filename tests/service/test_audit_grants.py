@@ -1,0 +1,63 @@
+"""On PostgreSQL the service's role may insert audit rows, never edit or delete them (needs a server)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import ProgrammingError
+
+from service.audit_chain import verify_chain
+from service.audit_log import Access, AuditLog, grant_service_role
+from service.database import make_engine
+from service.pseudonym import Pseudonym
+
+psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed: pip install 'psycopg[binary]'")
+SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
+KEY = b"k" * 32
+
+
+@pytest.fixture
+def database() -> Iterator[tuple[str, str]]:
+    """A fresh database and a login role for the service, dropped afterwards."""
+    suffix = secrets.token_hex(4)
+    name, role = f"previ_issue12_{suffix}", f"previ_issue12_svc_{suffix}"
+    try:
+        admin = psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True)
+    except psycopg.OperationalError as error:
+        pytest.skip(f"no PostgreSQL at 127.0.0.1:5432 ({error})")
+    with admin:
+        admin.execute(f"CREATE DATABASE {name}")
+        admin.execute(f"CREATE ROLE {role} LOGIN")
+        try:
+            yield name, role
+        finally:
+            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+            admin.execute(f"DROP ROLE {role}")
+
+
+def test_the_service_role_may_insert_audit_rows_but_never_edit_them(
+    database: tuple[str, str],
+) -> None:
+    name, role = database
+    owner = make_engine(f"{SERVER}/{name}")
+    grant_service_role(owner, role)
+    log = AuditLog(f"postgresql+psycopg://{role}@127.0.0.1:5432/{name}", key=KEY)
+    access = Access(endpoint="/v1/youth/{youth_id}/score", method="GET", outcome="allowed", status=200)
+    for index in range(3):
+        log.record(access, [Pseudonym(f"p{index}")])
+    assert log.writable()
+    assert verify_chain(log, KEY).intact and verify_chain(log, KEY).rows == 3
+    for statement in (
+        "UPDATE audit_log SET outcome = 'refused' WHERE id = 2",
+        "DELETE FROM audit_log WHERE id = 2",
+    ):
+        with pytest.raises(ProgrammingError, match="permission denied"), log.engine.begin() as connection:
+            connection.execute(text(statement))
+    with owner.begin() as connection:  # the owner can, and verify names the row
+        connection.execute(text("UPDATE audit_log SET outcome = 'refused' WHERE id = 2"))
+    assert verify_chain(log, KEY).broken_id == 2
+    owner.dispose()
+    log.engine.dispose()
