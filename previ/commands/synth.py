@@ -15,9 +15,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from features.synth import Format, SynthSummary, synthesize
 from previ.commands import console, handles_errors, split_list
 from previ.config import load_config, parse_config
+from synthetic.synth import Format, SynthSummary, synthesize
 
 
 class BundleFormat(enum.StrEnum):

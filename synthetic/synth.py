@@ -114,7 +114,7 @@ extraction date) and everyone aged 11-19 then (whole years) who has not
 graduated or transferred: ``true_probability`` of at least one adverse outcome
 in [as_of, as_of + horizon) given the state at as_of (Rao-Blackwellised Monte
 Carlo over 32 future paths with the same dynamics, see
-:mod:`features._synth_truth`), ``true_main_driver`` and ``true_need`` at as_of.
+:mod:`synthetic._truth`), ``true_main_driver`` and ``true_need`` at as_of.
 With the defaults the truth's ROC AUC against the labels is about 0.75, and
 gradient-boosted trees on the feature registry's point-in-time features come
 within about 0.015 of it (a tree model given the exact state: within 0.006).
@@ -147,15 +147,15 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from features import _synth_model as model
-from features import _synth_records as records
-from features import _synth_tables as arrow_tables
-from features import _synth_truth as truth_model
-from features import _synth_world as world
 from features.schemas import OPTIONAL_TABLES, TABLES
 from previ.atomic import atomic_dir
 from previ.config import SynthConfig
 from previ.errors import PreviError
+from synthetic import _model as model
+from synthetic import _records as records
+from synthetic import _tables as arrow_tables
+from synthetic import _truth as truth_model
+from synthetic import _world as world
 
 __all__ = [
     "AUDIT_COLUMNS",

@@ -4,8 +4,8 @@
 horizon)) given everything the model knows at as_of (the need, its components,
 the transient noise, the programme and probation in course, the school
 status). It is computed by Monte Carlo over future paths that use the very
-dynamics of the recorded simulation (:func:`features._synth_model.draw_events`
-and :func:`~features._synth_model.advance`), never from the realised future.
+dynamics of the recorded simulation (:func:`synthetic._model.draw_events`
+and :func:`~synthetic._model.advance`), never from the realised future.
 
 Rao-Blackwellised estimator: whether the first outcome has happened by month m
 depends only on the path before it, so each path is simulated with outcomes
@@ -24,10 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from features import _synth_model as model
-from features import _synth_records as records
-from features._synth_model import State
-from features._synth_world import FloatArray, IntArray, Month, Population
+from synthetic import _model as model
+from synthetic import _records as records
+from synthetic._model import State
+from synthetic._world import FloatArray, IntArray, Month, Population
 
 MAX_PATH_ROWS = 131_072  # rows x paths simulated at once: small arrays are reused, large ones page-fault
 MIN_AGE, MAX_AGE = 11, 19

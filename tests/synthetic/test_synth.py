@@ -14,11 +14,11 @@ import pytest
 from sklearn.metrics import roc_auc_score
 from typer.testing import CliRunner
 
-from features import synth as synth_module
 from features.schemas import TABLES
-from features.synth import DRIVERS, Format, SyntheticBundle, simulate_bundle, synthesize
 from previ.config import SynthConfig
 from previ.errors import PreviError
+from synthetic import synth as synth_module
+from synthetic.synth import DRIVERS, Format, SyntheticBundle, simulate_bundle, synthesize
 
 SEED = 11
 HORIZON = dt.timedelta(days=365)
@@ -162,7 +162,7 @@ def test_youth_have_plausible_attributes(bundle_dir: Path) -> None:
 
 
 def _municipality_codes() -> dict[str, str]:
-    from features._synth_world import MUNICIPALITIES
+    from synthetic._world import MUNICIPALITIES
 
     return {municipality.name: municipality.code for municipality in MUNICIPALITIES}
 

@@ -1,6 +1,6 @@
 """The dynamics of ``previ synth``: the need, its components, and one month of events.
 
-:mod:`features.synth` describes the model in words. The recorded simulation
+:mod:`synthetic.synth` describes the model in words. The recorded simulation
 and the Monte Carlo behind the truth file call the same :func:`draw_events`
 and :func:`advance`, so the truth is computed with exactly the dynamics that
 produced the records. Every function is vectorised over young people; callers
@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from features._synth_world import (
+from features.registry import PROTECTIVE_FACTORS, RISK_FACTORS
+from synthetic._world import (
     ABSENCE_TENDENCY,
     CIVIC_TENDENCY,
     INCIDENT_TENDENCY,
@@ -31,7 +32,6 @@ from features._synth_world import (
     Month,
     Population,
 )
-from features.registry import PROTECTIVE_FACTORS, RISK_FACTORS
 
 # The true drivers are the registry's factors, so that reasons can be checked against the truth.
 DRIVERS = RISK_FACTORS
