@@ -30,7 +30,7 @@ import pandas as pd
 
 from features._events import as_day
 from features._youth import ExitFeatures
-from features.build import ID_COLUMNS, LABEL_COLUMN, BundleLike, build_features
+from features.build import ID_COLUMNS, LABEL_COLUMN, BundleLike, build_features, first_record_date
 from features.labels import OutcomeEvents
 from previ.config import FeaturesConfig
 from previ.errors import PreviError
@@ -126,16 +126,7 @@ def evaluation_sample(
 
 def _months(tables: Mapping[str, pd.DataFrame], extraction: dt.date, horizon_days: int) -> list[dt.date]:
     """First days of the months with a year of history before them and a closed outcome window."""
-    firsts = [
-        frame[column].min()
-        for name, frame in tables.items()
-        if name != "youth"
-        for column in frame.columns
-        if pd.api.types.is_datetime64_any_dtype(frame[column]) and frame[column].notna().any()
-    ]
-    if not firsts:
-        raise PreviError("evaluate: the bundle has no dated records")
-    start = (min(firsts) + pd.DateOffset(years=1)).replace(day=1)
+    start = (first_record_date(tables) + pd.DateOffset(years=1)).replace(day=1)
     last_day = as_day(pd.Timestamp(extraction))
     months = [
         stamp.date()

@@ -13,7 +13,6 @@ and one writer (:func:`write_evaluation`):
 from __future__ import annotations
 
 import fnmatch
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -228,7 +227,3 @@ def save(evaluation: Evaluation, out: Path, *, settings: PreviConfig) -> Path:
         out,
         settings=settings,
     )
-
-
-def load(out: Path) -> dict[str, Any]:
-    return dict(json.loads((out / "evaluation.json").read_text(encoding="utf-8")))

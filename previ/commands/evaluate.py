@@ -62,33 +62,22 @@ def register(app: typer.Typer) -> None:
         if by not in (None, "municipality"):
             raise PreviError(f"--by: expected municipality (got '{by}')")
         if table is not None:
-            missing = [
-                option
-                for option, value in (
-                    ("--treatment", treatment),
-                    ("--label", label),
-                    ("--positive", positive),
-                    ("--id", id_column),
-                )
-                if value is None
-            ]
-            if missing:
+            options = {"--treatment": treatment, "--label": label, "--positive": positive, "--id": id_column}
+            given = {option: value for option, value in options.items() if value is not None}
+            if len(given) < len(options):
+                missing = [option for option in options if option not in given]
                 raise PreviError(f"evaluate --table: {', '.join(missing)} required")
-            assert (
-                treatment is not None and label is not None and positive is not None and id_column is not None
-            )
             result = evaluate_table(
                 table,
-                treatment=treatment,
+                treatment=given["--treatment"],
                 control=control,
-                label=label,
-                positive=positive,
-                id_column=id_column,
+                label=given["--label"],
+                positive=given["--positive"],
+                id_column=given["--id"],
                 exclude=split_list(exclude),
                 seed=seed,
             )
-        else:
-            assert data is not None
+        elif data is not None:
             result = evaluate_bundle(
                 settings,
                 data_dir=data,
