@@ -66,7 +66,12 @@ def test_same_seed_writes_identical_bytes_and_another_seed_does_not(tmp_path: Pa
     synthesize(_config(youth=400, years=2, seed=SEED + 1), tmp_path / "c", fmt=fmt)
     first, second, other = (_digests(tmp_path / name) for name in "abc")
     assert first == second
-    assert set(first) == {*(f"{name}.{fmt}" for name in TABLES), f"truth.{fmt}", "manifest.json"}
+    assert set(first) == {
+        *(f"{name}.{fmt}" for name in TABLES),
+        f"truth.{fmt}",
+        "truth_effects.json",
+        "manifest.json",
+    }
     differing = {name for name in first if first[name] != other[name]}
     assert differing >= {f"{name}.{fmt}" for name in TABLES} | {f"truth.{fmt}"}
 
