@@ -21,7 +21,7 @@ import json, resource, sys, time
 from pathlib import Path
 step, folder, youth, years = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 if step == "synth":
-    from features.synth import synthesize
+    from synthetic.synth import synthesize
     from previ.config import SynthConfig
     start = time.perf_counter()
     summary = synthesize(SynthConfig(youth=youth, years=years, seed=1), folder / "bundle")

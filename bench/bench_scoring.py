@@ -72,8 +72,8 @@ def train_model(folder: Path, youth: int) -> Path:
 
 
 def synthesise(folder: Path, youth: int, years: int) -> Path:
-    from features.synth import synthesize
     from previ.config import SynthConfig
+    from synthetic.synth import synthesize
 
     if not (folder / "manifest.json").exists():
         started = time.perf_counter()

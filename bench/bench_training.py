@@ -62,8 +62,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         bundle = args.keep or Path(scratch) / "bundle"
         if not (bundle / "manifest.json").exists():
-            from features.synth import synthesize
             from previ.config import SynthConfig
+            from synthetic.synth import synthesize
 
             started = time.perf_counter()
             synthesize(SynthConfig(youth=args.youth, years=5, seed=1), bundle)

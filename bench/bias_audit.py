@@ -4,7 +4,7 @@
 
 For each seed, two bundles share the same behaviour: one without recording bias
 and one where the minor civic infractions of one municipality are recorded
-twice as often (labels included, see features/synth.py). A glass box is trained
+twice as often (labels included, see synthetic/synth.py). A glass box is trained
 on each (temporal folds) and audited on its test fold by municipality, with the
 programme-capacity rule. Prints how often the biased municipality is flagged in
 the biased bundles, and how often any municipality is flagged without bias (the
@@ -17,8 +17,8 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from features.synth import synthesize
 from previ.config import AuditConfig, DataConfig, PreviConfig, SynthConfig, TrainingConfig
+from synthetic.synth import synthesize
 from training.fairness import audit_training, flagged_groups
 from training.pipeline import training_set_from_bundle
 from training.train import run_training

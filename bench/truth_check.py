@@ -14,8 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from features.synth import synthesize
 from previ.config import DataConfig, PreviConfig, SynthConfig
+from synthetic.synth import synthesize
 from training.pipeline import training_set_from_bundle
 from training.train import run_training
 from training.truth import compare_with_truth

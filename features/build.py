@@ -141,15 +141,8 @@ def build_features(
     )
 
 
-def default_as_of_dates(
-    tables: Mapping[str, pd.DataFrame], extraction_date: dt.date, horizon_days: int
-) -> list[dt.date]:
-    """Every six months from a year after the first event until one horizon before extraction.
-
-    A year of history before the first as_of lets the 365-day windows fill; the
-    last as_of keeps its label window closed. Dates fall on the first of
-    February and August (the Mexican school calendar's terms).
-    """
+def first_record_date(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp:
+    """The earliest date in any table but ``youth``; PreviError when no table has a date."""
     firsts = [
         frame[column].min()
         for name, frame in tables.items()
@@ -159,7 +152,19 @@ def default_as_of_dates(
     ]
     if not firsts:
         raise PreviError("features: the bundle has no dated events to place as_of dates; pass --as-of")
-    start = min(firsts) + pd.DateOffset(years=1)
+    return pd.Timestamp(min(firsts))
+
+
+def default_as_of_dates(
+    tables: Mapping[str, pd.DataFrame], extraction_date: dt.date, horizon_days: int
+) -> list[dt.date]:
+    """Every six months from a year after the first event until one horizon before extraction.
+
+    A year of history before the first as_of lets the 365-day windows fill; the
+    last as_of keeps its label window closed. Dates fall on the first of
+    February and August (the Mexican school calendar's terms).
+    """
+    start = first_record_date(tables) + pd.DateOffset(years=1)
     last = pd.Timestamp(extraction_date) - pd.Timedelta(days=horizon_days - 1)
     candidates = pd.date_range(start.replace(day=1), last, freq="MS")
     dates = [timestamp.date() for timestamp in candidates if timestamp.month in (2, 8)]

@@ -16,6 +16,7 @@ from previ.commands import (
     audit,
     audit_log,
     caseload,
+    evaluate,
     features,
     forget,
     quickstart,
@@ -61,5 +62,6 @@ for module in (
     caseload,
     audit_log,
     forget,
+    evaluate,
 ):
     module.register(app)

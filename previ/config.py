@@ -56,6 +56,10 @@ class SynthConfig(_Section):
         2.0, description="How many times more often justice contacts are recorded for the biased group."
     )
     drop_tables: tuple[str, ...] = Field((), description="Optional tables to leave out of the bundle.")
+    program_effects: str = Field(
+        "default",
+        description="True programme effects: default, none, or a YAML file (see synthetic/_effects.py).",
+    )
 
 
 class OutcomeConfig(_Section):

@@ -18,13 +18,13 @@ from mlflow.exceptions import MlflowException
 
 from features.load import load_bundle
 from features.pipeline import matrix_from_loaded
-from features.synth import SynthSummary, synthesize
 from previ.config import PreviConfig
 from previ.errors import PreviError
 from service.batch import SnapshotSummary, write_snapshot
 from service.caseload import caseload_store
 from service.settings import service_settings
 from service.tokens import TokenStore
+from synthetic.synth import SynthSummary, synthesize
 from training.dataset import training_set_from_matrix
 from training.pipeline import TrainOutcome, train_and_register
 from training.promote import Promotion, promote

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from features.synth import synthesize
 from previ.config import SynthConfig
+from synthetic.synth import synthesize
 from tests.factories import shared_data_dir
 
 

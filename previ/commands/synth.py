@@ -15,9 +15,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from features.synth import Format, SynthSummary, synthesize
 from previ.commands import console, handles_errors, split_list
 from previ.config import load_config, parse_config
+from synthetic.synth import Format, SynthSummary, synthesize
 
 
 class BundleFormat(enum.StrEnum):
@@ -62,6 +62,13 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option("--drop-tables", help="Optional tables to leave out, comma-separated."),
         ] = None,
+        program_effects: Annotated[
+            str | None,
+            typer.Option(
+                "--program-effects",
+                help="True programme effects: default, none, or a YAML file (truth_effects.json).",
+            ),
+        ] = None,
         fmt: Annotated[BundleFormat, typer.Option("--format", help="File format of the tables.")] = (
             BundleFormat.parquet
         ),
@@ -84,6 +91,7 @@ def register(app: typer.Typer) -> None:
             "bias_municipality": bias_municipality,
             "bias_group": bias_group,
             "bias_rate": bias_rate,
+            "program_effects": program_effects,
             "drop_tables": None if drop_tables is None else tuple(split_list(drop_tables)),
         }
         synth_section = {

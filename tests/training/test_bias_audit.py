@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from features.synth import synthesize
 from previ.config import AuditConfig, DataConfig, PreviConfig, SynthConfig, TrainingConfig
+from synthetic.synth import synthesize
 from training.fairness import audit_training, flagged_groups
 from training.pipeline import training_set_from_bundle
 from training.train import run_training

@@ -1,6 +1,6 @@
 """The dynamics of ``previ synth``: the need, its components, and one month of events.
 
-:mod:`features.synth` describes the model in words. The recorded simulation
+:mod:`synthetic.synth` describes the model in words. The recorded simulation
 and the Monte Carlo behind the truth file call the same :func:`draw_events`
 and :func:`advance`, so the truth is computed with exactly the dynamics that
 produced the records. Every function is vectorised over young people; callers
@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from features._synth_world import (
+from features.registry import PROTECTIVE_FACTORS, RISK_FACTORS
+from synthetic._effects import ProgramEffects
+from synthetic._world import (
     ABSENCE_TENDENCY,
     CIVIC_TENDENCY,
     INCIDENT_TENDENCY,
@@ -31,7 +33,6 @@ from features._synth_world import (
     Month,
     Population,
 )
-from features.registry import PROTECTIVE_FACTORS, RISK_FACTORS
 
 # The true drivers are the registry's factors, so that reasons can be checked against the truth.
 DRIVERS = RISK_FACTORS
@@ -115,6 +116,8 @@ class State(ArrayColumns):
     program: IntArray
     program_month: IntArray
     probation_left: IntArray
+    effect: FloatArray  # relative reduction of this month's outcome hazard by a programme
+    effect_left: IntArray  # months the reduction still runs
 
     @classmethod
     def initial(cls, population: Population, rng: np.random.Generator) -> State:
@@ -127,6 +130,8 @@ class State(ArrayColumns):
             program=np.full(size, -1, dtype=np.int64),
             program_month=np.zeros(size, dtype=np.int64),
             probation_left=np.zeros(size, dtype=np.int64),
+            effect=np.zeros(size),
+            effect_left=np.zeros(size, dtype=np.int64),
         )
 
     def copy(self) -> State:
@@ -153,8 +158,13 @@ def current_need(population: Population, state: State, month: Month) -> FloatArr
 
 
 def outcome_hazard(need: FloatArray) -> FloatArray:
-    """Monthly probability of an adverse outcome for someone followed that month."""
+    """Monthly probability of an adverse outcome without any programme effect."""
     return HAZARD.rate(need)
+
+
+def hazard(population: Population, state: State, month: Month, need: FloatArray) -> FloatArray:
+    """Monthly probability of an adverse outcome: 0 when not followed, lowered by a programme."""
+    return np.asarray(outcome_hazard(need) * (1.0 - state.effect) * is_active(population, state, month))
 
 
 def main_driver(components: FloatArray) -> IntArray:
@@ -201,6 +211,7 @@ class MonthEvents:
     civic: IntArray
     civic_rate: FloatArray
     enrolment: IntArray  # programme index, -1 when not referred this month
+    enrolment_effect: FloatArray  # the hazard reduction the new programme brings (0 without one)
     program_dropout: BoolArray
     program_completed: BoolArray
     on_probation: BoolArray
@@ -215,6 +226,7 @@ def draw_events(
     need: FloatArray,
     school_until: IntArray,
     rng: np.random.Generator,
+    effects: ProgramEffects,
 ) -> MonthEvents:
     """Draw every event of ``month`` except the adverse outcome, from the current need.
 
@@ -248,6 +260,10 @@ def draw_events(
     referred = active & (state.program < 0) & (uniform[1] < REFERRAL_FLOOR + REFERRAL.rate(risk))
     enrolment = np.full(size, -1, dtype=np.int64)
     enrolment[referred] = _choose_program(state.components[:, referred], state.dropped[referred], rng)
+    enrolment_effect = np.zeros(size)
+    enrolment_effect[referred] = effects.reduction(
+        enrolment[referred], need[referred], population.age(month.start)[referred]
+    )
 
     at_school_all_month = (school_until >= month.last_school_day) & (month.school_days > 0)
     graduation = at_school_all_month & (population.graduation_month == month.index)
@@ -266,6 +282,7 @@ def draw_events(
         civic=civic,
         civic_rate=civic_rate,
         enrolment=enrolment,
+        enrolment_effect=enrolment_effect,
         program_dropout=program_dropout,
         program_completed=program_completed,
         on_probation=active & (state.probation_left > 0),
@@ -344,9 +361,17 @@ def draw_outcomes(
 
 
 def advance(
-    state: State, events: MonthEvents, rng: np.random.Generator, outcomes: Outcomes | None = None
+    state: State,
+    events: MonthEvents,
+    rng: np.random.Generator,
+    effects: ProgramEffects,
+    outcomes: Outcomes | None = None,
 ) -> None:
-    """Feed the month's events into the components and move every state variable on a month."""
+    """Feed the month's events into the components and move every state variable on a month.
+
+    A programme started this month lowers the hazard from next month on, for
+    ``effects.months`` months; a drop-out keeps ``effects.dropout_retention`` of it.
+    """
     components = state.components
     components *= PERSISTENCE[:, None]
     civic = np.minimum(events.civic, FEED_CAP).astype(np.float64)
@@ -360,8 +385,8 @@ def advance(
         (SUBSTANCE, np.minimum(events.substance, FEED_CAP)),
         (CIVIC, civic),
         (PROBATION, events.on_probation),
-        (PROGRAM_DROPOUT, events.program_dropout),
-        (COMPLETION, events.program_completed),
+        (PROGRAM_DROPOUT, effects.dropout_feed * events.program_dropout),
+        (COMPLETION, effects.completion_feed * events.program_completed),
         (STEADY, steady),
     )
     for row, feed in feeds:
@@ -375,6 +400,11 @@ def advance(
     starts = events.enrolment >= 0
     state.program_month = np.where(starts, 1, np.where(ended, 0, state.program_month + in_program))
     state.program = np.where(starts, events.enrolment, np.where(ended, -1, state.program))
+    state.effect_left = np.maximum(state.effect_left - 1, 0)
+    state.effect = np.where(state.effect_left > 0, state.effect, 0.0)
+    state.effect = np.where(events.program_dropout, effects.dropout_retention * state.effect, state.effect)
+    state.effect_left = np.where(starts, effects.months, state.effect_left)
+    state.effect = np.where(starts, events.enrolment_effect, state.effect)
 
     state.probation_left -= events.on_probation
     if outcomes is not None:

@@ -1,6 +1,6 @@
 """The simulated rows, from integer codes to typed Arrow tables in the schema's shape.
 
-Codes are what :class:`features._synth_records.Recorder` collects: youth index,
+Codes are what :class:`synthetic._records.Recorder` collects: youth index,
 day number since 1970-01-01, index into a category's labels, -1 for a blank.
 Rows are sorted by the table's key (or by every column), so the same codes
 always give the same bytes.
@@ -12,8 +12,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from features import _synth_world as world
-from features._synth_records import NO_CODE, Codes
 from features.schemas import (
     DISPOSITIONS,
     EXIT_REASONS,
@@ -24,6 +22,8 @@ from features.schemas import (
     SEXES,
     TABLES,
 )
+from synthetic import _world as world
+from synthetic._records import NO_CODE, Codes
 
 # Labels of the text columns that are not closed categories of the schema.
 TEXT_LABELS: dict[tuple[str, str], tuple[str, ...]] = {

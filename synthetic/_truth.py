@@ -4,8 +4,8 @@
 horizon)) given everything the model knows at as_of (the need, its components,
 the transient noise, the programme and probation in course, the school
 status). It is computed by Monte Carlo over future paths that use the very
-dynamics of the recorded simulation (:func:`features._synth_model.draw_events`
-and :func:`~features._synth_model.advance`), never from the realised future.
+dynamics of the recorded simulation (:func:`synthetic._model.draw_events`
+and :func:`~synthetic._model.advance`), never from the realised future.
 
 Rao-Blackwellised estimator: whether the first outcome has happened by month m
 depends only on the path before it, so each path is simulated with outcomes
@@ -24,10 +24,11 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from features import _synth_model as model
-from features import _synth_records as records
-from features._synth_model import State
-from features._synth_world import FloatArray, IntArray, Month, Population
+from synthetic import _model as model
+from synthetic import _records as records
+from synthetic._effects import ProgramEffects
+from synthetic._model import State
+from synthetic._world import FloatArray, IntArray, Month, Population
 
 MAX_PATH_ROWS = 131_072  # rows x paths simulated at once: small arrays are reused, large ones page-fault
 MIN_AGE, MAX_AGE = 11, 19
@@ -54,6 +55,7 @@ def truth_at(
     horizon_days: int,
     paths: int,
     rng: np.random.Generator,
+    effects: ProgramEffects,
 ) -> TruthRows:
     """The truth at the first day of ``month`` for everyone aged 11-19 then and still followed.
 
@@ -64,7 +66,15 @@ def truth_at(
     age = completed_years(population.birth_day, month.start)
     rows = np.flatnonzero((age >= MIN_AGE) & (age <= MAX_AGE) & ~state.exited)
     probability = true_probabilities(
-        population, state, calendar, month.index, rows, horizon_days=horizon_days, paths=paths, rng=rng
+        population,
+        state,
+        calendar,
+        month.index,
+        rows,
+        horizon_days=horizon_days,
+        paths=paths,
+        rng=rng,
+        effects=effects,
     )
     need = model.current_need(population, state, month)[rows]
     driver = model.main_driver(state.components[:, rows])
@@ -81,6 +91,7 @@ def true_probabilities(
     horizon_days: int,
     paths: int,
     rng: np.random.Generator,
+    effects: ProgramEffects,
 ) -> FloatArray:
     """P(adverse outcome within ``horizon_days`` of the start of ``as_of_month``) for ``rows``."""
     window_end = calendar[as_of_month].start + horizon_days
@@ -91,26 +102,31 @@ def true_probabilities(
         block = rows[first : first + chunk]
         replicated = np.repeat(block, paths)
         survival = _path_survival(
-            population.take(replicated), state.take(replicated), months, window_end, rng
+            population.take(replicated), state.take(replicated), months, window_end, rng, effects
         )
         probability[first : first + block.size] = 1.0 - survival.reshape(block.size, paths).mean(axis=1)
     return probability
 
 
 def _path_survival(
-    population: Population, state: State, months: list[Month], window_end: int, rng: np.random.Generator
+    population: Population,
+    state: State,
+    months: list[Month],
+    window_end: int,
+    rng: np.random.Generator,
+    effects: ProgramEffects,
 ) -> FloatArray:
     log_survival = np.zeros(population.size)
     for position, month in enumerate(months):
         covered = min(window_end - month.start, month.length) / month.length
         need = model.current_need(population, state, month)
-        hazard = model.outcome_hazard(need) * model.is_active(population, state, month)
+        hazard = model.hazard(population, state, month, need)
         log_survival += covered * np.log1p(-hazard)
         if position == len(months) - 1:
             break  # the last month's events only matter after the window
         school_until = np.where(model.is_enrolled(population, state, month), month.last_school_day, 0)
-        events = model.draw_events(population, state, month, need, school_until, rng)
-        model.advance(state, events, rng)
+        events = model.draw_events(population, state, month, need, school_until, rng, effects)
+        model.advance(state, events, rng, effects)
     return np.exp(log_survival)
 
 

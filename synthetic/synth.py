@@ -114,7 +114,7 @@ extraction date) and everyone aged 11-19 then (whole years) who has not
 graduated or transferred: ``true_probability`` of at least one adverse outcome
 in [as_of, as_of + horizon) given the state at as_of (Rao-Blackwellised Monte
 Carlo over 32 future paths with the same dynamics, see
-:mod:`features._synth_truth`), ``true_main_driver`` and ``true_need`` at as_of.
+:mod:`synthetic._truth`), ``true_main_driver`` and ``true_need`` at as_of.
 With the defaults the truth's ROC AUC against the labels is about 0.75, and
 gradient-boosted trees on the feature registry's point-in-time features come
 within about 0.015 of it (a tree model given the exact state: within 0.006).
@@ -147,15 +147,17 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from features import _synth_model as model
-from features import _synth_records as records
-from features import _synth_tables as arrow_tables
-from features import _synth_truth as truth_model
-from features import _synth_world as world
 from features.schemas import OPTIONAL_TABLES, TABLES
 from previ.atomic import atomic_dir
 from previ.config import SynthConfig
 from previ.errors import PreviError
+from synthetic import _model as model
+from synthetic import _records as records
+from synthetic import _served as served_model
+from synthetic import _tables as arrow_tables
+from synthetic import _truth as truth_model
+from synthetic import _world as world
+from synthetic._effects import ProgramEffects, load_effects
 
 __all__ = [
     "AUDIT_COLUMNS",
@@ -178,6 +180,7 @@ PROTECTIVE = model.PROTECTIVE
 AUDIT_COLUMNS = ("indigenous", "disability")
 MUNICIPALITY_NAMES = tuple(municipality.name for municipality in world.MUNICIPALITIES)
 TRUTH_NAME = "truth"
+TRUTH_EFFECTS_NAME = "truth_effects.json"
 MANIFEST_NAME = "manifest.json"
 DEFAULT_PATHS = 32
 
@@ -194,6 +197,7 @@ class SyntheticBundle:
 
     tables: dict[str, pa.Table]
     truth: pa.Table
+    truth_effects: dict[str, Any]
     manifest: dict[str, Any]
     outcome_rate: float
     mean_true_probability: float
@@ -236,11 +240,18 @@ def synthesize(
     if fmt not in FORMATS:
         raise PreviError(UNKNOWN_FORMAT_ERROR.format(fmt=fmt))
     bundle = simulate_bundle(config, horizon_days=horizon_days, paths=paths)
-    manifest = {**bundle.manifest, "format": fmt, "truth": f"{TRUTH_NAME}.{fmt}"}
+    manifest = {
+        **bundle.manifest,
+        "format": fmt,
+        "truth": f"{TRUTH_NAME}.{fmt}",
+        "truth_effects": TRUTH_EFFECTS_NAME,
+    }
     with atomic_dir(Path(out_dir)) as folder:
         for name, table in bundle.tables.items():
             _write(table, folder / f"{name}.{fmt}", fmt)
         _write(bundle.truth, folder / f"{TRUTH_NAME}.{fmt}", fmt)
+        effects_text = json.dumps(bundle.truth_effects, indent=2, ensure_ascii=False) + "\n"
+        (folder / TRUTH_EFFECTS_NAME).write_text(effects_text, encoding="utf-8")
         text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
         (folder / MANIFEST_NAME).write_text(text, encoding="utf-8")
     return SynthSummary(
@@ -266,14 +277,19 @@ def simulate_bundle(
     change) and left out of :attr:`SyntheticBundle.tables`.
     """
     options = _validate(config, horizon_days=horizon_days, paths=paths)
-    streams = np.random.SeedSequence(config.seed).spawn(4)
-    behaviour, detail, bias_stream, truth_stream = (np.random.Generator(np.random.PCG64(s)) for s in streams)
+    # a fifth stream for the potential outcomes leaves the first four (and so the records) unchanged
+    streams = np.random.SeedSequence(config.seed).spawn(5)
+    behaviour, detail, bias_stream, truth_stream, served_stream = (
+        np.random.Generator(np.random.PCG64(s)) for s in streams
+    )
+    effects = options.effects
     calendar = world.make_calendar(config.start_year, 12 * config.years)
     as_of_months = _as_of_months(calendar, horizon_days)
     population = world.make_population(config.youth, config.start_year, config.years, behaviour)
     state = model.State.initial(population, behaviour)
     recorder = records.Recorder(population, detail, bias_stream, _bias(options, config.bias_rate, population))
     truth_parts = []
+    served = served_model.ServedTruth()
     for month in calendar:
         if month.index in as_of_months:
             truth_parts.append(
@@ -285,9 +301,23 @@ def simulate_bundle(
                     horizon_days=horizon_days,
                     paths=paths,
                     rng=truth_stream,
+                    effects=effects,
                 )
             )
-        _simulate_month(population, state, month, recorder, behaviour)
+        before = (state.effect.copy(), state.effect_left.copy())
+        events = _simulate_month(population, state, month, recorder, behaviour, effects)
+        served.add_month(
+            population,
+            state,
+            before,
+            events,
+            calendar,
+            month,
+            horizon_days=horizon_days,
+            paths=max(1, paths // 2),
+            rng=served_stream,
+            effects=effects,
+        )
 
     codes = recorder.finish(population, state, calendar[-1])
     ids = arrow_tables.youth_ids(population.size)
@@ -300,6 +330,7 @@ def simulate_bundle(
     return SyntheticBundle(
         tables=tables,
         truth=truth,
+        truth_effects=served.summary(effects),
         manifest=_manifest(config, options, calendar, as_of_months, tables, horizon_days),
         outcome_rate=truth_model.recorded_outcome_rate(codes, truth_parts, horizon_days),
         mean_true_probability=float(probabilities.mean()) if probabilities.size else float("nan"),
@@ -324,17 +355,19 @@ def _simulate_month(
     month: world.Month,
     recorder: records.Recorder,
     rng: np.random.Generator,
-) -> None:
+    effects: ProgramEffects,
+) -> model.MonthEvents:
     """Outcomes first (a drop-out ends the school month early), then every other event."""
     need = model.current_need(population, state, month)
-    hazard = model.outcome_hazard(need) * model.is_active(population, state, month)
+    hazard = model.hazard(population, state, month, need)
     outcomes = model.draw_outcomes(population, state, month, hazard, rng)
     outcome_day = recorder.outcome_days(month, outcomes)
     school_until = np.where(model.is_enrolled(population, state, month), month.last_school_day, 0)
     school_until = np.where(outcomes.kind == model.DROPOUT, outcome_day - 1, school_until)
-    events = model.draw_events(population, state, month, need, school_until, rng)
+    events = model.draw_events(population, state, month, need, school_until, rng, effects)
     recorder.record(month, population, state, events, outcomes, outcome_day, school_until, need, hazard)
-    model.advance(state, events, rng, outcomes)
+    model.advance(state, events, rng, effects, outcomes)
+    return events
 
 
 def _manifest(
@@ -360,6 +393,7 @@ def _manifest(
         "dropped_tables": list(options.dropped),
         "audit_columns": list(AUDIT_COLUMNS),
         "bias": bias,
+        "program_effects": options.effects.name,
         "as_of": [calendar[index].date.isoformat() for index in as_of_months],
         "horizon_days": horizon_days,
     }
@@ -373,6 +407,7 @@ class _Options:
     dropped: tuple[str, ...]
     municipality: int | None
     group: str | None
+    effects: ProgramEffects
 
 
 def _validate(config: SynthConfig, *, horizon_days: int, paths: int) -> _Options:
@@ -396,10 +431,15 @@ def _validate(config: SynthConfig, *, horizon_days: int, paths: int) -> _Options
         problems.append(f"synth: horizon_days must be at least 1 (got {horizon_days})")
     if paths < 1:
         problems.append(f"synth: paths must be at least 1 (got {paths})")
-    if problems:
+    effects = None
+    try:
+        effects = load_effects(config.program_effects)
+    except PreviError as error:
+        problems.extend(error.lines)
+    if problems or effects is None:
         raise PreviError(*problems)
     dropped = tuple(name for name in OPTIONAL_TABLES if name in config.drop_tables)
-    return _Options(dropped=dropped, municipality=municipality, group=config.bias_group)
+    return _Options(dropped=dropped, municipality=municipality, group=config.bias_group, effects=effects)
 
 
 def _municipality_index(name: str) -> int | None:

@@ -8,7 +8,7 @@ recording bias come from a third stream, so a biased bundle is the unbiased
 one plus extra ``justice_contacts`` rows.
 
 Rows are kept as integer codes (youth index, day number, category index);
-:mod:`features._synth_tables` turns them into typed Arrow tables.
+:mod:`synthetic._tables` turns them into typed Arrow tables.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from features import _synth_model as model
-from features import _synth_world as world
-from features._synth_model import MonthEvents, Outcomes, State
-from features._synth_world import BoolArray, FloatArray, IntArray, Month, Population
 from features.schemas import (
     TABLES,
 )
+from synthetic import _model as model
+from synthetic import _world as world
+from synthetic._model import MonthEvents, Outcomes, State
+from synthetic._world import BoolArray, FloatArray, IntArray, Month, Population
 
 Codes = dict[str, IntArray | FloatArray | BoolArray]
 

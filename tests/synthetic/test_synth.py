@@ -14,11 +14,11 @@ import pytest
 from sklearn.metrics import roc_auc_score
 from typer.testing import CliRunner
 
-from features import synth as synth_module
 from features.schemas import TABLES
-from features.synth import DRIVERS, Format, SyntheticBundle, simulate_bundle, synthesize
 from previ.config import SynthConfig
 from previ.errors import PreviError
+from synthetic import synth as synth_module
+from synthetic.synth import DRIVERS, Format, SyntheticBundle, simulate_bundle, synthesize
 
 SEED = 11
 HORIZON = dt.timedelta(days=365)
@@ -66,7 +66,12 @@ def test_same_seed_writes_identical_bytes_and_another_seed_does_not(tmp_path: Pa
     synthesize(_config(youth=400, years=2, seed=SEED + 1), tmp_path / "c", fmt=fmt)
     first, second, other = (_digests(tmp_path / name) for name in "abc")
     assert first == second
-    assert set(first) == {*(f"{name}.{fmt}" for name in TABLES), f"truth.{fmt}", "manifest.json"}
+    assert set(first) == {
+        *(f"{name}.{fmt}" for name in TABLES),
+        f"truth.{fmt}",
+        "truth_effects.json",
+        "manifest.json",
+    }
     differing = {name for name in first if first[name] != other[name]}
     assert differing >= {f"{name}.{fmt}" for name in TABLES} | {f"truth.{fmt}"}
 
@@ -162,7 +167,7 @@ def test_youth_have_plausible_attributes(bundle_dir: Path) -> None:
 
 
 def _municipality_codes() -> dict[str, str]:
-    from features._synth_world import MUNICIPALITIES
+    from synthetic._world import MUNICIPALITIES
 
     return {municipality.name: municipality.code for municipality in MUNICIPALITIES}
 

@@ -1,7 +1,7 @@
 """The setting of ``previ synth``: municipalities, programmes, school calendar and population.
 
 Everything here is fixed before the first simulated month; what moves month by
-month lives in :mod:`features._synth_model`.
+month lives in :mod:`synthetic._model`.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Did the programmes work? Effects on the young people served, with their uncertainty."""

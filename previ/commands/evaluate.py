@@ -1,0 +1,108 @@
+"""``previ evaluate``: did the programmes reduce the adverse outcome among the young people served?"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from evaluation.evaluate import Evaluation, evaluate_bundle, evaluate_table, save
+from previ.commands import console, handles_errors, split_list
+from previ.config import load_config
+from previ.errors import PreviError
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``previ evaluate`` to the previ app."""
+
+    @app.command("evaluate")
+    @handles_errors
+    def evaluate(
+        out: Annotated[Path, typer.Option("--out", help="Folder for evaluation.json and the reports.")],
+        data: Annotated[Path | None, typer.Option("--data", help="A data bundle (programmes table).")] = None,
+        programs: Annotated[
+            str | None,
+            typer.Option("--programs", help="Programmes to evaluate, comma-separated (default all)."),
+        ] = None,
+        by: Annotated[
+            str | None, typer.Option("--by", help="'municipality': per-municipality effects, pooled, Q test.")
+        ] = None,
+        table: Annotated[
+            Path | None, typer.Option("--table", help="A flat table, one row per person.")
+        ] = None,
+        treatment: Annotated[
+            str | None, typer.Option("--treatment", help="COLUMN=VALUE of the treated.")
+        ] = None,
+        control: Annotated[
+            str | None, typer.Option("--control", help="COLUMN=VALUE of the comparison.")
+        ] = None,
+        label: Annotated[str | None, typer.Option("--label", help="Outcome column of the table.")] = None,
+        positive: Annotated[
+            str | None, typer.Option("--positive", help="Value of --label that is the outcome.")
+        ] = None,
+        id_column: Annotated[str | None, typer.Option("--id", help="Id column of the table.")] = None,
+        exclude: Annotated[
+            str | None, typer.Option("--exclude", help="Columns not to adjust for: globs, comma-separated.")
+        ] = None,
+        seed: Annotated[int, typer.Option("--seed", help="Seed of the cross-fitting folds.")] = 0,
+        config: Annotated[
+            Path | None, typer.Option("--config", help="previ.yaml; default ./previ.yaml if present.")
+        ] = None,
+    ) -> None:
+        """Estimate each programme's effect on the served (doubly robust), against the 15% goal.
+
+        Writes evaluation.json, balance.csv and evaluation_es.html / evaluation_en.html
+        to --out, and logs them as an MLflow run.
+        """
+        settings = load_config(config)
+        if (data is None) == (table is None):
+            raise PreviError("evaluate: give either --data (a bundle) or --table (a flat table)")
+        if by not in (None, "municipality"):
+            raise PreviError(f"--by: expected municipality (got '{by}')")
+        if table is not None:
+            options = {"--treatment": treatment, "--label": label, "--positive": positive, "--id": id_column}
+            given = {option: value for option, value in options.items() if value is not None}
+            if len(given) < len(options):
+                missing = [option for option in options if option not in given]
+                raise PreviError(f"evaluate --table: {', '.join(missing)} required")
+            result = evaluate_table(
+                table,
+                treatment=given["--treatment"],
+                control=control,
+                label=given["--label"],
+                positive=given["--positive"],
+                id_column=given["--id"],
+                exclude=split_list(exclude),
+                seed=seed,
+            )
+        elif data is not None:
+            result = evaluate_bundle(
+                settings,
+                data_dir=data,
+                programs=split_list(programs) or None,
+                by_municipality=by == "municipality",
+                seed=seed,
+            )
+        save(result, out, settings=settings)
+        _print(result, out)
+
+
+def _print(result: Evaluation, out: Path) -> None:
+    table = Table(title=f"previ evaluate: {result.source}", title_justify="left")
+    for column in ("", "served", "comparison", "relative reduction (95% CI)", "naive", "E-value", "trimmed"):
+        table.add_column(column)
+    for name, effect in [("served", result.served), *result.programs.items()]:
+        rrr = effect.relative_risk_reduction
+        table.add_row(
+            name,
+            f"{effect.n_served:,}",
+            f"{effect.n_comparison:,}",
+            f"{rrr.value:.1%} ({rrr.ci[0]:.1%} to {rrr.ci[1]:.1%})",
+            f"{effect.naive_relative_risk_reduction:.1%}",
+            f"{effect.e_value:.2f}",
+            f"{effect.overlap['trimmed_share']:.1%}",
+        )
+    console.print(table)
+    console.print(f"goal: 15% fewer adverse outcomes among those served; written to {out}")
