@@ -40,8 +40,13 @@ def build_model_card(
     tiers: dict[str, float],
     features: list[dict[str, Any]],
     audit: dict[str, Any] | None = None,
+    served: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The card as a JSON-ready mapping."""
+    """The card as a JSON-ready mapping.
+
+    ``served`` says how the served model differs from the one the test figures
+    describe: {"text": ..., "rows": ..., "calibration_rows": ..., "calibrated_on": ...}.
+    """
     candidate = metrics.get(champion, {})
     unconstrained = metrics.get("lightgbm")
     cost = None
@@ -61,6 +66,7 @@ def build_model_card(
         "cost_of_interpretability_auc": cost,
         "features": features,
         "fairness_audit": audit,
+        "served_model": served,
     }
 
 
@@ -79,6 +85,7 @@ def model_card_markdown(card: dict[str, Any]) -> str:
         *[f"- {key}: {value}" for key, value in card["data"].items()],
         "",
         f"## Validation\n{card['validation']}",
+        *([f"\n## Served model\n{card['served_model']['text']}"] if card.get("served_model") else []),
         "",
         "## Metrics on the test fold (95% bootstrap intervals)",
         "",

@@ -207,7 +207,8 @@ def write_run_folder(
         champion=result.champion_candidate,
         metrics=metrics["models"],
         data=_data_summary(result),
-        validation=_validation_text(result) + " " + (result.served.description if result.served else ""),
+        validation=_validation_text(result),
+        served=result.served.card() if result.served else None,
         calibration={
             "method": champion.calibrator.method,
             "brier_platt": champion.calibrator.brier_platt,

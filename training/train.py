@@ -50,6 +50,17 @@ class ServedModel:
     description: str
     rows: np.ndarray
     """Boolean mask of the rows it was fitted on (its training population)."""
+    calibrated_on: str = ""
+    """Which rows calibrate it, in words: "2025-08-01" (half its young people) or "sample"."""
+
+    def card(self) -> dict[str, object]:
+        """What the model card says of the refit (numbers for the pages to word in each language)."""
+        return {
+            "text": self.description,
+            "rows": int(self.rows.sum()),
+            "calibration_rows": int((~self.rows).sum()),
+            "calibrated_on": self.calibrated_on,
+        }
 
 
 @dataclass
@@ -155,9 +166,11 @@ def refit_for_serving(data: TrainingSet, fitted: FittedModel, settings: Training
     if data.time is not None:
         newest = data.time == data.time.max()
         calibrate = newest & ~halves
-        held = f"the calibration half of the newest as_of ({str(data.time.max())[:10]})"
+        newest = str(data.time.max())[:10]
+        held = f"half of the young people of the newest date ({newest})"
     else:
         calibrate = (_bucket(data.ids, 8, salt="validation:") == 0) & ~halves
+        newest = "sample"
         held = "one sixteenth of the young people"
     if len(np.unique(data.label[calibrate])) < 2 or len(np.unique(data.label[~calibrate])) < 2:
         raise PreviError("training: the refit's calibration slice holds a single class; add data")
@@ -169,4 +182,4 @@ def refit_for_serving(data: TrainingSet, fitted: FittedModel, settings: Training
         f"(every closed label window), calibrated on {held} ({len(held_out.label):,} rows). "
         "The test figures are those of the same settings fitted on the last fold."
     )
-    return ServedModel(model, calibrator, description, ~calibrate)
+    return ServedModel(model, calibrator, description, ~calibrate, newest)

@@ -211,6 +211,13 @@ ES: Final[dict[str, str]] = {
     "card_tiers": "Umbrales de los niveles (probabilidad calibrada)",
     "card_data": "Datos",
     "card_validation": "Validación",
+    "card_served": "El modelo en servicio se volvió a entrenar, con los mismos ajustes, con {rows} filas "
+    "(todos los periodos con resultado conocido) y se calibró con {calibration_rows} filas de la mitad de "
+    "las y los jóvenes del {date}. Las cifras de prueba son las de esos ajustes entrenados en el último "
+    "periodo.",
+    "card_served_sample": "El modelo en servicio se volvió a entrenar, con los mismos ajustes, con {rows} "
+    "filas y se calibró con {calibration_rows} filas apartadas. Las cifras de prueba son las de esos "
+    "ajustes en validación cruzada.",
     "card_features": "Variables",
     "card_calibration": "Calibración",
     "card_tier_from": "desde {value}",
@@ -619,6 +626,12 @@ EN: Final[dict[str, str]] = {
     "card_tiers": "Tier thresholds (calibrated probability)",
     "card_data": "Data",
     "card_validation": "Validation",
+    "card_served": "The served model was refitted with the same settings on {rows} rows (every period "
+    "whose outcome is known) and calibrated on {calibration_rows} rows of half the young people of "
+    "{date}. The test figures are those of these settings fitted on the last period.",
+    "card_served_sample": "The served model was refitted with the same settings on {rows} rows and "
+    "calibrated on {calibration_rows} held-out rows. The test figures are those of these settings "
+    "under cross-validation.",
     "card_features": "Features",
     "card_calibration": "Calibration",
     "card_tier_from": "from {value}",

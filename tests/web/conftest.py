@@ -116,6 +116,11 @@ def web(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         _, other_token = state.tokens.add(role="caseworker", name=OTHER_CASEWORKER)
         _seed_feedback(service, youth)
         offers = _allocate(state)
+        placed = offers.groupby("status").head(1)  # the young people the allocation tests look up
+        for youth_id in sorted(set(placed["youth_id"].astype(str)) - set(other) - set(caseload)):
+            store.add(caseworker="test-caseworker", youth_id=youth_id)
+            caseload.append(youth_id)
+        caseload.sort()
         yield WebService(service, youth, caseload, other, other_token, offers)
 
 

@@ -99,6 +99,9 @@ def test_uptake_shows_the_cycle_places_against_capacity_by_programme_and_municip
 
 
 def test_the_auditor_filters_the_log_and_exports_it_as_csv(context: Any, web: WebService) -> None:
+    with web.service.client("caseworker") as client:  # a refusal of this test's own, whatever ran before
+        refused = client.get(f"/v1/youth/{web.other_caseload[0]}/score", params={"purpose": "case_review"})
+    assert refused.status_code == 403
     page = login(context, web, "auditor")
     page.select_option("#outcome", "refused")
     page.select_option("#role", "caseworker")
