@@ -12,6 +12,7 @@ import typer
 from previ.commands import (
     audit,
     caseload,
+    engine,
     features,
     quickstart,
     score,
@@ -35,5 +36,5 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-for module in (quickstart, synth, validate, features, train, audit, score, serve, tokens, caseload):
+for module in (quickstart, synth, validate, features, train, audit, score, serve, tokens, caseload, engine):
     module.register(app)
