@@ -60,7 +60,9 @@ def dask_session(
 
     options = ClusterOptions(scheduler=scheduler, workers=workers, memory_limit=memory_limit)
     with dask_client(options) as client:
-        error_console.print(f"dask dashboard: {client.dashboard_link}", markup=False, highlight=False)
+        served = "dashboard" in client.scheduler_info().get("services", {})
+        dashboard = client.dashboard_link if served else "none (the scheduler serves no dashboard)"
+        error_console.print(f"dask dashboard: {dashboard}", markup=False, highlight=False)
         with progress_bar() as bar:
             task = bar.add_task(f"{step}: starting", total=None)
 
