@@ -32,7 +32,7 @@ from previ.errors import PreviError
 from scale.cluster import Progress, run_per_partition
 from scale.partition import partition_dirs
 
-__all__ = ["PartitionedMatrix", "load_partition", "write_feature_dataset"]
+__all__ = ["PartitionedMatrix", "check_dataset_out", "load_partition", "write_feature_dataset"]
 
 
 @dataclass(frozen=True)
@@ -70,8 +70,7 @@ def write_feature_dataset(
     bucket is written. Workers write the files themselves, so on a cluster
     ``out`` must be on storage every worker sees.
     """
-    if out.suffix.lower() != ".parquet":
-        raise PreviError(f"--out: {out.name} must end in .parquet (the dask engine writes a Parquet dataset)")
+    check_dataset_out(out)
     parts = partition_dirs(data_dir)
     dates = list(as_of) or _default_dates(client, settings, parts, progress)
     with atomic_dir(out) as temporary:
@@ -83,6 +82,12 @@ def write_feature_dataset(
     first = results[0]
     counts = pd.concat([result.counts for result in results]).groupby("as_of", as_index=False).sum()
     return PartitionedMatrix(out, counts, first.features, first.removed, len(parts))
+
+
+def check_dataset_out(out: Path) -> None:
+    """Raise PreviError unless ``out`` names a Parquet dataset (a folder ending in .parquet)."""
+    if out.suffix.lower() != ".parquet":
+        raise PreviError(f"--out: {out.name} must end in .parquet (the dask engine writes a Parquet dataset)")
 
 
 def load_partition(part: Path, settings: PreviConfig) -> Bundle:

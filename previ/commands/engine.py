@@ -53,11 +53,16 @@ MemoryOption = Annotated[
 
 @contextmanager
 def dask_session(
-    scheduler: str | None, workers: int, memory_limit: str, step: str
+    data: Path, scheduler: str | None, workers: int, memory_limit: str, step: str
 ) -> Iterator[tuple[Any, Any]]:
-    """A Dask client (dashboard address printed) and a progress callback counting buckets."""
-    from scale.cluster import ClusterOptions, dask_client
+    """A Dask client (dashboard address printed) and a progress callback counting buckets.
 
+    ``data`` is checked to be a partitioned bundle before any cluster starts.
+    """
+    from scale.cluster import ClusterOptions, dask_client
+    from scale.partition import partition_dirs
+
+    partition_dirs(data)
     options = ClusterOptions(scheduler=scheduler, workers=workers, memory_limit=memory_limit)
     with dask_client(options) as client:
         served = "dashboard" in client.scheduler_info().get("services", {})

@@ -76,11 +76,13 @@ def features_command(
     dates = _parse_dates(as_of) if as_of else list(settings.features.as_of)
     if engine is Engine.dask:
         from features.pipeline import summarise_counts
-        from scale.features import write_feature_dataset
+        from scale.features import check_dataset_out, write_feature_dataset
 
-        with dask_session(scheduler, workers, memory_limit, "features") as (client, progress):
+        check_dataset_out(out)
+        data_dir = data or settings.data.dir
+        with dask_session(data_dir, scheduler, workers, memory_limit, "features") as (client, progress):
             dataset = write_feature_dataset(
-                client, settings, data_dir=data or settings.data.dir, as_of=dates, out=out, progress=progress
+                client, settings, data_dir=data_dir, as_of=dates, out=out, progress=progress
             )
         console.print(summarise_counts(dataset.counts, len(dataset.features), dataset.removed, out))
         return

@@ -58,10 +58,11 @@ def score_command(
     if engine is Engine.dask:
         from scale.score import partitioned_scorer
 
-        with dask_session(scheduler, workers, memory_limit, "score") as (client, progress):
+        data_dir = data or settings.data.dir
+        with dask_session(data_dir, scheduler, workers, memory_limit, "score") as (client, progress):
             summary = write_snapshot(
                 settings,
-                data_dir=data or settings.data.dir,
+                data_dir=data_dir,
                 as_of=date,
                 scorer=partitioned_scorer(client, progress),
             )

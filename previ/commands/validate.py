@@ -51,10 +51,9 @@ def register(app: typer.Typer) -> None:
         if engine is Engine.dask:
             from scale.validate import validate_partitioned
 
-            with dask_session(scheduler, workers, memory_limit, "validate") as (client, progress):
-                report = validate_partitioned(
-                    client, previ_settings, data_dir=directory or settings.dir, progress=progress
-                )
+            data_dir = directory or settings.dir
+            with dask_session(data_dir, scheduler, workers, memory_limit, "validate") as (client, progress):
+                report = validate_partitioned(client, previ_settings, data_dir=data_dir, progress=progress)
         else:
             report = validate_bundle(
                 directory or settings.dir,

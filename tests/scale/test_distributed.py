@@ -11,8 +11,6 @@ import pytest
 from typer.testing import CliRunner
 
 from previ.cli import app
-from scale.cluster import ClusterOptions, dask_client
-from scale.score import partitioned_scorer
 from service.batch import write_snapshot
 from service.model_store import load_model
 from service.settings import service_settings
@@ -59,12 +57,6 @@ def test_features_on_two_workers_are_bit_identical_to_pandas(
 def test_validate_on_two_workers_names_the_bucket_of_a_problem(
     partitioned_bundle: Path, scheduler: str, tmp_path: Path
 ) -> None:
-    result = runner.invoke(
-        app, ["validate", str(partitioned_bundle), "--engine", "dask", "--scheduler", scheduler]
-    )
-    assert result.exit_code == 0, result.output
-    assert "bundle OK" in result.output and "3,000" in result.output  # youth rows summed over buckets
-
     broken = tmp_path / "broken"
     shutil.copytree(partitioned_bundle, broken)
     attendance = pd.read_parquet(broken / "part-00001" / "attendance.parquet")
@@ -80,22 +72,36 @@ def test_snapshot_on_two_workers_has_the_scores_and_reasons_of_pandas(
     registry: Registry, partitioned_bundle: Path, scheduler: str, tmp_path: Path
 ) -> None:
     pandas_config = registry.config(snapshot_dir=str(tmp_path / "pandas"))
-    dask_config = registry.config(snapshot_dir=str(tmp_path / "dask"))
     with registry.tracking():
         model = load_model(pandas_config, service_settings(pandas_config))
         expected = write_snapshot(pandas_config, data_dir=registry.bundle, as_of=AS_OF, model=model)
-        with dask_client(ClusterOptions(scheduler=scheduler)) as client:
-            actual = write_snapshot(
-                dask_config,
-                data_dir=partitioned_bundle,
-                as_of=AS_OF,
-                model=model,
-                scorer=partitioned_scorer(client),
-            )
-    assert actual.rows == expected.rows > 0 and actual.tiers == expected.tiers
+    config = tmp_path / "previ.yaml"
+    config.write_text(
+        f"data:\n  dir: {partitioned_bundle}\n"
+        f"training:\n  tracking_uri: {registry.tracking_uri}\n"
+        f"service:\n  snapshot_dir: {tmp_path / 'dask'}\n"
+    )
+    with registry.tracking():
+        result = runner.invoke(
+            app,
+            [
+                "score",
+                "--config",
+                str(config),
+                "--as-of",
+                str(AS_OF),
+                "--engine",
+                "dask",
+                "--scheduler",
+                scheduler,
+            ],
+        )
+    assert result.exit_code == 0, result.output
+    assert f"{expected.rows:,} scored" in result.output
+    (folder,) = (tmp_path / "dask").glob(f"{AS_OF}_*")
     for table in ("scores", "reasons", "programs"):
         pd.testing.assert_frame_equal(
-            pd.read_parquet(actual.folder / f"{table}.parquet"),
+            pd.read_parquet(folder / f"{table}.parquet"),
             pd.read_parquet(expected.folder / f"{table}.parquet"),
             check_exact=True,
         )
@@ -108,3 +114,4 @@ def test_a_local_cluster_serves_when_no_scheduler_is_given(partitioned_bundle: P
     )
     assert result.exit_code == 0, result.output
     assert "dask dashboard: http://127.0.0.1:" in result.output
+    assert "bundle OK" in result.output and "3,000" in result.output  # youth rows summed over buckets
