@@ -135,6 +135,11 @@ def partition_bundle(source: Path, out: Path, partitions: int) -> PartitionSumma
             (part / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         for table, path in files.items():
             rows[table] = _split_table(table, path, temporary, partitions, youth_counts)
+            if table == "youth" and not youth_counts.all():
+                raise PreviError(
+                    f"--partitions: {partitions} buckets for {rows[table]:,} young people leave "
+                    f"{int((youth_counts == 0).sum())} bucket(s) with nobody; use fewer buckets"
+                )
         summary = {
             **manifest,
             "partitions": partitions,

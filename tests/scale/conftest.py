@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +9,9 @@ import pytest
 
 from scale.partition import partition_bundle
 from tests.scale.cluster import loopback_cluster
-from tests.service.factories import Registry, build_registry
+from tests.service.conftest import registry  # the service tests' trained registry, built once per session
+
+__all__ = ["partitioned_bundle", "registry", "scheduler"]
 
 PARTITIONS = 3
 
@@ -28,12 +29,3 @@ def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The address of a real `dask scheduler` with two `dask worker` processes on loopback."""
     with loopback_cluster(tmp_path_factory.mktemp("dask"), workers=2) as address:
         yield address
-
-
-@pytest.fixture(scope="session")
-def registry(synthetic_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Registry:
-    """The service tests' trained registry (built once per session, shared with pytest-xdist workers)."""
-    shared = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = shared.parent
-    return build_registry(shared / "service-registry", synthetic_bundle)

@@ -94,6 +94,14 @@ def test_previ_partition_refuses_bad_input_in_one_line_and_writes_nothing(
     assert result.exit_code == 2
     assert result.output.strip() == "error: --partitions: expected 1 to 100,000, got 0"
 
+    result = runner.invoke(
+        app, ["partition", "--data", str(synthetic_bundle), "--out", str(out), "--partitions", "5000"]
+    )
+    assert result.exit_code == 2
+    assert (
+        "5000 buckets for 3,000 young people leave" in result.output and "use fewer buckets" in result.output
+    )
+
     broken = tmp_path / "broken"
     broken.mkdir()
     pd.read_parquet(synthetic_bundle / "youth.parquet").to_parquet(broken / "youth.parquet")
