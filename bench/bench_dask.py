@@ -90,8 +90,7 @@ def main() -> None:
         summary = partition_bundle(bundle, folder / "parts", args.partitions)
         print(
             f"partition: {args.partitions} buckets of {min(summary.youth_per_partition):,}-"
-            f"{max(summary.youth_per_partition):,} young people: {time.perf_counter() - started:.1f} s "
-            f"(peak RSS of this process {_peak_rss_mib():,.0f} MiB)"
+            f"{max(summary.youth_per_partition):,} young people: {time.perf_counter() - started:.1f} s"
         )
 
         options = ClusterOptions(workers=args.workers, memory_limit=args.memory_limit)

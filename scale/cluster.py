@@ -11,6 +11,7 @@ overruns it rather than let the machine swap.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -26,6 +27,10 @@ Progress = Callable[[int, int], None]
 """Called with (buckets done, buckets in all) as tasks finish."""
 
 CONNECT_TIMEOUT = "30s"
+WORKER_DIED = (
+    "dask: the workers running {task} died (out of memory?); use more buckets (previ partition "
+    "--partitions) or a higher worker memory limit"
+)
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,7 @@ def dask_client(options: ClusterOptions) -> Iterator[Any]:
             threads_per_worker=options.threads,
             memory_limit=options.memory_limit,
             processes=True,
+            silence_logs=logging.ERROR,
             dashboard_address="127.0.0.1:0",
             host="127.0.0.1",
         )
@@ -89,9 +95,11 @@ def run_per_partition(
 
     ``shared`` values are sent to the workers once, not once per task. A
     PreviError raised by a task reaches the caller as a PreviError (its lines
-    intact); the remaining tasks are cancelled.
+    intact), and so does a task whose workers kept dying (Dask retries it on
+    other workers first); the remaining tasks are cancelled.
     """
     from dask.distributed import as_completed
+    from distributed.scheduler import KilledWorker
 
     run = uuid.uuid4().hex[:12]
     scattered = [client.scatter(value, broadcast=True, hash=False) for value in shared]
@@ -107,6 +115,8 @@ def run_per_partition(
                 error = future.exception()
                 if isinstance(error, PreviError):
                     raise PreviError(*str(error).splitlines()) from None
+                if isinstance(error, KilledWorker):
+                    raise PreviError(WORKER_DIED.format(task=future.key)) from None
                 raise error
             if progress is not None:
                 progress(done, len(futures))

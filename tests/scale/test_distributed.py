@@ -54,7 +54,7 @@ def test_features_on_two_workers_are_bit_identical_to_pandas(
     assert f"{len(expected):,} rows x {len(expected.columns) - 8} features" in result.output
 
 
-def test_validate_on_two_workers_names_the_bucket_of_a_problem(
+def test_a_problem_in_a_bucket_is_named_with_its_bucket_and_nothing_is_written(
     partitioned_bundle: Path, scheduler: str, tmp_path: Path
 ) -> None:
     broken = tmp_path / "broken"
@@ -66,6 +66,16 @@ def test_validate_on_two_workers_names_the_bucket_of_a_problem(
     assert result.exit_code == 2
     problems = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert problems and all(line.startswith("error: part-00001: attendance.") for line in problems)
+
+    out = tmp_path / "features.parquet"
+    result = runner.invoke(
+        app,
+        ["features", "--engine", "dask", "--scheduler", scheduler, "--data", str(broken), "--out", str(out)],
+    )
+    assert result.exit_code == 2, result.output
+    assert "error: part-00001: attendance.days_enrolled" in result.output
+    assert "Traceback" not in result.output and not out.exists()
+    assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".")] == []  # no temporary left
 
 
 def test_snapshot_on_two_workers_has_the_scores_and_reasons_of_pandas(
