@@ -3,10 +3,12 @@
 For a table of scores, observed outcomes and group columns, and a decision rule
 (a threshold or a capacity), :func:`audit` computes per group, per
 intersection and overall: prevalence, selection rate, TPR/FNR, FPR, PPV/FDR,
-FOR/NPV, ROC AUC and calibration, each with a 95% bootstrap interval;
-disparities to a reference group; and a gate on the primary checks (recall
-parity and calibration within groups). :func:`write_report` writes the JSON
-with every number and a self-contained HTML report in Spanish or English.
+FOR/NPV, ROC AUC and calibration, each with a 95% interval; disparities to the
+whole population; the promotion gate (does the score mean the same for every
+group: calibration, discrimination, recall against the champion; see
+:mod:`fairness_audits.checks`); and the capacity shared under each allocation
+policy (:mod:`fairness_audits.allocation`). :func:`write_report` writes the
+JSON with every number and a self-contained HTML report in Spanish or English.
 
 Examples
 --------

@@ -75,6 +75,30 @@ def allocate(
     return _equal_recall(values, cell, count, seed)
 
 
+def equal_recall_priority(
+    probability: npt.ArrayLike, groups: pd.DataFrame, *, seed: int = 0
+) -> npt.NDArray[np.float64]:
+    """An ordering that equalises expected recall: 1 minus the share of one's group already reached.
+
+    Taking people in decreasing order of this priority keeps every group's
+    expected recall (the selected share of its summed probabilities) level at
+    each step, so any capacity cut of it is close to :func:`allocate` with
+    ``equal_recall``. For allocators that need a priority per person rather
+    than a fixed count (``previ allocate``, where eligibility decides who can
+    take which place).
+    """
+    values = np.asarray(probability, dtype=np.float64)
+    cell = pd.factorize(_cell_labels(groups), sort=True)[0].astype(np.intp)
+    order = ranking(values, seed=seed)
+    reached = np.zeros(len(values))
+    for c in range(int(cell.max()) + 1 if len(cell) else 0):
+        rows = order[cell[order] == c]
+        total = values[rows].sum()
+        before = np.cumsum(values[rows]) - values[rows]
+        reached[rows] = before / total if total > 0 else np.arange(len(rows)) / max(1, len(rows))
+    return 1.0 - reached
+
+
 def compare_policies(
     probability: npt.ArrayLike,
     label: npt.ArrayLike,

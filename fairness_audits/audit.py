@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from fairness_audits.allocation import compare_policies
+from fairness_audits.allocation import check_groups, compare_policies
 from fairness_audits.bootstrap import ResampledTopK, SufficientStatistics, compress
 from fairness_audits.checks import (
     DISCRIMINATION_FLOOR,
@@ -24,7 +24,18 @@ from fairness_audits.checks import (
 )
 from fairness_audits.groups import OVERALL, Partition, build_partitions, resolve_references
 from fairness_audits.inputs import prepare
-from fairness_audits.metrics import FN, FP, METRICS, PROPORTIONS, TN, TP, FloatArray, compute_metrics
+from fairness_audits.metrics import (
+    AUC_U,
+    FN,
+    FP,
+    METRICS,
+    PROPORTIONS,
+    TN,
+    TP,
+    FloatArray,
+    compute_metrics,
+    safe_divide,
+)
 from fairness_audits.result import (
     AllocationComparison,
     AuditResult,
@@ -117,9 +128,9 @@ def audit(
         rules on probabilities only); default: each group column on its own.
     tolerance : (float, float), default (0.8, 1.25)
         Band of acceptable ratios (and calibration slopes).
-    discrimination_floor : float, default 0.6
-        A group's discrimination above chance, relative to the population's,
-        may not fall below this.
+    discrimination_floor : float, default 0.8
+        A group's discrimination above chance, relative to the pooled
+        within-group discrimination of its column, may not fall below this.
     min_n, min_positives : int, default 30 and 5
         Smaller groups are "insufficient_data": reported, never judged.
     max_ece : float, default 0.1
@@ -150,6 +161,8 @@ def audit(
     )
     _check_resamples(resamples)
     groups = [groups] if isinstance(groups, str) else list(groups)
+    if allocation_groups:
+        check_groups(allocation_groups, [str(column) for column in frame.columns])
     table = prepare(
         frame, label=label, score=score, groups=groups, positive=positive, champion=champion, rank_by=rank_by
     )
@@ -320,8 +333,7 @@ def _partition_results(
         checks = gate_checks(
             point,
             replicates,
-            population_point=population[0],
-            population_replicates=population[1],
+            pooled_auc=(_pooled_auc(point_statistics[np.newaxis])[0], _pooled_auc(replicate_statistics)),
             slopes=slopes if slopes is not None else (np.full(n_groups, np.nan), np.full(n_groups, np.nan)),
             sufficient=sufficient,
             tolerance=settings.tolerance,
@@ -344,6 +356,17 @@ def _partition_results(
         )
         for index, value in enumerate(partition.values)
     ]
+
+
+def _pooled_auc(statistics: FloatArray) -> FloatArray:
+    """Within-group AUC of a whole partition: every within-group (positive, negative) pair, pooled.
+
+    ``statistics`` is (resamples, groups, N_STATISTICS); returns one value per resample.
+    """
+    positives = statistics[..., TP] + statistics[..., FN]
+    negatives = statistics[..., FP] + statistics[..., TN]
+    pairs = (positives * negatives).sum(axis=1)
+    return np.asarray(safe_divide(statistics[..., AUC_U].sum(axis=1), pairs), dtype=np.float64)
 
 
 def _wilson_where_few(metric_estimates: dict[str, list[Estimate]], counts: npt.NDArray[np.int64]) -> None:

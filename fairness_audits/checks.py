@@ -6,14 +6,19 @@ both hold when base rates differ):
 
 1. *Does the score mean the same thing for every group?* That is the gate.
    For each group of each group column (intersections are reported, never
-   gated), compared with the whole population:
+   gated):
 
    * ``calibration``: calibration-in-the-large (observed / predicted, 1 is
      perfect; band ``tolerance``) and the calibration slope (a logistic fit of
      the outcome on the score's logit inside the group; 1 is perfect; band
      ``tolerance``);
    * ``auc``: discrimination above chance, ``(AUC_group - 0.5) /
-     (AUC_population - 0.5)``, flagged only when below ``discrimination_floor``;
+     (AUC_pooled - 0.5)``, flagged only when below ``discrimination_floor``.
+     ``AUC_pooled`` is the within-group AUC of the whole column (every
+     within-group pair of a positive and a negative, pooled): the population's
+     own AUC also counts the separation *between* groups with different base
+     rates, which no ranking within a group can match, so a perfect score
+     would fail against it;
    * ``recall``: recall at capacity against the current champion on the same
      rows ("no worse than today"), flagged only when too low, and only when a
      champion is given.
@@ -49,15 +54,14 @@ WILSON_BELOW = 40
 """Proportions whose denominator is smaller get Wilson's score interval instead of the bootstrap's,
 which collapses at 0% and 100% (5 positives, all selected: an interval of exactly 100%)."""
 SLOPE_ITERATIONS = 30
+MAX_SLOPE = 50.0
+MAX_SLOPE_SE = 10.0
+"""A slope larger than MAX_SLOPE or less certain than MAX_SLOPE_SE is a fit that did not converge
+(separation: the group's outcomes split perfectly on the score): undefined, not judged."""
 LOGIT_CLIP = 1e-6
 
-DISCRIMINATION_FLOOR = 0.6
-"""A group's discrimination above chance may not fall below this share of the population's.
-
-Not the tolerance band: a group's own AUC is lower than the population's even
-for a perfect score, because the population's ranking also separates groups
-with different base rates (age bands, for instance); 0.6 leaves room for that
-and still catches a score that hardly ranks a group at all."""
+DISCRIMINATION_FLOOR = 0.8
+"""A group's discrimination above chance may not fall below this share of the groups' pooled one."""
 
 GATE_CHECKS = ("calibration", "auc", "recall")
 """The ``check`` of a gate finding."""
@@ -102,7 +106,9 @@ def wilson(successes: float, trials: float) -> tuple[float, float]:
     denominator = 1 + Z_95**2 / trials
     centre = (share + Z_95**2 / (2 * trials)) / denominator
     half = Z_95 * np.sqrt(share * (1 - share) / trials + Z_95**2 / (4 * trials**2)) / denominator
-    return (float(max(0.0, centre - half)), float(min(1.0, centre + half)))
+    lower = 0.0 if successes <= 0 else min(share, max(0.0, centre - half))
+    upper = 1.0 if successes >= trials else max(share, min(1.0, centre + half))
+    return (float(lower), float(upper))
 
 
 def disparities(
@@ -145,8 +151,7 @@ def gate_checks(
     point: Mapping[str, FloatArray],
     replicates: Mapping[str, FloatArray],
     *,
-    population_point: Mapping[str, FloatArray],
-    population_replicates: Mapping[str, FloatArray],
+    pooled_auc: tuple[FloatArray, FloatArray],
     slopes: tuple[FloatArray, FloatArray],
     sufficient: BoolArray,
     tolerance: tuple[float, float],
@@ -165,8 +170,9 @@ def gate_checks(
             (low, high),
             True,
         )
-    gini = safe_divide(point["roc_auc"] - 0.5, population_point["roc_auc"] - 0.5)
-    gini_samples = safe_divide(replicates["roc_auc"] - 0.5, population_replicates["roc_auc"] - 0.5)
+    pooled, pooled_samples = pooled_auc
+    gini = safe_divide(point["roc_auc"] - 0.5, pooled - 0.5)
+    gini_samples = safe_divide(replicates["roc_auc"] - 0.5, pooled_samples[:, np.newaxis] - 0.5)
     measures["auc_above_chance"] = (gini, gini_samples, (discrimination_floor, np.inf), False)
     if champion:
         measures["recall_vs_champion"] = (
@@ -241,7 +247,10 @@ def calibration_slopes(
     det = info[:, 0] * info[:, 2] - info[:, 1] ** 2
     with np.errstate(invalid="ignore", divide="ignore"):
         se = np.sqrt(info[:, 0] / det)
-    undefined = ~np.isfinite(se) | (det <= 0) | (np.abs(slope) > 50)
+    positives = sums(y)
+    one_class = (positives == 0) | (positives == sums(np.ones_like(y)))
+    separated = ~np.isfinite(se) | (det <= 0) | (np.abs(slope) > MAX_SLOPE) | (se > MAX_SLOPE_SE)
+    undefined = one_class | separated
     return np.where(undefined, np.nan, slope), np.where(undefined, np.nan, se)
 
 

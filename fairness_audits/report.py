@@ -162,7 +162,7 @@ def _section(
     histogram = next((h for h in result.histograms if h.column == column), None)
     cutoff = result.rule.value if isinstance(result.rule, Threshold) else result.selection.get("cutoff_score")
     return _Section(
-        heading=texts["column.heading" if single else "intersection.heading"].format(column=column),
+        heading=texts["column.heading" if single else "intersection.heading"].format(column=readable(column)),
         primary_figure=primary_figure(groups, measures=measures, texts=texts) if measures else None,
         headers=headers,
         rows=rows,
@@ -207,7 +207,7 @@ def _finding_row(column: str, value: str, check: GateCheck, texts: Mapping[str, 
     low, high = check.limits
     band = f"≥ {low:g}" if not np.isfinite(high) else f"{low:g}–{high:g}"
     return [
-        f"{column} = {value}",
+        f"{readable(column)} = {readable(value)}",
         texts[f"metric.{check.measure}"],
         _check_text(check),
         band,
@@ -224,7 +224,13 @@ def _disparity_text(disparity: Disparity, texts: Mapping[str, str]) -> str:
 
 
 def _label(group: GroupResult, texts: Mapping[str, str]) -> str:
-    return f"{group.value} {texts['reference_mark']}" if group.is_reference else group.value
+    value = readable(group.value)
+    return f"{value} {texts['reference_mark']}" if group.is_reference else value
+
+
+def readable(name: str) -> str:
+    """A column, intersection or level as people read it: "sex × age band", "F × 15-17"."""
+    return name.replace("*", " × ").replace("_", " ")
 
 
 def _css(status: str) -> str:

@@ -272,7 +272,7 @@ class AuditResult:
     groups: tuple[GroupResult, ...]
     gate: Gate
     histograms: tuple[ScoreHistogram, ...]
-    discrimination_floor: float = 0.6
+    discrimination_floor: float = 0.8
     intersections_omitted: tuple[str, ...] = ()
     """Intersections left out because some cell had fewer than ``min_n`` people."""
     allocations: tuple[AllocationComparison, ...] = ()

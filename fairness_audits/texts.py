@@ -179,15 +179,15 @@ _ES: Final[dict[str, str]] = {
     "table.selected_equal": "Cupos, igualando",
     "table.p_adjusted": "p ajustado",
     "metric.calibration_slope": "Pendiente de calibración",
-    "metric.auc_above_chance": "Discriminación frente a la población",
+    "metric.auc_above_chance": "Discriminación dentro del grupo",
     "metric.recall_vs_champion": "Detección frente al modelo vigente",
     "help.calibration_slope": (
         "Pendiente de una regresión logística del resultado sobre la puntuación dentro del grupo: 1 es "
         "perfecto, menos de 1 indica puntuaciones demasiado extremas."
     ),
     "help.auc_above_chance": (
-        "(AUC del grupo − 0,5) / (AUC de toda la población − 0,5): qué tanto ordena el modelo por "
-        "necesidad dentro del grupo, comparado con toda la población."
+        "(AUC del grupo − 0,5) / (AUC dentro de los grupos de la columna − 0,5): qué tanto ordena el "
+        "modelo por necesidad dentro del grupo, comparado con los demás grupos de la misma columna."
     ),
     "help.recall_vs_champion": (
         "Detección del grupo con la capacidad del programa dividida entre la del modelo vigente en las "
@@ -360,15 +360,15 @@ _EN: Final[dict[str, str]] = {
     "table.selected_equal": "Places, equalised",
     "table.p_adjusted": "adjusted p",
     "metric.calibration_slope": "Calibration slope",
-    "metric.auc_above_chance": "Discrimination against the population",
+    "metric.auc_above_chance": "Discrimination within the group",
     "metric.recall_vs_champion": "Recall against the champion",
     "help.calibration_slope": (
         "Slope of a logistic regression of the outcome on the score within the group: 1 is perfect, below"
         " 1 means scores too extreme."
     ),
     "help.auc_above_chance": (
-        "(group AUC − 0.5) / (whole-population AUC − 0.5): how well the model orders by need within the "
-        "group, against the whole population."
+        "(group AUC − 0.5) / (pooled within-group AUC of the column − 0.5): how well the model orders "
+        "by need within the group, against the other groups of the same column."
     ),
     "help.recall_vs_champion": (
         "The group's recall at the programme's capacity divided by the current champion's on the same "

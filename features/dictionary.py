@@ -11,6 +11,7 @@ from features.registry import FEATURES, Language
 _HEADERS: dict[Language, tuple[str, ...]] = {
     "es": (
         "Variable",
+        "Tipo",
         "Tabla",
         "Agregación",
         "Ventana",
@@ -19,7 +20,21 @@ _HEADERS: dict[Language, tuple[str, ...]] = {
         "Descripción",
         "Canalización",
     ),
-    "en": ("Feature", "Table", "Aggregation", "Window", "Unit", "Direction", "Description", "Referral tags"),
+    "en": (
+        "Feature",
+        "Kind",
+        "Table",
+        "Aggregation",
+        "Window",
+        "Unit",
+        "Direction",
+        "Description",
+        "Referral tags",
+    ),
+}
+_KIND: dict[Language, dict[str, str]] = {
+    "es": {"need": "necesidad", "history": "historial", "context": "contexto"},
+    "en": {"need": "need", "history": "history", "context": "context"},
 }
 _DIRECTION = {1: "+1", -1: "-1", 0: "0"}
 
@@ -29,6 +44,7 @@ def registry_rows(language: Language) -> list[tuple[str, ...]]:
     return [
         (
             feature.name,
+            _KIND[language][feature.kind],
             feature.source,
             feature.aggregation,
             f"{feature.window_days} d" if feature.window_days else "-",
@@ -52,6 +68,8 @@ def data_dictionary_markdown() -> str:
         "",
         "Generated from `features/registry.py` by `previ features --list --markdown`; do not edit by hand.",
         "Direction: +1 raises the need for support (monotone constraint), -1 protects, 0 unknown.",
+        "Kind: need (dynamic, actionable), history (a record that stays) or context (a given such as age);",
+        "only needs and history with a recorded value are reasons; context and missing values never are.",
         "Every feature at `as_of` uses only events dated strictly before `as_of`.",
         "",
     ]

@@ -3,10 +3,19 @@
 From an :class:`~models.explain.Explanation`, each row gets up to ``top`` reasons
 (the largest positive contributions: they raise the need for support) and up to
 ``top`` protective factors (the most negative ones), ignoring contributions
-smaller than ``min_contribution`` in logit units. A reason carries the registry's
-sentence with the person's value filled in, the factor it measures and the referral
-tags it points to. A feature with no registry entry (a flat table's column) gets a
-plain sentence, its readable name and value ("V60 SAVRY total score: 24").
+smaller than ``min_contribution`` in logit units. Only features of kind ``need``
+or ``history`` (see :mod:`features.registry`) *with a recorded value* can be
+reasons or protective factors: nobody can act on an age, and a missing record is
+not a fact about the young person. Those go apart, still row by row:
+
+* ``context``: every context feature (age), with its value, shown as context;
+* ``gap``: up to ``top`` missing values that moved the score by at least
+  ``min_contribution``, strongest first: a record to check, never a reason.
+
+A reason carries the registry's sentence with the person's value filled in, the
+factor it measures and the referral tags it points to. A feature with no registry
+entry (a flat table's column) counts as a need and gets a plain sentence, its
+readable name and value ("V60 SAVRY total score: 24").
 
 Selection is vectorised over rows (``argpartition`` on the contribution matrix), and
 sentences are written once per distinct (feature, value) among the selected cells,
@@ -15,7 +24,7 @@ so a batch of 100,000 rows costs a fraction of a second.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -25,9 +34,11 @@ import pandas as pd
 from features.registry import FEATURES_BY_NAME, Feature, Language, format_value
 from models.explain import Explanation
 
-__all__ = ["TABLE_COLUMNS", "Reason", "ReasonCodes", "RowReasons", "reason_codes"]
+__all__ = ["DIRECTIONS", "TABLE_COLUMNS", "Reason", "ReasonCodes", "RowReasons", "reason_codes"]
 
-Direction = Literal["raises", "lowers"]
+Direction = Literal["raises", "lowers", "context", "gap"]
+# Order of the groups in the long table.
+DIRECTIONS: tuple[Direction, ...] = ("raises", "lowers", "context", "gap")
 TABLE_COLUMNS = (
     "row",
     "direction",
@@ -47,7 +58,7 @@ DECIMAL_MARK: dict[Language, str] = {"es": ",", "en": "."}
 
 @dataclass(frozen=True)
 class Reason:
-    """One fact behind a score. ``value`` is None when the feature was missing."""
+    """One fact beside a score. ``value`` is None when the feature was missing (``direction == "gap"``)."""
 
     feature: str
     value: float | str | None
@@ -60,19 +71,39 @@ class Reason:
 
 @dataclass(frozen=True)
 class RowReasons:
-    """One person's reasons (need raised) and protective factors (need lowered), strongest first."""
+    """One person's reasons (need raised) and protective factors (need lowered), strongest first.
+
+    ``context`` holds the context features (age) and ``gaps`` the missing values
+    worth checking in the record; neither is a reason nor a referral's basis.
+    """
 
     risk: tuple[Reason, ...]
     protective: tuple[Reason, ...]
+    context: tuple[Reason, ...] = ()
+    gaps: tuple[Reason, ...] = ()
+
+    @classmethod
+    def of(cls, reasons: Iterable[Reason]) -> RowReasons:
+        """Split reasons (in table order) into the four groups by their direction."""
+        groups: dict[str, list[Reason]] = {direction: [] for direction in DIRECTIONS}
+        for reason in reasons:
+            groups[reason.direction].append(reason)
+        return cls(
+            risk=tuple(groups["raises"]),
+            protective=tuple(groups["lowers"]),
+            context=tuple(groups["context"]),
+            gaps=tuple(groups["gap"]),
+        )
 
 
 @dataclass(frozen=True, eq=False)
 class ReasonCodes:
     """Reason codes for many rows: one long table, and a per-row view of it.
 
-    ``table`` has the columns :data:`TABLE_COLUMNS`, sorted by row, then raising
-    reasons before protective ones, then rank (1 = strongest). ``row`` is the
-    position in the explained data.
+    ``table`` has the columns :data:`TABLE_COLUMNS`, sorted by row, then by
+    direction in :data:`DIRECTIONS` order (raising reasons, protective factors,
+    context, data gaps), then rank (1 = strongest; context in registry order).
+    ``row`` is the position in the explained data.
     """
 
     table: pd.DataFrame
@@ -90,10 +121,7 @@ class ReasonCodes:
             Reason(feature, value, float(contribution), direction, sentence, factor, tags)
             for feature, value, contribution, direction, sentence, factor, tags in zip(*columns, strict=True)
         ]
-        return RowReasons(
-            risk=tuple(reason for reason in reasons if reason.direction == "raises"),
-            protective=tuple(reason for reason in reasons if reason.direction == "lowers"),
-        )
+        return RowReasons.of(reasons)
 
 
 def reason_codes(
@@ -110,8 +138,8 @@ def reason_codes(
     registry; pass ``{}`` for a flat table whose columns are not registry features).
     """
     registry = FEATURES_BY_NAME if registry is None else registry
-    rows, columns, ranks, lowers = _select(explanation.contributions, top, min_contribution)
     names = explanation.feature_names
+    rows, columns, ranks, groups = _select(explanation, registry, top, min_contribution)
     values, sentences = _word(explanation, rows, columns, registry, language)
     factors = np.empty(len(names), dtype=object)
     tags = np.empty(len(names), dtype=object)
@@ -119,7 +147,7 @@ def reason_codes(
         factors[index] = registry[name].factor if name in registry else None
         tags[index] = tuple(registry[name].referral_tags) if name in registry else ()
     text = {
-        "direction": np.where(lowers, "lowers", "raises").astype(object),
+        "direction": np.asarray(DIRECTIONS, dtype=object)[groups],
         "feature": np.asarray(names, dtype=object)[columns] if names else np.empty(0, dtype=object),
         "value": values,
         "sentence": sentences,
@@ -138,17 +166,43 @@ def reason_codes(
 
 
 def _select(
-    contributions: np.ndarray, top: int, minimum: float
+    explanation: Explanation, registry: Mapping[str, Feature], top: int, minimum: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Flat (row, column, rank, lowers) of the chosen cells: by row, raising first, then by rank."""
-    rows_r, columns_r, ranks_r = _strongest(contributions, top, minimum)
-    rows_p, columns_p, ranks_p = _strongest(-contributions, top, minimum)
-    rows = np.concatenate([rows_r, rows_p])
-    columns = np.concatenate([columns_r, columns_p])
-    ranks = np.concatenate([ranks_r, ranks_p])
-    lowers = np.concatenate([np.zeros(rows_r.size, dtype=bool), np.ones(rows_p.size, dtype=bool)])
-    order = np.lexsort((ranks, lowers, rows))
-    return rows[order], columns[order], ranks[order], lowers[order]
+    """Flat (row, column, rank, group) of the chosen cells, sorted by row, group (DIRECTIONS), rank.
+
+    Reasons and protective factors come only from recorded values of need and
+    history features; context columns are listed whole; gaps are the strongest
+    missing cells (by absolute contribution).
+    """
+    contributions = explanation.contributions
+    n_rows, n_columns = contributions.shape
+    context = np.asarray(
+        [name in registry and registry[name].kind == "context" for name in explanation.feature_names],
+        dtype=bool,
+    )
+    missing = explanation.values.isna().to_numpy(dtype=bool) if n_columns else np.zeros((n_rows, 0), bool)
+    reasonable = ~missing & ~context[None, :]
+    picked = [
+        _strongest(np.where(reasonable, contributions, -np.inf), top, minimum),
+        _strongest(np.where(reasonable, -contributions, -np.inf), top, minimum),
+        _all_of(context, n_rows),
+        _strongest(np.where(missing & ~context[None, :], np.abs(contributions), -np.inf), top, minimum),
+    ]
+    rows = np.concatenate([part[0] for part in picked])
+    columns = np.concatenate([part[1] for part in picked])
+    ranks = np.concatenate([part[2] for part in picked])
+    groups = np.concatenate(
+        [np.full(part[0].size, group, dtype=np.intp) for group, part in enumerate(picked)]
+    )
+    order = np.lexsort((ranks, groups, rows))
+    return rows[order], columns[order], ranks[order], groups[order]
+
+
+def _all_of(columns: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every row's cells in the flagged ``columns``, ranked in column order."""
+    chosen = np.flatnonzero(columns)
+    rows = np.repeat(np.arange(n_rows, dtype=np.intp), chosen.size)
+    return rows, np.tile(chosen, n_rows).astype(np.intp), np.tile(np.arange(1, chosen.size + 1), n_rows)
 
 
 def _strongest(scores: np.ndarray, top: int, minimum: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

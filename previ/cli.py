@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 from previ.commands import (
+    allocate,
     audit,
     caseload,
     engine,
@@ -36,5 +37,18 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-for module in (quickstart, synth, validate, features, train, audit, score, serve, tokens, caseload, engine):
+for module in (
+    quickstart,
+    synth,
+    validate,
+    features,
+    train,
+    audit,
+    score,
+    allocate,
+    serve,
+    tokens,
+    caseload,
+    engine,
+):
     module.register(app)

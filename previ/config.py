@@ -178,9 +178,9 @@ class AuditConfig(_Section):
     )
     tolerance: tuple[float, float] = (0.8, 1.25)
     discrimination_floor: Annotated[float, Field(gt=0, lt=1)] = Field(
-        0.6,
-        description="Gate: a group's discrimination above chance, (AUC - 0.5) / (population AUC - 0.5), "
-        "may not be below this.",
+        0.8,
+        description="Gate: a group's discrimination above chance, (AUC - 0.5) / (pooled within-group "
+        "AUC of its column - 0.5), may not be below this.",
     )
     min_n: Annotated[int, Field(ge=1)] = 30
     min_positives: Annotated[int, Field(ge=1)] = 5
@@ -203,7 +203,7 @@ class AuditConfig(_Section):
 
 
 class AllocationConfig(_Section):
-    """How scarce places are shared between groups: a programme manager's decision.
+    """How scarce places are shared between groups (a programme manager's decision), and `previ allocate`.
 
     ``need`` gives places to the highest calibrated probabilities;
     ``equal_recall`` sets one cut-off per group (the cells of ``groups``) so that
@@ -216,6 +216,13 @@ class AllocationConfig(_Section):
     groups: tuple[str, ...] = Field(
         (),
         description="Audit columns to equalise recall across (equal_recall only), e.g. [sex, municipality].",
+    )
+    per_person: Annotated[int, Field(ge=1, le=10)] = Field(
+        1, description="`previ allocate`: new programmes offered to one young person per cycle."
+    )
+    out: Path = Field(
+        Path("allocations"),
+        description="`previ allocate`: folder for the Parquet file of each cycle (when --out is not given).",
     )
 
     @model_validator(mode="after")
@@ -281,6 +288,11 @@ class ServiceConfig(_Section):
     max_referrals: Annotated[int, Field(ge=0, le=10)] = Field(
         3, description="Programme suggestions returned per score."
     )
+    pages_accept_language: bool = Field(
+        False,
+        description="Web pages follow the browser's Accept-Language until the reader picks a language with "
+        "the link; default: pages open in `language` (the API always reads Accept-Language).",
+    )
 
 
 class PreviConfig(_Section):
@@ -308,7 +320,10 @@ def load_config(path: Path | None = None) -> PreviConfig:
             return PreviConfig()
         path = DEFAULT_CONFIG_PATH
     if not path.exists():
-        raise PreviError(f"config: file {path} does not exist")
+        raise PreviError(
+            f"config: file {path.absolute()} does not exist; leave out --config for the embedded defaults, "
+            "or copy previ.example.yaml to previ.yaml and edit it"
+        )
     try:
         raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:

@@ -6,12 +6,15 @@ programmes table is also needed here, for the enrolments that referrals skip).
 Scores and reasons come from :func:`service.scoring.score_rows` over the whole
 population at once, the same path the API uses for one person. The snapshot is
 written as Parquet under ``service.snapshot_dir`` and into the snapshot tables
-in one transaction; earlier snapshots stay.
+in one transaction; earlier snapshots stay. A run that would repeat the newest
+snapshot exactly (same as_of, same model artifact, same bundle files and
+feature settings: see :func:`data_fingerprint`) reuses it instead of adding a copy.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import shutil
 import time
@@ -71,6 +74,7 @@ class SnapshotSummary:
     tiers: dict[str, int]
     folder: Path
     seconds: dict[str, float] = field(default_factory=dict)
+    reused: bool = False
 
 
 def snapshot_store(settings: ServiceSettings) -> SnapshotStore:
@@ -98,6 +102,10 @@ def write_snapshot(
     clock = _Clock()
     model = model or load_model(config, settings)
     clock.lap("model")
+    fingerprint = data_fingerprint(data_dir, config)
+    same = _identical(snapshot_store(settings), as_of, model.sha256, fingerprint)
+    if same is not None:
+        return same
     population = (scorer or score_bundle)(data_dir, as_of, config, model, settings.top_reasons)
     if population is None:
         raise PreviError(f"score: nobody of programme age in {data_dir} at {as_of}")
@@ -115,6 +123,7 @@ def write_snapshot(
         "created_at": created.isoformat(),
         "model_version": model.version,
         "model_sha256": model.sha256,
+        "data_sha256": fingerprint,
         "rows": len(scores),
     }
     tables = {"scores": scores, "reasons": reasons, "programs": programs}
@@ -190,6 +199,49 @@ def score_population(
     reasons = _reasons(scored.reasons("es", top=top_reasons).table, scored, ids, top_reasons)
     programs = enrolments_at(bundle.tables.get("programs"), as_of, population=set(ids))
     return ScoredPopulation(scores, reasons, programs)
+
+
+def data_fingerprint(data_dir: Path, config: PreviConfig) -> str:
+    """SHA-256 of what a snapshot's features come from: the bundle's files and the settings reading them."""
+    digest = hashlib.sha256()
+    settings = {
+        "features": config.features.model_dump(mode="json"),
+        "audit_columns": list(config.data.audit_columns),
+        "extraction_date": str(config.data.extraction_date),
+    }
+    digest.update(json.dumps(settings, sort_keys=True).encode())
+    for path in sorted(Path(data_dir).rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(data_dir)).encode() + b"\0")
+            with path.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()
+
+
+def _identical(
+    store: SnapshotStore, as_of: dt.date, model_sha256: str, data_sha256: str
+) -> SnapshotSummary | None:
+    """The newest snapshot of ``as_of`` when it was made by this model from these data, else None."""
+    latest = store.for_date(as_of)
+    if latest is None or latest.model_sha256 != model_sha256:
+        return None
+    try:
+        meta = json.loads((Path(latest.folder) / "snapshot.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if meta.get("data_sha256") != data_sha256:
+        return None
+    tiers = store.tier_counts(latest.id)
+    return SnapshotSummary(
+        snapshot_id=latest.id,
+        as_of=latest.as_of,
+        model_version=latest.model_version,
+        rows=latest.rows,
+        tiers={tier: tiers.get(tier, 0) for tier in ("indicated", "selective", "universal")},
+        folder=Path(latest.folder),
+        reused=True,
+    )
 
 
 def _write_parquet(folder: Path, tables: dict[str, pd.DataFrame], meta: dict[str, object]) -> None:

@@ -22,6 +22,7 @@ from previ.errors import PreviError
 
 __all__ = ["Catalog", "LocalText", "Programme", "default_catalog_path", "load_catalog"]
 
+Tier = Literal["universal", "selective", "indicated"]
 ProgrammeId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]{0,63}$")]
 
 
@@ -49,6 +50,7 @@ class Programme(_Strict):
         Literal["all"] | Annotated[tuple[Annotated[str, Field(min_length=1)], ...], Field(min_length=1)]
     )
     capacity: Annotated[int, Field(ge=0)]
+    tiers: Annotated[tuple[Tier, ...], Field(min_length=1)] = ("selective", "indicated")
 
     @field_validator("referral_tags")
     @classmethod

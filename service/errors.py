@@ -22,7 +22,7 @@ from previ.errors import PreviError
 from service.audit_log import AuditUnavailable
 from service.deps import endpoint_of, log_refusal
 from service.state import ServiceState
-from service.texts import parse_accept_language, text
+from service.texts import parse_accept_language, text, validation_message
 
 __all__ = ["install_error_handlers"]
 
@@ -39,13 +39,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+    language = _language(request)
     detail = [
         {
             "loc": [
                 part if isinstance(part, int) else str(part)[:MAX_LOCATION_PART]
                 for part in item.get("loc", ())
             ],
-            "msg": str(item.get("msg", "invalid")),
+            "msg": validation_message(
+                str(item.get("type", "")), item.get("ctx"), str(item.get("msg", "invalid")), language
+            ),
             "type": str(item.get("type", "value_error")),
         }
         for item in error.errors()

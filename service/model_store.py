@@ -21,7 +21,7 @@ import logging
 import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,8 @@ log = logging.getLogger("previ.service")
 CARD_FILE = "model_card.json"
 AUDIT_JSON = "audit/audit.json"
 AUDIT_HTML = "audit/report.html"
+# The report in each language (training writes them beside the default one); older runs have none.
+AUDIT_HTML_IN = {"es": "audit/report.es.html", "en": "audit/report.en.html"}
 NO_CHAMPION = (
     "model: {name} has no 'champion' in the registry at {uri}; promote a version (previ promote VERSION) "
     "or set service.model_path to a scoring artifact"
@@ -56,6 +58,11 @@ class LoadedModel:
     audit_json: dict[str, Any] | None
     audit_html: str | None
     loaded_at: dt.datetime
+    audit_html_by_language: dict[str, str] = field(default_factory=dict)
+
+    def audit_report(self, language: str) -> str | None:
+        """The fairness report in ``language`` when training wrote it, else the default one."""
+        return self.audit_html_by_language.get(language) or self.audit_html
 
 
 @dataclass(frozen=True)
@@ -125,6 +132,9 @@ def _from_folder(path: Path, expected_sha256: str | None) -> LoadedModel:
         audit_json=_read_json(run_folder / AUDIT_JSON),
         audit_html=_read_text(run_folder / AUDIT_HTML),
         loaded_at=dt.datetime.now(dt.UTC),
+        audit_html_by_language=_reports(
+            {language: run_folder / name for language, name in AUDIT_HTML_IN.items()}
+        ),
     )
 
 
@@ -159,7 +169,7 @@ def _from_registry(config: PreviConfig) -> LoadedModel:
         )
         report = {
             key: _download(version.run_id, f"report/{key}", Path(folder) / "report", uri)
-            for key in (CARD_FILE, AUDIT_JSON, AUDIT_HTML)
+            for key in (CARD_FILE, AUDIT_JSON, AUDIT_HTML, *AUDIT_HTML_IN.values())
         }
         return LoadedModel(
             scoring=scoring,
@@ -170,7 +180,15 @@ def _from_registry(config: PreviConfig) -> LoadedModel:
             audit_json=_read_json(report[AUDIT_JSON]),
             audit_html=_read_text(report[AUDIT_HTML]),
             loaded_at=dt.datetime.now(dt.UTC),
+            audit_html_by_language=_reports(
+                {language: report[name] for language, name in AUDIT_HTML_IN.items()}
+            ),
         )
+
+
+def _reports(paths: dict[str, Path | None]) -> dict[str, str]:
+    found = {language: _read_text(path) if path is not None else None for language, path in paths.items()}
+    return {language: text for language, text in found.items() if text is not None}
 
 
 def _download(run_id: str | None, artifact_path: str, folder: Path, uri: str) -> Path | None:

@@ -11,7 +11,8 @@ from collections.abc import Iterable, Mapping
 
 from features.registry import Language
 from models.reasons import Reason, RowReasons
-from service.catalog import Catalog
+from service.allocation_store import Places
+from service.catalog import Catalog, Programme
 from service.referrals import EnrolmentStatus, suggest_referrals
 from service.schemas import Enrolment, ReasonOut, ReferralOut, ScoreOut
 from service.texts import text
@@ -36,15 +37,26 @@ def score_out(
     max_referrals: int,
     as_of: dt.date | None = None,
     snapshot_id: int | None = None,
+    places: Places | None = None,
 ) -> ScoreOut:
+    """The API's answer for one scored young person.
+
+    ``places``: the latest allocation cycle's view for this young person (see
+    :func:`service.allocation_store.places_for`); each referral then says
+    whether they hold a place, wait for one, or whether one is still open.
+    """
     suggestions = suggest_referrals(
         reasons.risk,
         catalog,
         age=age,
         municipality=municipality,
         enrolments=enrolments,
-        top=max_referrals,
+        top=len(catalog.programs),
     )
+    if places is not None:  # a place offered in the latest cycle comes first, whatever its rank
+        offered = {program for program, place in places.mine.items() if place.status == "offered"}
+        suggestions.sort(key=lambda suggestion: suggestion.programme.id not in offered)
+    suggestions = suggestions[:max_referrals]
     return ScoreOut(
         youth_id=youth_id,
         model_version=model_version,
@@ -54,6 +66,8 @@ def score_out(
         tier=tier,
         reasons=[_reason(reason) for reason in reasons.risk],
         protective_factors=[_reason(reason) for reason in reasons.protective],
+        context=[_reason(reason) for reason in reasons.context],
+        data_gaps=[_reason(reason) for reason in reasons.gaps],
         referrals=[
             ReferralOut(
                 program=suggestion.programme.id,
@@ -62,6 +76,7 @@ def score_out(
                 if suggestion.programme.description
                 else None,
                 capacity=suggestion.programme.capacity,
+                **_place(suggestion.programme, places),
                 weight=round(suggestion.weight, 6),
                 reasons=[_reason(reason) for reason in suggestion.reasons],
             )
@@ -83,6 +98,22 @@ def enrolment_map(programs: Iterable[Enrolment]) -> dict[str, EnrolmentStatus]:
         if known is None or priority[enrolment.status] < priority[known]:
             statuses[enrolment.program] = enrolment.status
     return statuses
+
+
+def _place(programme: Programme, places: Places | None) -> dict[str, object]:
+    """Whether a place exists for this referral: offered, waiting (with position), open or full."""
+    if places is None:  # no allocation yet: the catalog's capacity is all there is to go by
+        return {"place": "open" if programme.capacity > 0 else "full"}
+    mine = places.mine.get(programme.id)
+    if mine is not None:
+        waiting = mine.status == "waiting"
+        return {
+            "place": "waiting" if waiting else "offered",
+            "waiting_position": mine.position if waiting else None,
+            "cycle": places.cycle,
+        }
+    open_places = places.unoffered.get(programme.id, 0) > 0
+    return {"place": "open" if open_places else "full", "cycle": places.cycle}
 
 
 def _reason(reason: Reason) -> ReasonOut:

@@ -163,6 +163,14 @@ class ReferralOut(BaseModel):
     name: str = Field(examples=["Reinserción escolar"])
     description: str | None = None
     capacity: int = Field(description="Places per cycle in the catalog.", examples=[60])
+    place: Literal["offered", "waiting", "open", "full"] = Field(
+        "open",
+        description="Whether a place exists, after the latest `previ allocate` cycle: 'offered' (this young "
+        "person holds one), 'waiting' (on its waiting list), 'open' (places left unoffered, or no cycle "
+        "allocated yet) or 'full'.",
+    )
+    waiting_position: int | None = Field(None, description="Place on the waiting list (1 = next).")
+    cycle: str | None = Field(None, description="The allocation cycle the place refers to.")
     weight: float = Field(description="Summed contribution of the reasons it answers (logit units).")
     reasons: list[ReasonOut]
 
@@ -183,8 +191,20 @@ class ScoreOut(BaseModel):
         description="'snapshot': the latest batch population scored by this model; 'model': its test fold."
     )
     tier: Tier = Field(examples=["selective"])
-    reasons: list[ReasonOut] = Field(description="What most raised the estimate, strongest first.")
-    protective_factors: list[ReasonOut] = Field(description="What most lowered it, strongest first.")
+    reasons: list[ReasonOut] = Field(
+        description="What most raised the estimate, strongest first: needs and history with a recorded value."
+    )
+    protective_factors: list[ReasonOut] = Field(
+        description="What most lowered it, strongest first: needs and history with a recorded value."
+    )
+    context: list[ReasonOut] = Field(
+        default_factory=list, description="Given facts (age) the estimate takes into account; never a reason."
+    )
+    data_gaps: list[ReasonOut] = Field(
+        default_factory=list,
+        description="Missing values that moved the estimate: check the record. "
+        "Never a reason or a referral basis.",
+    )
     referrals: list[ReferralOut] = Field(description="Suggested programmes, strongest first.")
     note: str = Field(description="How to read the score, in the response language.")
     language: Language

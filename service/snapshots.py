@@ -30,6 +30,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
     insert,
     select,
 )
@@ -172,15 +173,45 @@ class SnapshotStore:
 
     def latest(self) -> SnapshotMeta | None:
         """The newest snapshot, or None when there is none (or no snapshot database yet)."""
+        return self.for_date(None)
+
+    def for_date(self, as_of: dt.date | None) -> SnapshotMeta | None:
+        """The newest snapshot of ``as_of`` (None: the newest of any date); None when there is none."""
         if not self._exists():
             return None
         query = select(snapshots_table).order_by(snapshots_table.c.id.desc()).limit(1)
+        if as_of is not None:
+            query = query.where(snapshots_table.c.as_of == as_of)
         try:
             with self.engine.connect() as connection:
                 row = connection.execute(query).mappings().first()
         except SQLAlchemyError:
             return None
         return _meta(row) if row is not None else None
+
+    def tier_counts(self, snapshot_id: int) -> dict[str, int]:
+        """How many young people of a snapshot are in each tier."""
+        query = (
+            select(scores_table.c.tier, func.count())
+            .where(scores_table.c.snapshot_id == snapshot_id)
+            .group_by(scores_table.c.tier)
+        )
+        with self.engine.connect() as connection:
+            return {str(tier): int(count) for tier, count in connection.execute(query)}
+
+    def tables(self, snapshot_id: int) -> dict[str, pd.DataFrame]:
+        """A snapshot's scores, reasons and programmes tables, as ``previ score`` wrote them."""
+        with self.engine.connect() as connection:
+            return {
+                name: pd.read_sql(select(table).where(table.c.snapshot_id == snapshot_id), connection).drop(
+                    columns="snapshot_id"
+                )
+                for name, table in (
+                    ("scores", scores_table),
+                    ("reasons", reasons_table),
+                    ("programs", programs_table),
+                )
+            }
 
     def person(self, youth_id: str) -> tuple[SnapshotMeta | None, SnapshotPerson | None]:
         """The latest snapshot and this young person's row in it (None when absent)."""
@@ -296,7 +327,4 @@ def _row_reasons(rows: Any, language: str) -> RowReasons:
         )
         for row in rows
     ]
-    return RowReasons(
-        risk=tuple(reason for reason in reasons if reason.direction == "raises"),
-        protective=tuple(reason for reason in reasons if reason.direction == "lowers"),
-    )
+    return RowReasons.of(reasons)

@@ -10,7 +10,7 @@ from typing import Final
 
 from features.registry import Language
 
-__all__ = ["TEXTS", "parse_accept_language", "text"]
+__all__ = ["TEXTS", "VALIDATION", "parse_accept_language", "text", "validation_message"]
 
 TEXTS: Final[dict[str, dict[Language, str]]] = {
     "note": {
@@ -83,6 +83,69 @@ TEXTS: Final[dict[str, dict[Language, str]]] = {
         "en": "Model refused; still serving version {version}. Reason: {reason}",
     },
 }
+
+
+# FastAPI's 422 messages by pydantic error type, in each language; ``{...}`` fields come from the error's
+# context. A type not listed keeps pydantic's English message.
+VALIDATION: Final[dict[str, dict[Language, str]]] = {
+    "missing": {"es": "Falta este campo.", "en": "Field required."},
+    "extra_forbidden": {"es": "Campo no permitido.", "en": "Extra inputs are not permitted."},
+    "string_too_short": {
+        "es": "Debe tener al menos {min_length} caracteres.",
+        "en": "Should have at least {min_length} characters.",
+    },
+    "string_too_long": {
+        "es": "Debe tener como máximo {max_length} caracteres.",
+        "en": "Should have at most {max_length} characters.",
+    },
+    "string_pattern_mismatch": {
+        "es": "Tiene caracteres no permitidos: use letras, números y . _ : -",
+        "en": "Has characters that are not allowed: use letters, digits and . _ : -",
+    },
+    "string_type": {"es": "Debe ser un texto.", "en": "Should be a string."},
+    "int_type": {"es": "Debe ser un número entero.", "en": "Should be a whole number."},
+    "int_parsing": {"es": "Debe ser un número entero.", "en": "Should be a whole number."},
+    "int_from_float": {"es": "Debe ser un número entero.", "en": "Should be a whole number."},
+    "float_type": {"es": "Debe ser un número.", "en": "Should be a number."},
+    "float_parsing": {"es": "Debe ser un número.", "en": "Should be a number."},
+    "bool_type": {"es": "Debe ser verdadero o falso.", "en": "Should be true or false."},
+    "greater_than_equal": {"es": "Debe ser mayor o igual que {ge}.", "en": "Should be at least {ge}."},
+    "less_than_equal": {"es": "Debe ser menor o igual que {le}.", "en": "Should be at most {le}."},
+    "greater_than": {"es": "Debe ser mayor que {gt}.", "en": "Should be greater than {gt}."},
+    "less_than": {"es": "Debe ser menor que {lt}.", "en": "Should be less than {lt}."},
+    "literal_error": {"es": "Debe ser uno de: {expected}.", "en": "Should be one of: {expected}."},
+    "enum": {"es": "Debe ser uno de: {expected}.", "en": "Should be one of: {expected}."},
+    "too_short": {
+        "es": "Debe tener al menos {min_length} elementos.",
+        "en": "Should have at least {min_length} items.",
+    },
+    "too_long": {
+        "es": "Debe tener como máximo {max_length} elementos.",
+        "en": "Should have at most {max_length} items.",
+    },
+    "list_type": {"es": "Debe ser una lista.", "en": "Should be a list."},
+    "dict_type": {"es": "Debe ser un objeto JSON.", "en": "Should be a JSON object."},
+    "model_attributes_type": {"es": "Debe ser un objeto JSON.", "en": "Should be a JSON object."},
+    "json_invalid": {"es": "El cuerpo no es JSON válido.", "en": "The body is not valid JSON."},
+    "date_from_datetime_parsing": {
+        "es": "Debe ser una fecha (AAAA-MM-DD).",
+        "en": "Should be a date (YYYY-MM-DD).",
+    },
+    "date_parsing": {"es": "Debe ser una fecha (AAAA-MM-DD).", "en": "Should be a date (YYYY-MM-DD)."},
+}
+
+
+def validation_message(
+    kind: str, context: dict[str, object] | None, fallback: str, language: Language
+) -> str:
+    """A pydantic error in ``language``; ``fallback`` (pydantic's own words) for an unlisted type."""
+    template = VALIDATION.get(kind)
+    if template is None:
+        return fallback
+    try:
+        return template[language].format(**(context or {}))
+    except (KeyError, IndexError):
+        return fallback
 
 
 def text(key: str, language: Language, **values: object) -> str:

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 
 from fairness_audits import AuditResult, TopK, audit, write_report
+from fairness_audits.report import render_html
+from fairness_audits.texts import LANGUAGES
 from models.artifact import ScoringModel
 from previ.config import PreviConfig
 from previ.errors import PreviError
@@ -39,6 +41,7 @@ class TrainingAudit:
     report_path: Path
     compared_with: str | None
     not_compared: str | None
+    published_report: Path | None = None  # where report_path ends up once the run folder is in place
 
     @property
     def gate(self) -> str:
@@ -59,7 +62,12 @@ class TrainingAudit:
 
 
 def audit_training(
-    result: TrainingResult, settings: PreviConfig, folder: Path, *, champion: Champion | None = None
+    result: TrainingResult,
+    settings: PreviConfig,
+    folder: Path,
+    *,
+    champion: Champion | None = None,
+    published: Path | None = None,
 ) -> TrainingAudit:
     """Audit every model on the test fold; write the champion candidate's report into ``folder/audit``.
 
@@ -67,6 +75,8 @@ def audit_training(
     evaluation uses), through the same selection engine and seed. With a
     current ``champion`` whose features this data holds, the candidate's recall
     at capacity is gated group by group against the champion's on the same rows.
+    The report is written in every language (``report.<lang>.html``) for the
+    service's ``?lang=``; ``published`` is where the run folder will end up.
     """
     options = settings.audit
     groups = list(options.groups) or list(result.data.groups.columns)
@@ -105,12 +115,16 @@ def audit_training(
     if candidate is None:
         raise PreviError(f"training: the champion candidate {result.champion_candidate} was not trained")
     _, html = write_report(candidate, folder / AUDIT_FOLDER, lang=settings.language)
+    for language in LANGUAGES:  # every language beside the default one, for the service's ?lang=
+        page = render_html(candidate, lang=language)
+        (folder / AUDIT_FOLDER / f"report.{language}.html").write_text(page, encoding="utf-8")
     return TrainingAudit(
         champion=candidate,
         summaries=summaries,
         report_path=html,
         compared_with=f"v{champion.version}" if champion_score is not None and champion else None,
         not_compared=not_compared,
+        published_report=published / AUDIT_FOLDER / html.name if published is not None else None,
     )
 
 

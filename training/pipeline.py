@@ -96,7 +96,7 @@ def train_and_register(
         champion = Champion(*current) if current is not None else None
         with atomic_dir(out_dir) as folder:
             report("writing metrics, plots, the audit and the model card")
-            metrics = write_run_folder(result, settings, folder, current=champion)
+            metrics = write_run_folder(result, settings, folder, current=champion, published=out_dir)
     registration = None
     if register:
         report("logging to MLflow and registering the model")
@@ -126,11 +126,17 @@ def train_and_register(
 
 
 def write_run_folder(
-    result: TrainingResult, settings: PreviConfig, folder: Path, *, current: Champion | None = None
+    result: TrainingResult,
+    settings: PreviConfig,
+    folder: Path,
+    *,
+    current: Champion | None = None,
+    published: Path | None = None,
 ) -> dict[str, Any]:
     """metrics.json, plots, audit, model card, registry and the scoring artifact into ``folder``.
 
-    ``current`` is the registry's champion, compared with on the test fold by the audit.
+    ``current`` is the registry's champion, compared with on the test fold by the audit;
+    ``published`` the folder ``folder`` will be moved to (the texts that name the report point there).
     """
     champion = result.champion
     served = result.served or ServedModel(champion.fitted, champion.calibrator, "the last fold's fit")
@@ -178,7 +184,7 @@ def write_run_folder(
     }
     _test_fold(result).to_parquet(folder / TEST_FOLD_FILE, index=False)
     write_plots(result, folder)
-    fairness = audit_training(result, settings, folder, champion=current)
+    fairness = audit_training(result, settings, folder, champion=current, published=published)
     metrics["fairness"] = {
         "champion_gate": fairness.gate,
         "champion_flags": fairness.flags_text(),
@@ -268,6 +274,7 @@ def _feature_list(data: TrainingSet) -> list[dict[str, Any]]:
             features.append(
                 {
                     "name": name,
+                    "kind": declared.kind,
                     "source": declared.source,
                     "aggregation": declared.aggregation,
                     "window_days": declared.window_days,

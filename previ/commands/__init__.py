@@ -7,6 +7,7 @@ readable line per problem on stderr and exit code 2, never a traceback.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import sys
 from collections.abc import Callable
@@ -39,6 +40,14 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(code=2) from None
 
     return wrapper
+
+
+def parse_date(option: str, value: str) -> dt.date:
+    """An ISO date given on the command line; PreviError naming the option otherwise."""
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise PreviError(f"{option}: '{value}' is not a date (YYYY-MM-DD)") from None
 
 
 def split_list(value: str | None) -> list[str]:

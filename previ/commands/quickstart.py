@@ -32,19 +32,21 @@ def quickstart_command(
         result = run_quickstart(settings, progress=lambda text: progress.update(task, description=text))
     synth = result.synth
     console.print(
-        f"Bundle: {synth.out_dir} ({synth.rows['youth']:,} young people, "
+        f"Bundle: {Path(synth.out_dir).absolute()} ({synth.rows['youth']:,} young people, "
         f"{synth.start} to {synth.extraction_date}, recorded outcome rate {synth.outcome_rate:.1%}); "
-        f"validated with {len(result.bundle_warnings)} warning(s)."
+        f"validated with {len(result.bundle_warnings)} warning(s).",
+        soft_wrap=True,
     )
     console.print(metrics_table(result.training.metrics))
-    console.print(f"Run folder: {result.training.out_dir} (metrics.json, plots, model_card.md)")
+    run_folder = Path(result.training.out_dir).absolute()
+    console.print(f"Run folder: {run_folder} (metrics.json, plots, model_card.md)", soft_wrap=True)
     registration = result.training.registration
     if registration is not None:
         console.print(
             f"MLflow: {settings.training.registered_model} v{registration.version} registered (challenger)."
         )
-    audit = result.training.out_dir / "audit" / "report.html"
-    console.print(f"Fairness audit of the champion candidate: {audit} (open it in a browser)")
+    audit = run_folder / "audit" / "report.html"
+    console.print(f"Fairness audit of the champion candidate: {audit} (open it in a browser)", soft_wrap=True)
     if result.promotion_refusal:
         console.print(f"Promotion gate: {result.promotion_refusal}", markup=False, soft_wrap=True)
     if result.promotion is not None:
@@ -52,7 +54,8 @@ def quickstart_command(
     if result.snapshot is not None and result.demo_token is not None:
         console.print(
             f"Snapshot {result.snapshot.snapshot_id}: {result.snapshot.rows:,} young people scored as of "
-            f"{result.snapshot.as_of}. A caseworker token for the demo (shown once): {result.demo_token}"
+            f"{result.snapshot.as_of}. A caseworker token for the demo (shown once): {result.demo_token}",
+            soft_wrap=True,
         )
         console.print(
             "Serve it with `previ serve` (./scripts/quickstart does), then:\n"

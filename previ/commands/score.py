@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from previ.commands import console, handles_errors
+from previ.commands import console, handles_errors, parse_date
 from previ.commands.engine import (
     Engine,
     EngineOption,
@@ -19,7 +18,6 @@ from previ.commands.engine import (
     dask_session,
 )
 from previ.config import load_config
-from previ.errors import PreviError
 
 
 def register(app: typer.Typer) -> None:
@@ -50,10 +48,7 @@ def score_command(
     """
     from service.batch import write_snapshot
 
-    try:
-        date = dt.date.fromisoformat(as_of)
-    except ValueError:
-        raise PreviError(f"--as-of: '{as_of}' is not a date (YYYY-MM-DD)") from None
+    date = parse_date("--as-of", as_of)
     settings = load_config(config)
     if engine is Engine.dask:
         from scale.score import partitioned_scorer
@@ -71,8 +66,10 @@ def score_command(
     table = Table("tier", "young people", title=f"snapshot {summary.snapshot_id}: {summary.rows:,} scored")
     for tier, count in summary.tiers.items():
         table.add_row(tier, f"{count:,}")
-    table.caption = (
-        f"as of {summary.as_of}, model v{summary.model_version} -> {summary.folder}; "
-        + ", ".join(f"{step} {seconds:.1f}s" for step, seconds in summary.seconds.items())
+    timings = ", ".join(f"{step} {seconds:.1f}s" for step, seconds in summary.seconds.items())
+    table.caption = f"as of {summary.as_of}, model v{summary.model_version}" + (
+        f"; {timings}" if timings else ""
     )
     console.print(table)
+    how = "Reused the identical snapshot" if summary.reused else "Snapshot"
+    console.print(f"{how}: {Path(summary.folder).absolute()}", soft_wrap=True, markup=False)

@@ -17,14 +17,23 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
+from features.registry import Language
 from service.audit_log import Outcome
 from service.pages.frame import Page, PageRoute, page_for
+from service.pages.texts import PAGE_TEXTS, label_of, page_text
 from service.tokens import ROLES, Role
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 AuditorPage = Annotated[Page, Depends(page_for("auditor"))]
 PAGE_SIZE = 100
+# Detail codes that carry a tail, and the text that words them ({tail} is what follows the code).
+DETAIL_PREFIXES = (
+    ("role_not_allowed", "detail_role_not_allowed"),
+    ("uptake by", "detail_uptake"),
+    ("reload from", "detail_reload"),
+    ("unknown role", "detail_unknown_role"),
+)
 CSV_LIMIT = 10_000
 CSV_COLUMNS = (
     "id",
@@ -111,7 +120,31 @@ def _render(page: Page, filters: LogFilters, entries: list[dict[str, Any]], *, s
         entries=entries,
         older=f"/auditor/log?{older}" if older else None,
         csv_url=f"/auditor/log.csv?{filters.query()}",
+        detail_words=lambda detail: detail_words(str(detail), page.language),
     )
+
+
+def detail_words(detail: str, language: Language) -> str:
+    """An audit entry's detail code in words ("no_valid_token" -> "Sin token válido").
+
+    Codes are stored as written by the service (stable, searchable); only the
+    page words them. Some carry a tail ("role_not_allowed (auditor)", "uptake by
+    tier", "reload from 3"), kept after the words; an unknown code reads with spaces.
+    """
+    for prefix, key in DETAIL_PREFIXES:
+        if detail.startswith(prefix):
+            tail = detail[len(prefix) :].strip(" ()'")
+            return page_text(key, language, tail=_tail(key, tail, language))
+    known = PAGE_TEXTS[language].get(f"detail_{detail}")
+    return known if known is not None else detail.replace("_", " ")
+
+
+def _tail(key: str, tail: str, language: Language) -> str:
+    if key == "detail_role_not_allowed":
+        return ", ".join(label_of("role", role.strip(), language) for role in tail.split(","))
+    if key == "detail_uptake":
+        return page_text("group_tier" if tail == "tier" else "group_municipality", language).lower()
+    return tail
 
 
 def _entries(page: Page, filters: LogFilters, *, before_id: int | None, limit: int) -> list[dict[str, Any]]:

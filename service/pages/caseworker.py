@@ -26,6 +26,7 @@ from service.pages.views import (
     horizon,
     per_hundred,
     percent,
+    percentile_shown,
     trend_chart,
 )
 from service.routes.feedback import feedback
@@ -76,7 +77,7 @@ def youth(page: CaseworkerPage) -> Response:
         frequency=frequency(score.probability, page.language),
         per_hundred=per_hundred(score.probability, page.language),
         horizon=horizon(page.state.config.features.horizon_days, page.language),
-        percentile=round(score.percentile),
+        percentile=percentile_shown(score.percentile),
         reason_bars=reasons,
         protective_bars=protective,
         points=[(point, percent(point.probability)) for point in points],

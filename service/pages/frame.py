@@ -160,7 +160,13 @@ async def public_page(request: Request) -> Page:
     state: ServiceState = request.app.state.previ
     pages = pages_state(request)
     session = pages.codec.read(request) or pages.codec.anonymous()
-    page = Page(request, state, pages, page_language(request, state.config.language), session)
+    page = Page(
+        request,
+        state,
+        pages,
+        page_language(request, state.config.language, accept_language=state.settings.pages_accept_language),
+        session,
+    )
     request.state.page = page
     return page
 
@@ -171,7 +177,9 @@ def page_for(*roles: Role) -> Callable[..., Awaitable[Page]]:
     async def dependency(request: Request) -> Page:
         state: ServiceState = request.app.state.previ
         pages = pages_state(request)
-        language = page_language(request, state.config.language)
+        language = page_language(
+            request, state.config.language, accept_language=state.settings.pages_accept_language
+        )
         endpoint = endpoint_of(request)
         session = pages.codec.read(request)
         if session is None or session.token_id is None:
@@ -359,4 +367,6 @@ def _language(request: Request) -> Language:
     if page is not None:
         return page.language
     state: ServiceState | None = getattr(request.app.state, "previ", None)
-    return page_language(request, state.config.language if state is not None else "es")
+    if state is None:
+        return page_language(request, "es")
+    return page_language(request, state.config.language, accept_language=state.settings.pages_accept_language)

@@ -12,11 +12,23 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
+from features.registry import Language
 from previ.errors import PreviError
+from service.pages.card_words import (
+    calibration_pairs,
+    data_pairs,
+    flag_sentences,
+    flags_text_words,
+    model_name,
+    tier_pairs,
+    validation_lines,
+)
 from service.pages.frame import Page, PageRoute, page_for
+from service.pages.places import ALL_MUNICIPALITIES, cycle_uptake
 from service.pages.texts import label_of
 from service.pages.uptake import ALL_GROUPS, GroupBy, referral_uptake
 from service.pages.versions import METRICS, registered_versions
+from service.pages.views import cost_sentence, decimal
 from service.texts import text
 from service.tokens import ROLES
 
@@ -42,8 +54,13 @@ def model_card(page: AnyRolePage) -> Response:
     model = guard.model()
     guard.log("allowed", 200, model=model)
     card: dict[str, Any] = model.card
+    language = page.language
     metrics = [
-        (name, [_metric_cell(values, metric) for metric in CARD_METRICS])
+        (
+            name,
+            model_name(name, language),
+            [_metric_cell(values, metric, language) for metric in CARD_METRICS],
+        )
         for name, values in (card.get("metrics") or {}).items()
     ]
     features = [
@@ -56,6 +73,7 @@ def model_card(page: AnyRolePage) -> Response:
         }
         for feature in card.get("features") or []
     ]
+    cost = card.get("cost_of_interpretability_auc")
     return page.render(
         "model.html",
         model=model,
@@ -63,7 +81,12 @@ def model_card(page: AnyRolePage) -> Response:
         metric_names=[page.t(f"metric_{metric}") for metric in CARD_METRICS],
         metrics=metrics,
         features=features,
-        cost=card.get("cost_of_interpretability_auc"),
+        cost=cost_sentence(cost, page.language) if cost is not None else None,
+        limitations=[page.t(f"card_text_limitation_{index}") for index in (1, 2, 3)],
+        tiers=tier_pairs(card.get("tiers") or {}, language),
+        calibration=calibration_pairs(card.get("calibration") or {}, language),
+        data=data_pairs(card.get("data") or {}, language),
+        validation=validation_lines(str(card.get("validation") or ""), language),
     )
 
 
@@ -76,11 +99,13 @@ def fairness(page: ManagerPage) -> Response:
         guard.refuse(404, text("no_audit", page.language), model=model, detail="no_audit")
     guard.log("allowed", 200, model=model)
     audit = model.card.get("fairness_audit") or {}
+    flags, more = flag_sentences(model.audit_json, page.language)
     return page.render(
         "fairness.html",
         model=model,
         gate=audit.get("gate") or "unknown",
-        flags=audit.get("flagged") or "",
+        flags=flags,
+        more_flags=more,
         allocation=audit.get("allocation policy") or "need",
     )
 
@@ -93,7 +118,7 @@ def fairness_report(page: ManagerPage) -> Response:
     if model.audit_html is None:
         guard.refuse(404, text("no_audit", page.language), model=model, detail="no_audit")
     guard.log("allowed", 200, model=model)
-    return HTMLResponse(model.audit_html, headers=REPORT_HEADERS)
+    return HTMLResponse(model.audit_report(page.language), headers=REPORT_HEADERS)
 
 
 @router.get("/manager/versions")
@@ -117,6 +142,7 @@ def versions(page: RegistryPage) -> Response:
         metrics=METRICS,
         metric_names=[page.t(f"metric_{metric}") for metric in METRICS],
         unavailable=unavailable,
+        flags_words=lambda flags: flags_text_words(str(flags), page.language),
     )
 
 
@@ -141,10 +167,29 @@ def uptake(page: ManagerPage) -> Response:
             return page.t("group_unknown")
         return label_of("tier", group, page.language) if group_by == "tier" else group
 
+    places = cycle_uptake(page.state)
     return page.render(
         "uptake.html",
         group_by=group_by,
         as_of=result.as_of,
+        cycle=places.cycle if places else None,
+        places=[
+            {
+                "programme": programme_name(row.program),
+                "municipality": page.t("group_all")
+                if row.municipality == ALL_MUNICIPALITIES
+                else row.municipality,
+                "total": row.municipality == ALL_MUNICIPALITIES,
+                "capacity": "—" if row.capacity is None else row.capacity,
+                "open": "—" if row.open is None else row.open,
+                "offered": row.offered,
+                "accepted": row.accepted,
+                "declined": row.declined,
+                "completed": row.completed,
+                "waiting": row.waiting,
+            }
+            for row in (places.rows if places else [])
+        ],
         rows=[
             {
                 "programme": programme_name(row.program),
@@ -164,8 +209,8 @@ def uptake(page: ManagerPage) -> Response:
     )
 
 
-def _metric_cell(values: dict[str, Any], metric: str) -> tuple[str, str]:
-    """The metric and its 95% interval as printed ("0.718", "0.693–0.760"); dashes when absent."""
+def _metric_cell(values: dict[str, Any], metric: str, language: Language) -> tuple[str, str]:
+    """The metric and its 95% interval as printed ("0,718", "0,693–0,760" in Spanish); dashes when absent."""
     value = values.get(metric)
     if not isinstance(value, int | float):
         return "—", ""
@@ -173,5 +218,5 @@ def _metric_cell(values: dict[str, Any], metric: str) -> tuple[str, str]:
     if isinstance(interval, list | tuple) and len(interval) == 2:
         low, high = interval
         if isinstance(low, int | float) and isinstance(high, int | float):
-            return f"{value:.3f}", f"{low:.3f}–{high:.3f}"
-    return f"{value:.3f}", ""
+            return decimal(value, 3, language), f"{decimal(low, 3, language)}–{decimal(high, 3, language)}"
+    return decimal(value, 3, language), ""

@@ -158,11 +158,18 @@ def same_origin(request: Request) -> bool:
     return origin == expected or origin.startswith(expected + "/")
 
 
-def page_language(request: Request, default: Language) -> Language:
-    """``?lang=`` first, then the language cookie, then Accept-Language, then the configured default."""
+def page_language(request: Request, default: Language, *, accept_language: bool = False) -> Language:
+    """``?lang=`` first, then the language cookie, then the configured default.
+
+    The browser's Accept-Language comes before the default only when the
+    service is configured so (``service.pages_accept_language``): previ's pages
+    are Spanish unless the reader picks English with the language link.
+    """
     for candidate in (request.query_params.get("lang"), request.cookies.get(LANGUAGE_COOKIE)):
         if candidate in LANGUAGES:
             return "es" if candidate == "es" else "en"
+    if not accept_language:
+        return default
     return parse_accept_language(request.headers.get("accept-language"), default)
 
 

@@ -21,10 +21,13 @@ __all__ = [
     "TrendChart",
     "change_since",
     "contribution_bars",
+    "cost_sentence",
+    "decimal",
     "frequency",
     "horizon",
     "per_hundred",
     "percent",
+    "percentile_shown",
     "trend_chart",
 ]
 
@@ -39,26 +42,57 @@ CHART_BOTTOM = 26
 
 
 def percent(probability: float) -> str:
-    """A probability as a whole percentage ("18%"), or "<1%" below one in a hundred."""
+    """A probability as a whole percentage ("18%"); "<1%" and ">99%" rather than a false 0% or 100%."""
     value = 100 * probability
-    return "<1%" if 0 < value < 0.5 else f"{value:.0f}%"
+    if 0 < value < 0.5:
+        return "<1%"
+    if 99.5 <= value < 100:
+        return ">99%"
+    return f"{value:.0f}%"
 
 
 def frequency(probability: float, language: Language) -> str:
-    """A natural frequency, deliberately rounded: "about 1 in 6", "about 7 in 10"."""
+    """A natural frequency, deliberately rounded: "about 1 in 6", "about 7 in 10".
+
+    Never "10 in 10" short of certainty, never "0 in 10" above zero: the rounding
+    stops at 9 and at the one-in-n form.
+    """
     if probability < 0.01:
         return page_text("frequency_below", language)
     if probability < 0.5:
         return page_text("frequency_one_in", language, n=max(2, round(1 / probability)))
-    return page_text("frequency_of_ten", language, n=min(10, round(10 * probability)))
+    if probability >= 1:
+        return page_text("frequency_of_ten", language, n=10)
+    return page_text("frequency_of_ten", language, n=min(9, round(10 * probability)))
 
 
 def per_hundred(probability: float, language: Language) -> str:
-    """How many in 100 ("18"); "less than 1" rather than a misleading 0."""
+    """How many in 100 ("18"); "less than 1" and "more than 99" rather than a misleading 0 or 100."""
     count = round(100 * probability)
     if count < 1:
         return page_text("per100_below", language)
+    if count >= 100 and probability < 1:
+        return page_text("per100_above", language)
     return str(count)
+
+
+def percentile_shown(percentile: float) -> int:
+    """A percentile for people: whole, between 1 and 99 (nobody is above all of the 100, or below all)."""
+    return min(99, max(1, round(percentile)))
+
+
+def decimal(value: float, digits: int, language: Language) -> str:
+    """A number with the language's decimal mark ("0,005" in Spanish, "0.005" in English)."""
+    text = f"{value:.{digits}f}"
+    return text.replace(".", ",") if language == "es" else text
+
+
+def cost_sentence(cost: float, language: Language) -> str:
+    """The cost of interpretability in words: which model ranks better, and by how much ROC AUC."""
+    if abs(cost) < 0.0005:
+        return page_text("card_cost_none", language)
+    key = "card_cost_higher" if cost > 0 else "card_cost_lower"
+    return page_text(key, language, cost=decimal(abs(cost), 3, language))
 
 
 def horizon(days: int, language: Language) -> str:

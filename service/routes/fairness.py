@@ -28,7 +28,7 @@ router = APIRouter(tags=["model"])
 def fairness(request: Request, guard: ProgramManagerGuard) -> Response:
     model = guard.model()
     wants_html = "text/html" in request.headers.get("accept", "")
-    content = model.audit_html if wants_html else model.audit_json
+    content = model.audit_report(guard.language) if wants_html else model.audit_json
     if content is None:
         guard.refuse(404, text("no_audit", guard.language), model=model, detail="no_audit")
     guard.log("allowed", 200, model=model)

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from fastapi import APIRouter
 
+from service.allocation_store import places_for
 from service.deps import CaseworkerGuard, DataScientistGuard, Guard
 from service.model_store import LoadedModel
 from service.results import enrolment_map, score_out
@@ -86,6 +87,7 @@ def score_people(
     settings = guard.state.settings
     scored = score_rows(scoring, values, reference=guard.state.snapshots.reference_for(model.sha256))
     reasons = scored.reasons(guard.language, top=settings.top_reasons)
+    places = places_for(guard.state.snapshots, ids)
     answers = [
         score_out(
             youth_id=person.youth_id,
@@ -101,6 +103,7 @@ def score_people(
             enrolments=enrolment_map(person.programs),
             language=guard.language,
             max_referrals=settings.max_referrals,
+            places=places.get(person.youth_id),
         )
         for row, person in enumerate(people)
     ]

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query
 from sqlalchemy.exc import SQLAlchemyError
 
+from service.allocation_store import places_for
 from service.deps import CaseworkerGuard
 from service.results import score_out
 from service.routes.scores import REFUSALS
@@ -71,6 +72,7 @@ def snapshot_score(youth_id: YouthPath, purpose: PurposeQuery, guard: Caseworker
         max_referrals=guard.state.settings.max_referrals,
         as_of=snapshot.as_of,
         snapshot_id=snapshot.id,
+        places=places_for(guard.state.snapshots, ids).get(youth_id),
     )
     guard.log("allowed", 200, purpose=purpose, youth_ids=ids, model_version=snapshot.model_version)
     return answer

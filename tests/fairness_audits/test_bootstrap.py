@@ -193,7 +193,7 @@ def test_resampled_top_k_on_the_observed_counts_is_the_observed_selection_withou
     score = frame["probability"].to_numpy()
     label = frame["outcome"].to_numpy().astype(bool)
     selected = TopK(0.1).select(score, seed=0)
-    row_cell, partitions = build_partitions({"sex": group_labels_of(frame["sex"])})
+    row_cell, _ = build_partitions({"sex": group_labels_of(frame["sex"])})
     atoms = compress(row_cell, score, label, selected)
     chosen = ResampledTopK(atoms.score, 200)(atoms.count[:, np.newaxis])
     assert chosen[:, 0] == pytest.approx(atoms.count * atoms.selected)

@@ -179,6 +179,8 @@ BAD_INPUTS = [
     pytest.param({}, ["--top-k", "10"], "--top-k", id="both-rules"),
     pytest.param({}, ["--lang", "fr"], "--lang", id="unknown-language"),
     pytest.param({}, ["--resamples", "5"], "resamples", id="too-few-resamples"),
+    pytest.param({}, ["--fdr", "1.5"], "false_discovery_rate", id="fdr-out-of-range"),
+    pytest.param({}, ["--champion", "v2_score"], "v2_score", id="missing-champion-column"),
 ]
 
 
@@ -258,3 +260,22 @@ def test_top_k_audit_of_any_scores_file_exits_0_and_prints_the_gate_decision(
         assert {(flag["column"], flag["value"], flag["check"]) for flag in gate["flags"]} == {
             ("age_band", halve_odds_in, "calibration")
         }
+        assert f"flagged: calibration (calibration_in_the_large) age_band={halve_odds_in}" in result.stdout
+
+
+def test_champion_column_gates_recall_no_worse_than_today(tmp_path: Path) -> None:
+    frame = age_band_table(20_000, seed=3)
+    frame["champion"] = frame["probability"]
+    band = frame["age_band"] == "14-15"
+    frame.loc[band, "score"] = frame.loc[band, "score"].sample(frac=1.0, random_state=0).to_numpy()
+    path = write_csv(tmp_path / "scores.csv", frame)
+    out = tmp_path / "out"
+    arguments = ["--input", str(path), "--label", "outcome", "--score", "score", "--top-k", "0.1"]
+    arguments += ["--groups", "age_band", "--champion", "champion", "--resamples", "200", "--out", str(out)]
+    result = run_audit(*arguments)
+    assert result.exit_code == 0, result.output
+    assert "gate failed" in result.stdout
+    assert "flagged: recall (recall_vs_champion) age_band=14-15" in result.stdout
+    gate = json.loads((out / "audit.json").read_text(encoding="utf-8"))["gate"]
+    assert gate["champion"] == "champion"
+    assert {flag["value"] for flag in gate["flags"] if flag["check"] == "recall"} == {"14-15"}

@@ -56,7 +56,7 @@ def test_report_is_spanish_by_default_with_the_plain_language_summary(result: Au
         f"({_whole(sur.ci[0])}-{_whole(sur.ci[1])}%) de quienes necesitaban apoyo en Sur y el "
         f"{_whole(norte.value)}% ({_whole(norte.ci[0])}-{_whole(norte.ci[1])}%) en Norte."
     ) in html
-    assert "Verificación principal: no aprobada" in html
+    assert "Verificación de equidad: no aprobada" in html
     assert "datos insuficientes" in html
 
 
@@ -73,7 +73,7 @@ def test_report_says_comparisons_are_with_the_whole_population_by_default(result
 def test_report_in_english(result: AuditResult) -> None:
     html = render_html(result, lang="en")
     assert '<html lang="en">' in html
-    assert "the model identifies" in html and "Primary check: failed" in html
+    assert "the model identifies" in html and "Fairness gate: failed" in html
     assert "omite" not in html
 
 

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from features.build import build_features, default_as_of_dates
-from features.registry import FEATURES
+from features.registry import FEATURES, Plural
 from previ.errors import PreviError
 from tests.factories import AS_OF, tiny_bundle, youth_rows
 
@@ -240,8 +240,14 @@ def test_registry_has_thirty_meaningful_features_with_texts() -> None:
     assert len(FEATURES) >= 30
     assert len({feature.name for feature in FEATURES}) == len(FEATURES)
     for feature in FEATURES:
-        assert "{value}" in feature.reason_es and "{value}" in feature.reason_en
+        for template in (feature.reason_es, feature.reason_en):
+            forms = (template.one, template.other) if isinstance(template, Plural) else (template,)
+            assert all("{value}" in form for form in forms)
         assert feature.description_es and feature.description_en
+        assert feature.kind in ("need", "history", "context")
+    kinds = {feature.name: feature.kind for feature in FEATURES}
+    assert kinds["age"] == "context" and kinds["unexcused_absences_90d"] == "need"
+    assert kinds["detentions_total"] == "history"
 
 
 # ---------------------------------------------------------------- the point-in-time property

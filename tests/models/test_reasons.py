@@ -44,12 +44,12 @@ def two_people() -> Explanation:
 
 def test_reasons_are_the_largest_contributions_each_way_strongest_first() -> None:
     first = reason_codes(two_people()).for_row(0)
-    assert [reason.feature for reason in first.risk] == ["unexcused_absences_90d", "age", "fights_365d"]
+    assert [reason.feature for reason in first.risk] == ["unexcused_absences_90d", "fights_365d"]
     assert [reason.feature for reason in first.protective] == [
         "attendance_rate_90d",
         "programs_completed_total",
     ]
-    assert [reason.contribution for reason in first.risk] == [0.9, 0.5, 0.3]
+    assert [reason.contribution for reason in first.risk] == [0.9, 0.3]
     assert {reason.direction for reason in first.risk} == {"raises"}
     assert {reason.direction for reason in first.protective} == {"lowers"}
 
@@ -86,12 +86,35 @@ def test_reasons_in_english_use_the_english_sentences() -> None:
             assert reason.sentence == FEATURES_BY_NAME[reason.feature].reason(reason.value, "en")
 
 
-def test_a_missing_value_reads_as_no_data() -> None:
+def test_age_is_context_never_a_reason_even_when_it_contributes_most() -> None:
+    first = reason_codes(two_people()).for_row(0)
+    assert "age" not in [reason.feature for reason in (*first.risk, *first.protective)]
+    assert [(reason.feature, reason.direction, reason.sentence) for reason in first.context] == [
+        ("age", "context", "15 años de edad")
+    ]
+    assert reason_codes(two_people(), language="en").for_row(1).context[0].sentence == "13 years old"
+
+
+def test_a_missing_value_is_a_data_gap_never_a_reason() -> None:
     people = explanation([[0.0, 0.0, 0.0, 0.7, 0.0, 0.0]], [[0, 0.9, 0, np.nan, 14, 0]])
-    spanish = reason_codes(people).for_row(0).risk[0]
-    assert spanish.sentence == "Sin registro: promedio del último periodo (0-10)"
-    english = reason_codes(people, language="en").for_row(0).risk[0]
-    assert (english.value, english.sentence) == (None, "No record: mean grade in the latest term (0-10)")
+    spanish = reason_codes(people).for_row(0)
+    assert (spanish.risk, spanish.protective) == ((), ())
+    assert [reason.sentence for reason in spanish.gaps] == [
+        "Sin registro: promedio del último periodo (0-10)"
+    ]
+    english = reason_codes(people, language="en").for_row(0).gaps[0]
+    assert (english.value, english.direction) == (None, "gap")
+    assert english.sentence == "No record: mean grade in the latest term (0-10)"
+
+
+def test_a_missing_value_that_lowers_the_score_is_a_gap_too_not_a_protective_factor() -> None:
+    people = explanation([[0.0, 0.0, 0.0, -0.7, 0.0, 0.0]], [[0, 0.9, 0, np.nan, 14, 0]])
+    row = reason_codes(people).for_row(0)
+    assert row.protective == () and [reason.feature for reason in row.gaps] == ["grade_mean_last_term"]
+
+
+def test_a_small_gap_is_left_out() -> None:
+    assert reason_codes(two_people()).for_row(1).gaps == ()  # grade missing, contribution 0.002
 
 
 def test_columns_outside_the_registry_get_a_plain_sentence_in_either_language() -> None:
@@ -100,17 +123,22 @@ def test_columns_outside_the_registry_get_a_plain_sentence_in_either_language() 
     spanish = reason_codes(people, registry={}).for_row(0)
     english = reason_codes(people, language="en", registry={}).for_row(0)
     assert [reason.sentence for reason in spanish.risk] == ["V60 SAVRY total score: 24", "escola: B"]
-    assert [reason.sentence for reason in spanish.protective] == ["V12 edat: sin dato", "puntuacio: 0,75"]
-    assert [reason.sentence for reason in english.protective] == ["V12 edat: no data", "puntuacio: 0.75"]
+    assert [reason.sentence for reason in spanish.protective] == ["puntuacio: 0,75"]
+    assert [reason.sentence for reason in english.protective] == ["puntuacio: 0.75"]
+    assert [reason.sentence for reason in spanish.gaps] == ["V12 edat: sin dato"]
+    assert [reason.sentence for reason in english.gaps] == ["V12 edat: no data"]
     assert (spanish.risk[0].factor, spanish.risk[0].referral_tags) == (None, ())
 
 
 def test_the_table_lists_every_row_in_order() -> None:
     codes = reason_codes(two_people(), top=2)
     assert tuple(codes.table.columns) == TABLE_COLUMNS
-    assert codes.table["row"].tolist() == [0, 0, 0, 0, 1]
-    assert codes.table["direction"].tolist() == ["raises", "raises", "lowers", "lowers", "raises"]
-    assert codes.table["rank"].tolist() == [1, 2, 1, 2, 1]
+    assert codes.table["row"].tolist() == [0, 0, 0, 0, 0, 1, 1]
+    assert codes.table["direction"].tolist() == [
+        *("raises", "raises", "lowers", "lowers", "context"),
+        *("raises", "context"),
+    ]
+    assert codes.table["rank"].tolist() == [1, 2, 1, 2, 1, 1, 1]
     with pytest.raises(IndexError):
         codes.for_row(2)
 
@@ -145,7 +173,10 @@ def test_reasons_of_a_glass_box_batch_are_its_strongest_contributions() -> None:
     codes = reason_codes(explained, language="en")
     risk = codes.table[codes.table["direction"] == "raises"]
     first = risk[risk["rank"] == 1]
-    strongest = explained.contributions.max(axis=1)
+    # a missing value is a data gap and age is context: neither is ever a reason
+    context = np.asarray([name == "age" for name in explained.feature_names])
+    unreasonable = explained.values.isna().to_numpy() | context[None, :]
+    strongest = np.where(unreasonable, -np.inf, explained.contributions).max(axis=1)
     has_reason = strongest >= 0.01
     np.testing.assert_array_equal(first["row"].to_numpy(), np.flatnonzero(has_reason))
     np.testing.assert_allclose(first["contribution"].to_numpy(), strongest[has_reason])
@@ -153,3 +184,29 @@ def test_reasons_of_a_glass_box_batch_are_its_strongest_contributions() -> None:
     assert set(district["sentence"]) <= {f"district: {level}" for level in model.levels["district"]} | {
         "district: no data"
     }
+    gaps = codes.table[codes.table["direction"] == "gap"]
+    assert (
+        gaps["value"].isna().all()
+        and not codes.table.loc[codes.table["direction"] != "gap", "value"].isna().any()
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    contributions=hnp.arrays(np.float64, (6, len(NAMES)), elements=st.floats(-3, 3)),
+    missing=hnp.arrays(np.bool_, (6, len(NAMES))),
+    top=st.integers(1, 5),
+)
+def test_reasons_are_only_recorded_needs_and_history(
+    contributions: np.ndarray, missing: np.ndarray, top: int
+) -> None:
+    values = np.where(missing, np.nan, 1.0).tolist()
+    codes = reason_codes(explanation(contributions.tolist(), values), top=top)
+    for row in range(6):
+        chosen = codes.for_row(row)
+        for reason in (*chosen.risk, *chosen.protective):
+            assert reason.value is not None
+            assert FEATURES_BY_NAME[reason.feature].kind in ("need", "history")
+        assert [reason.feature for reason in chosen.context] == ["age"]
+        assert all(reason.value is None and reason.feature != "age" for reason in chosen.gaps)
+        assert len(chosen.gaps) <= top

@@ -10,8 +10,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from features.registry import FEATURES_BY_NAME
 from previ.cli import app
 from service.batch import enrolments_at
+from service.results import score_out
 from tests.service.factories import Registry, RunningService, person, running_service
 
 AS_OF = dt.date(2025, 8, 1)
@@ -126,3 +128,117 @@ def test_enrolments_stand_as_they_were_at_the_as_of_date() -> None:
 def test_previ_score_refuses_a_date_it_cannot_read(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["score", "--as-of", "August"])
     assert result.exit_code == 2 and "is not a date" in result.output
+
+
+def test_reasons_and_referrals_rest_only_on_recorded_needs_and_history(scored: RunningService) -> None:
+    """On a whole snapshot: no reason is context (age) or a missing value, and every referral has a basis."""
+    reasons = _snapshot(scored, "reasons.parquet")
+    shown = reasons[reasons["direction"].isin(["raises", "lowers"])]
+    kinds = shown["feature"].map(lambda name: FEATURES_BY_NAME[name].kind)
+    assert set(kinds) <= {"need", "history"} and shown["value"].notna().all()
+    assert set(reasons.loc[reasons["direction"] == "context", "feature"]) == {"age", "program_active"}
+    assert reasons.loc[reasons["direction"] == "gap", "value"].isna().all()
+    scores = _snapshot(scored, "scores.parquet")
+    referrals = 0
+    for youth_id in scores["youth_id"]:
+        snapshot, person = scored.state.snapshots.person(youth_id)
+        assert snapshot is not None and person is not None
+        answer = score_out(
+            youth_id=youth_id,
+            model_version=snapshot.model_version,
+            probability=person.probability,
+            percentile=person.percentile,
+            reference="snapshot",
+            tier=person.tier,
+            reasons=person.reasons["es"],
+            catalog=scored.state.catalog,
+            age=person.age,
+            municipality=person.municipality,
+            enrolments=person.enrolments,
+            language="es",
+            max_referrals=3,
+        )
+        assert "age" in [reason.feature for reason in answer.context]
+        for reason in (*answer.reasons, *answer.protective_factors):
+            assert reason.value is not None and FEATURES_BY_NAME[reason.feature].kind != "context"
+        for referral in answer.referrals:
+            referrals += 1
+            assert any(
+                reason.value is not None and FEATURES_BY_NAME[reason.feature].kind in ("need", "history")
+                for reason in referral.reasons
+            )
+    assert referrals > len(scores) / 2  # the check above ran over many referrals
+
+
+def test_previ_allocate_offers_places_within_capacity_and_eligibility(
+    scored: RunningService, tmp_path: Path
+) -> None:
+    config = scored.folder.parent / "previ.yaml"
+    out = tmp_path / "cycle.parquet"
+    runner = CliRunner()
+    result = runner.invoke(app, ["allocate", "--config", str(config), "--out", str(out), "--cycle", "2025-2"])
+    assert result.exit_code == 0, result.output
+    assert str(out) in result.output.replace("\n", "")
+    offers = pd.read_parquet(out)
+    catalog = scored.state.catalog
+    scores = _snapshot(scored, "scores.parquet").set_index("youth_id")
+    enrolled = _snapshot(scored, "programs.parquet")
+    given = offers[offers["status"] == "offered"]
+    assert len(given) > 0 and given["youth_id"].is_unique  # one new programme per person by default
+    for programme in catalog.programs:
+        mine = given[given["program"] == programme.id]
+        active = enrolled[(enrolled["program"] == programme.id) & (enrolled["status"] == "active")]
+        assert len(mine) <= max(programme.capacity - len(active), 0)
+        people = scores.loc[mine["youth_id"]]
+        assert people["age"].between(*programme.ages).all()
+        assert people["tier"].isin(programme.tiers).all()
+        done = enrolled[
+            (enrolled["program"] == programme.id) & enrolled["status"].isin(["active", "completed"])
+        ]
+        assert not set(mine["youth_id"]) & set(done["youth_id"])
+    waiting = offers[offers["status"] == "waiting"].sort_values(["program", "position"])
+    for _, queue in waiting.groupby("program"):
+        assert queue["position"].tolist() == list(range(1, len(queue) + 1))
+        assert queue["priority"].is_monotonic_decreasing
+    store = scored.state.snapshots
+    with store.engine.connect() as connection:
+        stored = pd.read_sql("SELECT * FROM allocations WHERE cycle = '2025-2'", connection)
+    assert len(stored) == len(offers)
+    again = tmp_path / "again.parquet"
+    assert (
+        runner.invoke(
+            app, ["allocate", "--config", str(config), "--out", str(again), "--cycle", "2025-2"]
+        ).exit_code
+        == 0
+    )
+    pd.testing.assert_frame_equal(pd.read_parquet(again), offers)  # deterministic
+    with store.engine.connect() as connection:  # the re-run replaced the cycle, it did not add to it
+        assert pd.read_sql("SELECT COUNT(*) AS n FROM allocations", connection)["n"][0] == len(offers)
+
+
+def test_previ_allocate_refuses_bad_options_in_one_line(scored: RunningService, tmp_path: Path) -> None:
+    config = scored.folder.parent / "previ.yaml"
+    runner = CliRunner()
+    for arguments, message in (
+        (["--as-of", "soon"], "--as-of: 'soon' is not a date"),
+        (["--as-of", "2020-01-01"], "no snapshot of 2020-01-01"),
+        (["--per-person", "0"], "--per-person: must be at least 1"),
+    ):
+        out = tmp_path / "never.parquet"
+        result = runner.invoke(app, ["allocate", "--config", str(config), "--out", str(out), *arguments])
+        assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+        assert not out.exists()
+
+
+def test_previ_score_reuses_an_identical_snapshot_instead_of_adding_a_copy(
+    scored: RunningService, registry: Registry
+) -> None:
+    config = scored.folder.parent / "previ.yaml"
+    before = sorted(path.name for path in (scored.folder / "snapshots").iterdir() if path.is_dir())
+    with registry.tracking():
+        result = CliRunner().invoke(app, ["score", "--config", str(config), "--as-of", str(AS_OF)])
+    assert result.exit_code == 0, result.output
+    assert "Reused the identical snapshot" in result.output
+    assert str((scored.folder / "snapshots").absolute()) in result.output.replace("\n", "")
+    after = sorted(path.name for path in (scored.folder / "snapshots").iterdir() if path.is_dir())
+    assert after == before and (scored.state.snapshots.latest() or pytest.fail("none")).id == 2

@@ -70,6 +70,10 @@ def test_train_writes_metrics_plots_card_and_audit(trained: dict[str, object]) -
     card = (run / "model_card.md").read_text()
     assert "Out of scope" in card and "Sanctions" in card and "Cost of interpretability" in card
     assert (run / "audit" / "report.html").exists() and (run / "audit" / "audit.json").exists()
+    assert (run / "audit" / "report.en.html").exists() and (run / "audit" / "report.es.html").exists()
+    flags = json.loads((run / "model_card.json").read_text())["fairness_audit"]["flagged"]
+    if flags != "none":  # the refusal points at the report where it stays, not at the temporary folder
+        assert f"(see {(run / 'audit' / 'report.html').absolute()})" in flags and ".tmp" not in flags
     assert "glassbox *" in str(trained["output"])
 
 

@@ -67,6 +67,7 @@ class WebService:
     caseload: list[str]
     other_caseload: list[str]
     other_token: str
+    offers: Any = None  # the allocation cycle's offers and waiting lists (a DataFrame)
 
     @property
     def url(self) -> str:
@@ -113,7 +114,22 @@ def web(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             store.add(caseworker=OTHER_CASEWORKER, youth_id=youth_id)
         _, other_token = state.tokens.add(role="caseworker", name=OTHER_CASEWORKER)
         _seed_feedback(service, youth)
-        yield WebService(service, youth, caseload, other, other_token)
+        offers = _allocate(state)
+        yield WebService(service, youth, caseload, other, other_token, offers)
+
+
+def _allocate(state: Any) -> Any:
+    """One allocation cycle over the latest snapshot, as `previ allocate` stores it."""
+    from service.allocation import allocate
+    from service.allocation_store import write_allocation
+
+    latest = state.snapshots.latest()
+    tables = state.snapshots.tables(latest.id)
+    result = allocate(tables["scores"], tables["reasons"], tables["programs"], state.catalog)
+    write_allocation(
+        state.snapshots, cycle="2026-2", snapshot_id=latest.id, offers=result.offers, places=result.places
+    )
+    return result.offers
 
 
 def _caseload(service: RunningService) -> CaseloadStore:

@@ -164,3 +164,21 @@ def test_signing_out_ends_the_session(context: Any, web: WebService) -> None:
     assert page.url.endswith("/login?out=1") and page.locator(".notice").inner_text() == "Sesión cerrada."
     page.goto("/manager/fairness")
     assert "/login" in page.url
+
+
+def test_pages_are_spanish_for_an_english_browser_until_the_reader_switches(
+    browser: Any, web: WebService
+) -> None:
+    english = browser.new_context(
+        base_url=web.url, locale="en-US", extra_http_headers={"Accept-Language": "en-US,en;q=0.9"}
+    )
+    try:
+        page = english.new_page()
+        page.goto("/login")
+        assert page.locator("html").get_attribute("lang") == "es"  # Spanish by default, not the browser's
+        page.click("text=English")
+        page.wait_for_load_state()
+        page.goto("/login")
+        assert page.locator("html").get_attribute("lang") == "en"  # the cookie remembers the choice
+    finally:
+        english.close()

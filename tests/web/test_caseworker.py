@@ -45,7 +45,7 @@ def test_caseworker_sees_tier_frequency_reasons_trend_and_referrals_of_the_api_s
     assert f"({round(100 * expected['probability'])}%)" in probability
     assert "orden de magnitud" in probability
     percentile = page.locator("section[aria-labelledby=percentile-heading]").inner_text()
-    assert f"{round(expected['percentile'])} de cada 100" in percentile
+    assert f"{min(99, max(1, round(expected['percentile'])))} de cada 100" in percentile
 
     sentences = page.locator(".bar-list .bar-text").all_inner_texts()
     assert sentences == [r["sentence"] for r in expected["reasons"] + expected["protective_factors"]]
@@ -62,6 +62,38 @@ def test_caseworker_sees_tier_frequency_reasons_trend_and_referrals_of_the_api_s
         text = card.inner_text()
         assert f"Cupo: {referral['capacity']} lugares" in text
         assert all(reason["sentence"] in text for reason in referral["reasons"])
+        assert referral["place"] in ("offered", "waiting", "open", "full")
+        place = {
+            "offered": "Tiene un lugar ofrecido",
+            "waiting": f"posición {referral['waiting_position']}",
+            "open": "Hay lugares disponibles",
+            "full": "Sin lugares disponibles",
+        }[referral["place"]]
+        assert place in text
+    context_items = page.locator("section[aria-labelledby=context-heading] li").all_inner_texts()
+    assert context_items == [item["sentence"] for item in expected["context"]]
+    assert any("años de edad" in item for item in context_items)
+    assert not any("años de edad" in sentence for sentence in sentences)  # age is context, never a reason
+    gaps = page.locator("section[aria-labelledby=gaps-heading] li").all_inner_texts()
+    assert gaps == [item["sentence"] for item in expected["data_gaps"]]
+
+
+def test_the_page_and_the_api_say_where_the_allocation_placed_someone(context: Any, web: WebService) -> None:
+    offers = web.offers
+    given = offers[offers["status"] == "offered"].iloc[0]
+    for row in offers.groupby("status").head(1).itertuples():  # an offer, and a waiting entry if any
+        status = row.status
+        answer = _api_score(web, str(row.youth_id))
+        mine = [referral for referral in answer["referrals"] if referral["program"] == row.program]
+        if status == "offered":  # an offered place comes first among the suggestions
+            assert answer["referrals"][0]["program"] == row.program
+        if mine:
+            assert mine[0]["place"] == status and mine[0]["cycle"] == "2026-2"
+            if status == "waiting":
+                assert mine[0]["waiting_position"] == int(row.position)
+    page = login(context, web, "caseworker")
+    _look_up(page, str(given.youth_id))
+    assert "Tiene un lugar ofrecido en este programa (ciclo 2026-2)" in page.content()
 
 
 def test_every_view_of_a_score_is_logged_with_who_role_and_purpose(context: Any, web: WebService) -> None:
@@ -96,7 +128,7 @@ def test_a_referral_made_on_the_page_is_recorded_and_shows_in_the_auditors_log(
         log.click("form.filters button[type=submit]")
         log.wait_for_load_state()
         rows = log.locator("table.log tbody tr").all_inner_texts()
-        assert rows and "POST /caseworker/feedback" in rows[0] and "referral_made" in rows[0]
+        assert rows and "POST /caseworker/feedback" in rows[0] and "Canalización hecha" in rows[0]
         assert "permitido" in rows[0] and "201" in rows[0]
     finally:
         auditor.close()

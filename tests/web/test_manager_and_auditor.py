@@ -34,9 +34,12 @@ def test_the_model_card_shows_use_limits_metrics_and_features(context: Any, web:
     model = web.service.state.holder.current
     assert model is not None
     assert page.locator("h1").inner_text() == "Ficha del modelo"
-    assert "Sanctions of any kind" in page.locator("section[aria-labelledby=scope-heading]").inner_text()
+    assert (
+        "Sanciones de cualquier tipo" in page.locator("section[aria-labelledby=scope-heading]").inner_text()
+    )
     roc = model.card["metrics"]["glassbox"]["roc_auc"]
-    assert f"{roc:.3f}" in page.locator("section[aria-labelledby=metrics-heading]").inner_text()
+    metrics = page.locator("section[aria-labelledby=metrics-heading]").inner_text()
+    assert f"{roc:.3f}".replace(".", ",") in metrics and "Caja de cristal" in metrics
     features = page.locator("section[aria-labelledby=features-heading] tbody tr")
     assert features.count() == len(model.scoring.feature_names)
 
@@ -74,6 +77,25 @@ def test_uptake_counts_suggested_made_and_declined_by_programme_and_group(
     groups = {row.split("\t")[1] for row in uptake.all_inner_texts()}
     assert groups - {"Todos", "Fuera del último lote"}  # municipalities now
     assert not groups & {"Indicada", "Selectiva", "Universal"}
+
+
+def test_uptake_shows_the_cycle_places_against_capacity_by_programme_and_municipality(
+    context: Any, web: WebService
+) -> None:
+    page = login(context, web, "program_manager")
+    page.goto("/manager/uptake")
+    assert "Lugares del ciclo" in page.content() and "2026-2" in page.content()
+    rows = page.locator("section[aria-labelledby=places-heading] tbody tr").all_inner_texts()
+    totals = {row.split("\t")[0]: row.split("\t") for row in rows if row.split("\t")[1] == "Todos"}
+    catalog = web.service.state.catalog
+    offered = web.offers[web.offers["status"] == "offered"].groupby("program").size()
+    for programme in catalog.programs:
+        cells = totals[programme.name("es")]
+        capacity, open_places, given = int(cells[2]), int(cells[3]), int(cells[4])
+        assert capacity == programme.capacity and given <= open_places <= capacity
+        assert given == int(offered.get(programme.id, 0))
+    municipalities = {row.split("\t")[1] for row in rows} - {"Todos"}
+    assert municipalities and municipalities <= set(web.offers["municipality"])
 
 
 def test_the_auditor_filters_the_log_and_exports_it_as_csv(context: Any, web: WebService) -> None:

@@ -8,11 +8,22 @@ import string
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from models.artifact import Tiers
 from service.pages.history import HistoryPoint, SnapshotDate
 from service.pages.texts import EN, ES, label_of, page_text
-from service.pages.views import change_since, frequency, horizon, per_hundred, percent, trend_chart
+from service.pages.views import (
+    change_since,
+    cost_sentence,
+    frequency,
+    horizon,
+    per_hundred,
+    percent,
+    percentile_shown,
+    trend_chart,
+)
 
 SERVICE = Path(__file__).resolve().parents[2] / "service"
 
@@ -44,6 +55,15 @@ def test_every_text_is_used_by_a_page() -> None:
         "error_",
         "metric_",
         "percentile_",
+        "card_data_",
+        "card_text_",
+        "calibrator_",
+        "source_",
+        "model_",
+        "check_",
+        "column_",
+        "value_",
+        "detail_",
     )
     unused = [
         key
@@ -67,6 +87,8 @@ def test_labels_fall_back_to_the_value_itself() -> None:
         (0.21, "alrededor de 1 de cada 5", "about 1 in 5"),
         (0.45, "alrededor de 1 de cada 2", "about 1 in 2"),
         (0.72, "alrededor de 7 de cada 10", "about 7 in 10"),
+        (0.96, "alrededor de 9 de cada 10", "about 9 in 10"),  # never "10 in 10" short of certainty
+        (0.999, "alrededor de 9 de cada 10", "about 9 in 10"),
     ],
 )
 def test_probabilities_read_as_rounded_natural_frequencies(
@@ -80,10 +102,40 @@ def test_counts_per_hundred_percentages_and_horizons_read_plainly() -> None:
     assert per_hundred(0.183, "es") == "18"
     assert per_hundred(0.003, "es") == "menos de 1" and per_hundred(0.003, "en") == "fewer than 1"
     assert percent(0.183) == "18%" and percent(0.002) == "<1%"
+    assert percent(0.996) == ">99%" and percent(1.0) == "100%"
+    assert per_hundred(0.997, "es") == "más de 99" and per_hundred(0.997, "en") == "more than 99"
     assert horizon(365, "es") == "en los próximos 12 meses"
     assert horizon(180, "en") == "within the next 6 months"
     assert horizon(100, "en") == "within the next 100 days"
     assert page_text("capacity", "es", capacity=60) == "Cupo: 60 lugares por ciclo"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(min_value=0.0, max_value=0.9999, allow_nan=False))
+def test_no_probability_below_certainty_reads_as_certain(probability: float) -> None:
+    for language in ("es", "en"):
+        assert "10 de cada 10" not in frequency(probability, "es")
+        assert "10 in 10" not in frequency(probability, "en")
+        assert per_hundred(probability, language) != "100"
+    assert percent(probability) != "100%"
+
+
+@pytest.mark.parametrize(("value", "shown"), [(100.0, 99), (99.6, 99), (0.0, 1), (0.2, 1), (57.4, 57)])
+def test_a_percentile_is_shown_between_1_and_99(value: float, shown: int) -> None:
+    assert percentile_shown(value) == shown
+
+
+@pytest.mark.parametrize(
+    ("cost", "spanish", "english"),
+    [
+        (-0.0051, "AUC ROC 0,005 más alto que el del modelo sin restricciones", "ROC AUC 0.005 higher than"),
+        (0.012, "AUC ROC 0,012 más alto)", "ROC AUC 0.012 higher)"),
+        (0.0002, "ninguno apreciable", "none to speak of"),
+    ],
+)
+def test_the_cost_of_interpretability_reads_in_words(cost: float, spanish: str, english: str) -> None:
+    assert spanish in cost_sentence(cost, "es") and english in cost_sentence(cost, "en")
+    assert "-0" not in cost_sentence(cost, "es") + cost_sentence(cost, "en")
 
 
 def _points(*values: tuple[int, float, str]) -> list[HistoryPoint]:

@@ -1,0 +1,196 @@
+"""`previ allocate`'s solver: capacity and eligibility hold, and the optimum beats a greedy pass."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from previ.errors import PreviError
+from service.allocation import FIT_WEIGHT, allocate, priority
+from service.catalog import Catalog
+
+
+def catalog(*programmes: dict[str, Any]) -> Catalog:
+    defaults = {"name": {"es": "P", "en": "P"}, "ages": [11, 19], "municipalities": "all", "capacity": 1}
+    return Catalog.model_validate(
+        {"version": "t", "programs": [{**defaults, **programme} for programme in programmes]}
+    )
+
+
+def people(*rows: tuple[str, float], **columns: list[Any]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["youth_id", "probability"])
+    frame["age"] = columns.get("age", [15] * len(rows))
+    frame["municipality"] = columns.get("municipality", ["Villa Zaragoza"] * len(rows))
+    frame["tier"] = columns.get("tier", ["indicated"] * len(rows))
+    return frame
+
+
+def reasons(*rows: tuple[str, str, float]) -> pd.DataFrame:
+    """(youth_id, referral tags, contribution) of raising reasons."""
+    frame = pd.DataFrame(rows, columns=["youth_id", "referral_tags", "contribution"])
+    return frame.assign(direction="raises")
+
+
+NO_ENROLMENTS = pd.DataFrame(columns=["youth_id", "program", "status"])
+
+
+def offered(result: Any) -> set[tuple[str, str]]:
+    offers = result.offers[result.offers["status"] == "offered"]
+    return set(zip(offers["youth_id"], offers["program"], strict=True))
+
+
+def greedy(scores: pd.DataFrame, fit: dict[tuple[str, str], float], places: dict[str, int]) -> set[Any]:
+    """Highest need first, each to the best-fitting programme with a place left."""
+    left = dict(places)
+    chosen = set()
+    for youth_id in scores.sort_values("probability", ascending=False)["youth_id"]:
+        options = [(f, p) for (y, p), f in fit.items() if y == youth_id and left[p] > 0]
+        if options:
+            _, programme = max(options)
+            left[programme] -= 1
+            chosen.add((youth_id, programme))
+    return chosen
+
+
+def test_the_solver_finds_the_optimum_a_greedy_pass_misses() -> None:
+    # A has the most need and fits tutoring best, but can also use mentoring; B only fits tutoring.
+    # Greedy gives A tutoring and strands B; the optimum gives A mentoring and B tutoring.
+    the_catalog = catalog(
+        {"id": "tutoring", "referral_tags": ["tutoring"]}, {"id": "mentoring", "referral_tags": ["mentoring"]}
+    )
+    scores = people(("A", 0.9), ("B", 0.8))
+    why = reasons(("A", "tutoring", 0.6), ("A", "mentoring", 0.4), ("B", "tutoring", 0.5))
+    result = allocate(scores, why, NO_ENROLMENTS, the_catalog)
+    fit = {("A", "tutoring"): 0.6, ("A", "mentoring"): 0.4, ("B", "tutoring"): 1.0}
+    assert greedy(scores, fit, {"tutoring": 1, "mentoring": 1}) == {("A", "tutoring")}
+    assert offered(result) == {("A", "mentoring"), ("B", "tutoring")}
+    assert result.places.set_index("program")["offered"].to_dict() == {"tutoring": 1, "mentoring": 1}
+
+
+def test_places_go_by_need_and_the_rest_wait_in_order() -> None:
+    the_catalog = catalog({"id": "tutoring", "referral_tags": ["tutoring"], "capacity": 2})
+    scores = people(("A", 0.2), ("B", 0.9), ("C", 0.5), ("D", 0.7))
+    why = reasons(*[(youth, "tutoring", 0.3) for youth in "ABCD"])
+    result = allocate(scores, why, NO_ENROLMENTS, the_catalog)
+    assert offered(result) == {("B", "tutoring"), ("D", "tutoring")}
+    waiting = result.offers[result.offers["status"] == "waiting"]
+    assert waiting[["youth_id", "position"]].values.tolist() == [["C", 1], ["A", 2]]
+
+
+def test_capacity_eligibility_and_enrolments_are_respected() -> None:
+    the_catalog = catalog(
+        {"id": "young", "referral_tags": ["tutoring"], "ages": [11, 14], "capacity": 5},
+        {"id": "local", "referral_tags": ["tutoring"], "municipalities": ["Cuautempan"], "capacity": 5},
+        {"id": "everyone", "referral_tags": ["tutoring"], "capacity": 3, "tiers": ["universal", "indicated"]},
+    )
+    scores = people(
+        ("A", 0.9),
+        ("B", 0.8),
+        ("C", 0.7),
+        ("D", 0.6),
+        ("E", 0.5),
+        age=[12, 16, 16, 13, 18],
+        municipality=["Cuautempan", "Cuautempan", "Villa Zaragoza", "Villa Zaragoza", "Villa Zaragoza"],
+        tier=["indicated", "selective", "selective", "universal", "indicated"],
+    )
+    why = reasons(*[(youth, "tutoring", 0.3) for youth in "ABCDE"])
+    enrolments = pd.DataFrame(
+        {"youth_id": ["Z", "E"], "program": ["everyone", "everyone"], "status": ["active", "completed"]}
+    )
+    result = allocate(scores, why, enrolments, the_catalog)
+    # young: ages 11-14 and selective/indicated -> A only (D is universal); local: Cuautempan -> A or B;
+    # everyone: ages 11-16, universal/indicated, one place taken by Z, E completed it -> A or D.
+    chosen = offered(result)
+    assert {("B", "local"), ("D", "everyone")} <= chosen and len(chosen) == 3
+    assert chosen - {("B", "local"), ("D", "everyone")} <= {("A", "young"), ("A", "everyone")}
+    places = result.places.set_index("program")
+    assert places.loc["everyone", ["enrolled", "open"]].tolist() == [1, 2]
+    assert "C" not in set(result.offers["youth_id"])  # eligible nowhere
+
+
+def test_no_reason_for_a_programme_means_no_place_in_it() -> None:
+    the_catalog = catalog({"id": "tutoring", "referral_tags": ["tutoring"], "capacity": 10})
+    scores = people(("A", 0.9), ("B", 0.8))
+    why = reasons(("A", "mentoring", 0.9), ("B", "tutoring", 0.1))
+    why.loc[len(why)] = ["A", "tutoring", -0.5, "lowers"]  # a protective factor is no reason
+    assert offered(allocate(scores, why, NO_ENROLMENTS, the_catalog)) == {("B", "tutoring")}
+
+
+def test_more_than_one_programme_per_person_when_configured() -> None:
+    the_catalog = catalog(
+        {"id": "tutoring", "referral_tags": ["tutoring"]}, {"id": "mentoring", "referral_tags": ["mentoring"]}
+    )
+    scores = people(("A", 0.9), ("B", 0.1))
+    why = reasons(("A", "tutoring", 0.5), ("A", "mentoring", 0.5), ("B", "mentoring", 0.5))
+    assert offered(allocate(scores, why, NO_ENROLMENTS, the_catalog, per_person=2)) == {
+        ("A", "tutoring"),
+        ("A", "mentoring"),
+    }
+    assert offered(allocate(scores, why, NO_ENROLMENTS, the_catalog)) == {
+        ("A", "tutoring"),
+        ("B", "mentoring"),
+    }
+    with pytest.raises(PreviError, match="per_person must be at least 1"):
+        allocate(scores, why, NO_ENROLMENTS, the_catalog, per_person=0)
+
+
+def test_a_policy_changes_the_order_through_the_priority_alone() -> None:
+    the_catalog = catalog({"id": "tutoring", "referral_tags": ["tutoring"]})
+    scores = people(("A", 0.9), ("B", 0.8))
+    why = reasons(("A", "tutoring", 0.5), ("B", "tutoring", 0.5))
+    assert priority(scores).to_dict() == {"A": 0.9, "B": 0.8}
+    need = pd.Series({"A": 0.1, "B": 0.2})
+    assert offered(allocate(scores, why, NO_ENROLMENTS, the_catalog, need=need)) == {("B", "tutoring")}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 25),
+    capacities=st.lists(st.integers(0, 4), min_size=1, max_size=4),
+    seed=st.integers(0, 10_000),
+    per_person=st.integers(1, 2),
+)
+def test_random_cases_respect_every_limit_and_beat_or_match_greedy(
+    n: int, capacities: list[int], seed: int, per_person: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    tags = ["tutoring", "mentoring", "family_support", "school_reengagement"]
+    the_catalog = catalog(
+        *[
+            {"id": f"p{index}", "referral_tags": [tags[index]], "capacity": capacity, "ages": [11, 16]}
+            for index, capacity in enumerate(capacities)
+        ]
+    )
+    ids = [f"Y{index:03d}" for index in range(n)]
+    scores = people(*zip(ids, rng.random(n).round(3), strict=True), age=rng.integers(11, 19, n).tolist())
+    rows = [(youth, tag, 0.1 + rng.random()) for youth in ids for tag in tags if rng.random() < 0.5]
+    why = reasons(*rows) if rows else reasons(("Y000", "sport_and_culture", 0.1))
+    result = allocate(scores, why, NO_ENROLMENTS, the_catalog, per_person=per_person)
+    offers = result.offers[result.offers["status"] == "offered"]
+    assert (
+        offers.groupby("program").size().reindex([f"p{i}" for i in range(len(capacities))]).fillna(0)
+        <= capacities
+    ).all()
+    assert (offers.groupby("youth_id").size() <= per_person).all()
+    age = scores.set_index("youth_id")["age"]
+    assert age.reindex(offers["youth_id"]).between(11, 16).all()
+    answered = {(youth, f"p{tags.index(tag)}") for youth, tag, _ in rows if tag in tags[: len(capacities)]}
+    assert set(zip(offers["youth_id"], offers["program"], strict=True)) <= answered
+    assert not offers.duplicated(["youth_id", "program"]).any()
+    again = allocate(scores, why, NO_ENROLMENTS, the_catalog, per_person=per_person)
+    pd.testing.assert_frame_equal(result.offers, again.offers)
+    if per_person == 1:  # the optimum's total need is never below a greedy pass's
+        need = scores.set_index("youth_id")["probability"]
+        eligible_fit = {
+            (y, p): 1.0 for (y, p) in answered if 11 <= age[y] <= 16 and capacities[int(p[1:])] > 0
+        }
+        chosen = greedy(scores, eligible_fit, {f"p{i}": c for i, c in enumerate(capacities)})
+        assert (
+            need.reindex(offers["youth_id"]).sum()
+            >= sum(need[y] for y, _ in chosen) - len(chosen) * FIT_WEIGHT
+        )
