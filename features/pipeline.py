@@ -61,18 +61,42 @@ def write_table(frame: pd.DataFrame, path: Path, suffix: str) -> None:
 
 def summarise_matrix(matrix: FeatureMatrix, out: Path | None = None) -> Table:
     """A small table people can read: rows, prevalence and population per as_of."""
-    frame = matrix.frame
-    title = f"{len(frame):,} rows x {len(matrix.features)} features" + (f" -> {out}" if out else "")
+    return summarise_counts(as_of_counts(matrix.frame), len(matrix.features), matrix.removed, out)
+
+
+def as_of_counts(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows, labelled rows and positive labels per as_of: the figures of the summary, which add up.
+
+    Counts of parts of a matrix (the Dask engine's buckets) sum to the counts of the whole.
+    """
+    labels = frame[LABEL_COLUMN]
+    counts = (
+        pd.DataFrame({"as_of": frame["as_of"], "labelled": labels.notna(), "positives": labels.fillna(0)})
+        .groupby("as_of", sort=True)
+        .agg(rows=("labelled", "size"), labelled=("labelled", "sum"), positives=("positives", "sum"))
+    )
+    return counts.astype("int64").reset_index()
+
+
+def summarise_counts(
+    counts: pd.DataFrame, n_features: int, removed: dict[str, tuple[str, ...]], out: Path | None = None
+) -> Table:
+    """The summary table from :func:`as_of_counts` (summed over parts, if the matrix came in parts)."""
+    title = f"{int(counts['rows'].sum()):,} rows x {n_features} features" + (f" -> {out}" if out else "")
     table = Table("as_of", "young people", "outcome rate", "label window", title=title)
-    for as_of, rows in frame.groupby("as_of", sort=True):
-        labels = rows[LABEL_COLUMN]
-        known = labels.notna().all()
-        rate = f"{labels.mean():.1%}" if known else "-"
-        table.add_row(
-            str(pd.Timestamp(str(as_of)).date()), f"{len(rows):,}", rate, "closed" if known else "open"
-        )
-    if matrix.removed:
+    ordered = counts.sort_values("as_of")
+    for as_of, rows, labelled, positives in zip(
+        ordered["as_of"],
+        ordered["rows"].tolist(),
+        ordered["labelled"].tolist(),
+        ordered["positives"].tolist(),
+        strict=True,
+    ):
+        known = labelled == rows
+        rate = f"{positives / labelled:.1%}" if known and labelled else "-"
+        table.add_row(str(pd.Timestamp(str(as_of)).date()), f"{rows:,}", rate, "closed" if known else "open")
+    if removed:
         table.caption = "absent tables remove: " + "; ".join(
-            f"{name} ({len(names)} features)" for name, names in matrix.removed.items()
+            f"{name} ({len(names)} features)" for name, names in removed.items()
         )
     return table

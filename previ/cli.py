@@ -16,6 +16,7 @@ from previ.commands import (
     audit,
     audit_log,
     caseload,
+    engine,
     evaluate,
     features,
     forget,
@@ -63,5 +64,6 @@ for module in (
     audit_log,
     forget,
     evaluate,
+    engine,
 ):
     module.register(app)

@@ -18,6 +18,7 @@ import hashlib
 import json
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from features.build import build_features
-from features.load import load_bundle
+from features.load import Bundle, load_bundle
 from previ.atomic import atomic_dir
 from previ.config import PreviConfig
 from previ.errors import PreviError
@@ -34,12 +35,34 @@ from service.scoring import ScoredRows, score_rows
 from service.settings import ServiceSettings, service_settings
 from service.snapshots import SnapshotStore
 
-__all__ = ["SnapshotSummary", "enrolments_at", "snapshot_store", "write_snapshot"]
+__all__ = [
+    "PopulationScorer",
+    "ScoredPopulation",
+    "SnapshotSummary",
+    "enrolments_at",
+    "score_bundle",
+    "score_population",
+    "snapshot_store",
+    "write_snapshot",
+]
 
 NOT_BUNDLE_MODEL = (
     "score: the served model uses features a data bundle does not give ({names}); "
     "previ score needs a model trained on a bundle"
 )
+
+
+@dataclass(frozen=True)
+class ScoredPopulation:
+    """One population's scores (percentile not yet set), reasons and enrolments, rows by youth_id."""
+
+    scores: pd.DataFrame
+    reasons: pd.DataFrame
+    programs: pd.DataFrame
+
+
+PopulationScorer = Callable[[Path, dt.date, PreviConfig, LoadedModel, int], ScoredPopulation | None]
+"""(data_dir, as_of, config, model, top_reasons) -> the population's scores, None when nobody."""
 
 
 @dataclass(frozen=True)
@@ -67,8 +90,14 @@ def write_snapshot(
     as_of: dt.date,
     settings: ServiceSettings | None = None,
     model: LoadedModel | None = None,
+    scorer: PopulationScorer | None = None,
 ) -> SnapshotSummary:
-    """Score the bundle's population at ``as_of`` with the served model and store the snapshot."""
+    """Score the bundle's population at ``as_of`` with the served model and store the snapshot.
+
+    ``scorer`` computes the population's scores (default :func:`score_bundle`,
+    in this process; the Dask engine passes one that scores bucket by bucket).
+    Percentiles are ranks in the whole population, so they are computed here.
+    """
     settings = settings or service_settings(config)
     clock = _Clock()
     model = model or load_model(config, settings)
@@ -77,38 +106,15 @@ def write_snapshot(
     same = _identical(snapshot_store(settings), as_of, model.sha256, fingerprint)
     if same is not None:
         return same
-    bundle = load_bundle(
-        data_dir, audit_columns=config.data.audit_columns, extraction_date=config.data.extraction_date
-    )
-    matrix = build_features(bundle, [as_of], config.features)
-    frame = matrix.frame
-    clock.lap("features")
-    names = model.scoring.feature_names
-    absent = [name for name in names if name not in frame.columns]
-    if absent:
-        raise PreviError(NOT_BUNDLE_MODEL.format(names=", ".join(absent[:5])))
-    if frame.empty:
+    population = (scorer or score_bundle)(data_dir, as_of, config, model, settings.top_reasons)
+    if population is None:
         raise PreviError(f"score: nobody of programme age in {data_dir} at {as_of}")
-    values = frame[names].astype("float64")
-    scored = score_rows(model.scoring, values)
-    population = np.sort(scored.probability)
-    percentile = 100.0 * np.searchsorted(population, scored.probability, side="right") / len(population)
-    ids = frame["youth_id"].astype(str).to_numpy()
-    scores = pd.DataFrame(
-        {
-            "youth_id": ids,
-            "municipality": frame["municipality"].astype(str).to_numpy(),
-            "age": frame["age"].to_numpy(dtype=np.int64),
-            "probability": scored.probability,
-            "percentile": percentile,
-            "tier": scored.tier.astype(str),
-        }
-    )
-    reasons = _reasons(
-        scored.reasons("es", top=settings.top_reasons).table, scored, ids, settings.top_reasons
-    )
-    programs = enrolments_at(bundle.tables.get("programs"), as_of, population=set(ids))
-    clock.lap("scoring")
+    scores, reasons, programs = population.scores, population.reasons, population.programs
+    probability = scores["probability"].to_numpy()
+    ranked = np.sort(probability)
+    percentile = 100.0 * np.searchsorted(ranked, probability, side="right") / len(ranked)
+    scores.insert(list(scores.columns).index("probability") + 1, "percentile", percentile)
+    clock.lap("features and scoring")
     created = dt.datetime.now(dt.UTC)
     folder = Path(settings.snapshot_dir) / f"{as_of:%Y-%m-%d}_{created:%Y%m%dT%H%M%S%fZ}_v{model.version}"
 
@@ -128,7 +134,7 @@ def write_snapshot(
             model_version=model.version,
             model_sha256=model.sha256,
             folder=str(folder),
-            quantiles=np.quantile(scored.probability, np.linspace(0, 1, 1001)),
+            quantiles=np.quantile(probability, np.linspace(0, 1, 1001)),
             scores=scores,
             reasons=reasons,
             programs=programs,
@@ -150,6 +156,49 @@ def write_snapshot(
         folder=folder,
         seconds=clock.laps,
     )
+
+
+def score_bundle(
+    data_dir: Path, as_of: dt.date, config: PreviConfig, model: LoadedModel, top_reasons: int
+) -> ScoredPopulation | None:
+    """Load the bundle in ``data_dir`` and score its population (the default scorer)."""
+    bundle = load_bundle(
+        data_dir, audit_columns=config.data.audit_columns, extraction_date=config.data.extraction_date
+    )
+    return score_population(bundle, as_of, config, model, top_reasons)
+
+
+def score_population(
+    bundle: Bundle, as_of: dt.date, config: PreviConfig, model: LoadedModel, top_reasons: int
+) -> ScoredPopulation | None:
+    """Scores, reasons and enrolments of everyone of programme age at ``as_of`` (None: nobody).
+
+    Rows follow the matrix order (youth_id); nothing here depends on people
+    outside ``bundle``, so parts of a bundle split by young person can be scored apart.
+    """
+    matrix = build_features(bundle, [as_of], config.features)
+    frame = matrix.frame
+    names = model.scoring.feature_names
+    absent = [name for name in names if name not in frame.columns]
+    if absent:
+        raise PreviError(NOT_BUNDLE_MODEL.format(names=", ".join(absent[:5])))
+    if frame.empty:
+        return None
+    values = frame[names].astype("float64")
+    scored = score_rows(model.scoring, values)
+    ids = frame["youth_id"].astype(str).to_numpy()
+    scores = pd.DataFrame(
+        {
+            "youth_id": ids,
+            "municipality": frame["municipality"].astype(str).to_numpy(),
+            "age": frame["age"].to_numpy(dtype=np.int64),
+            "probability": scored.probability,
+            "tier": scored.tier.astype(str),
+        }
+    )
+    reasons = _reasons(scored.reasons("es", top=top_reasons).table, scored, ids, top_reasons)
+    programs = enrolments_at(bundle.tables.get("programs"), as_of, population=set(ids))
+    return ScoredPopulation(scores, reasons, programs)
 
 
 def data_fingerprint(data_dir: Path, config: PreviConfig) -> str:

@@ -13,6 +13,14 @@ from features.dictionary import data_dictionary_markdown, registry_headers, regi
 from features.pipeline import summarise_matrix, write_feature_matrix
 from features.registry import Language
 from previ.commands import console, handles_errors, split_list
+from previ.commands.engine import (
+    Engine,
+    EngineOption,
+    MemoryOption,
+    SchedulerOption,
+    WorkersOption,
+    dask_session,
+)
 from previ.config import load_config
 from previ.errors import PreviError
 
@@ -44,6 +52,10 @@ def features_command(
     ] = False,
     lang: Annotated[str, typer.Option("--lang", help="Language of --list: es or en.")] = "es",
     config: ConfigOption = None,
+    engine: EngineOption = Engine.pandas,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = 2,
+    memory_limit: MemoryOption = "auto",
 ) -> None:
     """Build point-in-time features and labels, one row per (youth_id, as_of).
 
@@ -51,6 +63,9 @@ def features_command(
     looks at [as_of, as_of + horizon). Example:
 
         previ features --data data/synthetic --as-of 2023-08-01,2024-02-01 --out features.parquet
+
+    With --engine dask, --data is a partitioned bundle (previ partition) and
+    --out a Parquet dataset (a folder of one file per bucket).
     """
     if list_features:
         _print_registry(_language(lang), markdown)
@@ -59,6 +74,18 @@ def features_command(
     if out is None:
         raise PreviError("features: --out FILE is required (a .parquet or .csv path), or use --list")
     dates = _parse_dates(as_of) if as_of else list(settings.features.as_of)
+    if engine is Engine.dask:
+        from features.pipeline import summarise_counts
+        from scale.features import check_dataset_out, write_feature_dataset
+
+        check_dataset_out(out)
+        data_dir = data or settings.data.dir
+        with dask_session(data_dir, scheduler, workers, memory_limit, "features") as (client, progress):
+            dataset = write_feature_dataset(
+                client, settings, data_dir=data_dir, as_of=dates, out=out, progress=progress
+            )
+        console.print(summarise_counts(dataset.counts, len(dataset.features), dataset.removed, out))
+        return
     matrix = write_feature_matrix(settings, data_dir=data, as_of=dates, out=out)
     console.print(summarise_matrix(matrix, out))
 

@@ -9,6 +9,14 @@ import typer
 from rich.table import Table
 
 from previ.commands import console, handles_errors, parse_date
+from previ.commands.engine import (
+    Engine,
+    EngineOption,
+    MemoryOption,
+    SchedulerOption,
+    WorkersOption,
+    dask_session,
+)
 from previ.config import load_config
 
 
@@ -26,17 +34,35 @@ def score_command(
         Path | None,
         typer.Option("--config", help="previ.yaml (default: ./previ.yaml, else built-in defaults)."),
     ] = None,
+    engine: EngineOption = Engine.pandas,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = 2,
+    memory_limit: MemoryOption = "auto",
 ) -> None:
     """Score everyone of programme age at --as-of with the champion, with reasons, into a snapshot.
 
     The snapshot (Parquet under service.snapshot_dir, and the SQL tables that
-    GET /v1/youth/{id}/score reads) is added beside the earlier ones.
+    GET /v1/youth/{id}/score reads) is added beside the earlier ones. With
+    --engine dask, --data is a partitioned bundle (previ partition), scored
+    bucket by bucket with the same results.
     """
     from service.batch import write_snapshot
 
     date = parse_date("--as-of", as_of)
     settings = load_config(config)
-    summary = write_snapshot(settings, data_dir=data or settings.data.dir, as_of=date)
+    if engine is Engine.dask:
+        from scale.score import partitioned_scorer
+
+        data_dir = data or settings.data.dir
+        with dask_session(data_dir, scheduler, workers, memory_limit, "score") as (client, progress):
+            summary = write_snapshot(
+                settings,
+                data_dir=data_dir,
+                as_of=date,
+                scorer=partitioned_scorer(client, progress),
+            )
+    else:
+        summary = write_snapshot(settings, data_dir=data or settings.data.dir, as_of=date)
     table = Table("tier", "young people", title=f"snapshot {summary.snapshot_id}: {summary.rows:,} scored")
     for tier, count in summary.tiers.items():
         table.add_row(tier, f"{count:,}")

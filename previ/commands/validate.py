@@ -11,6 +11,14 @@ from rich.table import Table
 from features.load import ValidationReport, validate_bundle
 from features.schemas import TABLES
 from previ.commands import console, handles_errors
+from previ.commands.engine import (
+    Engine,
+    EngineOption,
+    MemoryOption,
+    SchedulerOption,
+    WorkersOption,
+    dask_session,
+)
 from previ.config import load_config
 from previ.errors import PreviError
 
@@ -28,14 +36,30 @@ def register(app: typer.Typer) -> None:
         config: Annotated[
             Path | None, typer.Option("--config", help="previ.yaml (default: ./previ.yaml if present).")
         ] = None,
+        engine: EngineOption = Engine.pandas,
+        scheduler: SchedulerOption = None,
+        workers: WorkersOption = 2,
+        memory_limit: MemoryOption = "auto",
     ) -> None:
-        """Check every table of a data bundle and list every problem at once (exit 2 if any)."""
-        settings = load_config(config).data
-        report = validate_bundle(
-            directory or settings.dir,
-            audit_columns=settings.audit_columns,
-            extraction_date=settings.extraction_date,
-        )
+        """Check every table of a data bundle and list every problem at once (exit 2 if any).
+
+        With --engine dask the folder is a partitioned bundle (previ partition),
+        checked bucket by bucket; problem lines name the bucket.
+        """
+        previ_settings = load_config(config)
+        settings = previ_settings.data
+        if engine is Engine.dask:
+            from scale.validate import validate_partitioned
+
+            data_dir = directory or settings.dir
+            with dask_session(data_dir, scheduler, workers, memory_limit, "validate") as (client, progress):
+                report = validate_partitioned(client, previ_settings, data_dir=data_dir, progress=progress)
+        else:
+            report = validate_bundle(
+                directory or settings.dir,
+                audit_columns=settings.audit_columns,
+                extraction_date=settings.extraction_date,
+            )
         console.print(summary_table(report))
         for line in report.warnings:
             console.print(f"warning: {line}", markup=False, highlight=False, soft_wrap=True)
