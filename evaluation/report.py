@@ -17,7 +17,7 @@ import pandas as pd
 
 from previ.atomic import atomic_dir
 from previ.config import PreviConfig
-from training.registry import tracking_uri
+from training.registry import client_for
 
 EXPERIMENT = "previ-evaluate"
 LANGUAGES = ("es", "en")
@@ -143,10 +143,12 @@ def _finite(value: Any) -> Any:
 
 
 def _log_run(result: dict[str, Any], out: Path, settings: PreviConfig) -> None:
-    mlflow.set_tracking_uri(tracking_uri(settings.training))
-    experiment = mlflow.get_experiment_by_name(EXPERIMENT)
+    # client_for sets MLflow's tracking URI without leaving MLFLOW_TRACKING_URI in the environment,
+    # which would otherwise outrank every later config in this process (the service's registry pages).
+    client = client_for(settings.training)
+    experiment = client.get_experiment_by_name(EXPERIMENT)
     experiment_id = (
-        experiment.experiment_id if experiment is not None else mlflow.create_experiment(EXPERIMENT)
+        experiment.experiment_id if experiment is not None else client.create_experiment(EXPERIMENT)
     )
     metrics = {}
     for name, effect in [("served", result["served"]), *result["programs"].items()]:
