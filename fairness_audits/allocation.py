@@ -38,8 +38,6 @@ POLICY_UNKNOWN = "allocation.policy must be one of {policies}; got {policy!r}"
 GROUPS_NEEDED = "allocation.policy equal_recall needs allocation.groups (the columns to equalise across)"
 GROUP_COLUMN_MISSING = "allocation.groups: column '{column}' is not available (columns: {available})"
 
-_SEARCH_STEPS = 60
-
 
 def allocate(
     probability: npt.ArrayLike,
@@ -71,8 +69,7 @@ def allocate(
         return top_k(values, count, seed=seed)
     if groups is None or groups.shape[1] == 0:
         raise PreviError(GROUPS_NEEDED)
-    cell = pd.factorize(_cell_labels(groups), sort=True)[0].astype(np.intp)
-    return _equal_recall(values, cell, count, seed)
+    return _equal_recall(values, groups.reset_index(drop=True), count, seed)
 
 
 def equal_recall_priority(
@@ -151,47 +148,13 @@ def _cell_labels(groups: pd.DataFrame) -> npt.NDArray[np.object_]:
 
 
 def _equal_recall(
-    probability: npt.NDArray[np.float64], cell: npt.NDArray[np.intp], count: int, seed: int
+    probability: npt.NDArray[np.float64], groups: pd.DataFrame, count: int, seed: int
 ) -> npt.NDArray[np.bool_]:
-    """Group-specific cut-offs with equal expected recall, filling exactly ``count`` places.
+    """The ``count`` highest :func:`equal_recall_priority`: every group's expected recall stays level.
 
-    Within a cell people are taken in order of need (the shared ranking, so
-    ties break as everywhere else). A target recall ``r`` takes, in each cell,
-    the fewest people whose probabilities add up to ``r`` of the cell's total;
-    ``r`` is found by bisection as the largest target that fits the capacity.
-    The few places left over go, one at a time, to the cell whose expected
-    recall is then lowest.
+    Within a group people come in order of need (the shared ranking, so ties
+    break as everywhere else); across groups the next place goes to the group
+    whose expected recall is lowest so far, so at the cut every group has
+    reached the same share of its expected need, to within one person.
     """
-    order = ranking(probability, seed=seed)
-    n_cells = int(cell.max()) + 1
-    by_cell = [order[cell[order] == c] for c in range(n_cells)]
-    shares = []
-    for rows in by_cell:
-        total = probability[rows].sum()
-        cumulative = np.cumsum(probability[rows])
-        shares.append(cumulative / total if total > 0 else np.linspace(1 / len(rows), 1, len(rows)))
-
-    def taken(target: float) -> list[int]:
-        return [
-            min(len(share), int(np.searchsorted(share, target - 1e-12, side="left")) + 1) if target > 0 else 0
-            for share in shares
-        ]
-
-    low, high = 0.0, 1.0
-    for _ in range(_SEARCH_STEPS):
-        middle = (low + high) / 2
-        if sum(taken(middle)) <= count:
-            low = middle
-        else:
-            high = middle
-    takes = taken(low)
-    while sum(takes) < count:
-        reached = [shares[c][takes[c] - 1] if takes[c] > 0 else 0.0 for c in range(n_cells)]
-        open_cells = [c for c in range(n_cells) if takes[c] < len(shares[c])]
-        if not open_cells:
-            break
-        takes[min(open_cells, key=lambda c: (reached[c], c))] += 1
-    selected = np.zeros(len(probability), dtype=bool)
-    for rows, take in zip(by_cell, takes, strict=True):
-        selected[rows[:take]] = True
-    return selected
+    return top_k(equal_recall_priority(probability, groups, seed=seed), count, seed=seed)
