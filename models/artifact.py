@@ -38,12 +38,12 @@ import pandas as pd
 
 from features.registry import FEATURES_BY_NAME, Feature, Plural
 from models._linear import LinearModel
+from models.calibration import Calibrator
 from models.explain import Explanation, explain
 from models.glassbox import LookupModel
 from models.marginal import Population
 from previ.errors import PreviError
 from previ.jsonio import json_default
-from training.calibrate import Calibrator
 
 __all__ = [
     "ARTIFACT_FOLDER",

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from models.calibration import Calibrator
 from previ.config import TrainingConfig
 from previ.errors import PreviError
-from training.calibrate import Calibrator, fit_calibrator
+from training.calibrate import fit_calibrator
 from training.dataset import TrainingSet
 from training.evaluate import Evaluation, evaluate
 from training.grid import FittedModel, fit_grid, refit

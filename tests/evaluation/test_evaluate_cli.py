@@ -9,7 +9,7 @@ import mlflow
 import pytest
 from typer.testing import CliRunner
 
-from previ.cli import app
+from cli.app import app
 
 CATALONIA_EXCLUDE = (
     "V1_*,V2_*,V3_*,V4_*,V5_*,V6_*,V7_*,V9_*,V10_*,V19_*,V22_*,V23_*,V24_*,V26_*,V27_*,V28_*,V29_*,"

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from cli.app import app
 from fairness_audits import Threshold, audit
-from previ.cli import app
 from tests.fairness_audits.factories import age_band_table, shared_data_dir, synthetic_table
 
 COMPAS = shared_data_dir() / "compas" / "compas-scores-two-years.csv"

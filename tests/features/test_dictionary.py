@@ -6,9 +6,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from cli.app import app
 from features.dictionary import data_dictionary_markdown
 from features.registry import FEATURES
-from previ.cli import app
 
 DICTIONARY = Path(__file__).resolve().parents[2] / "docs" / "data_dictionary.md"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 from typer.testing import CliRunner
 
+from cli.app import app
 from features.registry import FEATURES
-from previ.cli import app
 
 
 def test_features_command_writes_one_row_per_youth_and_as_of(synthetic_bundle: Path, tmp_path: Path) -> None:

@@ -528,7 +528,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
 def test_cli_reports_every_problem_and_exits_2_without_traceback(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from previ.cli import app
+    from cli.app import app
 
     tables = with_value(clean_tables(), "grades", "grade", 1, "12")
     tables = with_value(tables, "attendance", "days_late", 3, "-1")
@@ -545,7 +545,7 @@ def test_cli_reports_every_problem_and_exits_2_without_traceback(tmp_path: Path)
 def test_cli_prints_the_tables_found_for_a_clean_bundle(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from previ.cli import app
+    from cli.app import app
 
     tables = clean_tables()
     del tables["school_exits"]
@@ -561,7 +561,7 @@ def test_cli_prints_the_tables_found_for_a_clean_bundle(tmp_path: Path) -> None:
 def test_cli_takes_the_extraction_date_and_audit_columns_from_the_config(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from previ.cli import app
+    from cli.app import app
 
     tables = clean_tables()
     tables["youth"]["indigenous"] = ["sí", "no", "no"]

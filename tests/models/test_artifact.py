@@ -31,6 +31,7 @@ from models.artifact import (
     save_artifact,
     write_manifest,
 )
+from models.calibration import Calibrator
 from models.explain import explain
 from previ.errors import PreviError
 from tests.models.factories import (
@@ -43,7 +44,6 @@ from tests.models.factories import (
     unconstrained_booster,
     youth_table,
 )
-from training.calibrate import Calibrator
 
 KINDS = ("glassbox", "lightgbm", "logistic")
 CALIBRATOR = Calibrator("platt", slope=0.9, intercept=0.1)

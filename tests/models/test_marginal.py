@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from models.calibration import Calibrator
 from models.marginal import Population, marginalise, population_from_training, reachable
 from tests.models.factories import glassbox, split, youth_table
-from training.calibrate import Calibrator
 
 PLATT = Calibrator("platt", slope=0.8, intercept=-0.3)
 ISOTONIC = Calibrator("isotonic", thresholds=(-4.0, -2.0, -1.0, 0.5, 2.0), values=(0.01, 0.05, 0.2, 0.4, 0.9))

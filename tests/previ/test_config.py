@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from previ.cli import app
+from cli.app import app
 from previ.config import PreviConfig, load_config
 from previ.errors import PreviError
 

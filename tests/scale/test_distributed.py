@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from previ.cli import app
+from cli.app import app
 from service.batch import write_snapshot
 from service.model_store import load_model
 from service.settings import service_settings

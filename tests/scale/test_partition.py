@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from cli.app import app
 from features.load import load_bundle
 from features.pipeline import as_of_counts, matrix_from_loaded
 from features.schemas import TABLES
-from previ.cli import app
 from previ.config import PreviConfig
 from scale.partition import bucket_of, is_partitioned, partition_bundle, partition_dirs
 

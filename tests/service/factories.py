@@ -37,12 +37,12 @@ from models.artifact import (
     save_artifact,
     write_manifest,
 )
+from models.calibration import Calibrator
 from previ.config import PreviConfig, parse_config
 from service.main import create_app
 from service.settings import ServiceSettings
 from service.state import ServiceState
 from service.tokens import ROLES, Role, TokenStore
-from training.calibrate import Calibrator
 
 MAIN_MODEL = "previ-risk"
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from previ.cli import app
+from cli.app import app
 from service.audit_chain import verify_chain
 from service.audit_log import Access, AuditLog
 from service.pseudonym import Pseudonym

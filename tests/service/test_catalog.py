@@ -8,7 +8,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from previ.cli import app
+from cli.app import app
 from previ.errors import PreviError
 from service.catalog import default_catalog_path, load_catalog
 

@@ -11,7 +11,7 @@ import yaml
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from previ.cli import app
+from cli.app import app
 from service.audit_chain import verify_chain
 from service.audit_log import Access, AuditLog, FeedbackEntry, feedback_table
 from service.batch import snapshot_store, write_snapshot

@@ -203,7 +203,7 @@ def test_300_bad_logins_meet_429_and_failures_lock_the_token(registry: Registry,
 def test_logout_and_revocation_end_the_session_at_once(registry: Registry, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from previ.cli import app
+    from cli.app import app
 
     with running_service(registry.config(), tmp_path) as service:
         browser = login(service, service.tokens["caseworker"])

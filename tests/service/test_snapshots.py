@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from cli.app import app
 from features.registry import FEATURES_BY_NAME
-from previ.cli import app
 from service.batch import enrolments_at
 from service.results import score_out
 from tests.service.factories import Registry, RunningService, person, running_service

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from previ.cli import app
+from cli.app import app
 from previ.errors import PreviError
 from service.tokens import TokenStore
 

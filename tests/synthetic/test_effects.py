@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from previ.cli import app
+from cli.app import app
 from previ.config import SynthConfig
 from previ.errors import PreviError
 from synthetic._effects import PROGRAM_NAMES, load_effects

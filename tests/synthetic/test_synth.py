@@ -305,7 +305,7 @@ def test_unknown_bias_options_are_refused_with_every_problem() -> None:
 
 # --- missing tables and failures --------------------------------------------------------------------
 def test_drop_tables_leaves_the_files_out(tmp_path: Path) -> None:
-    from previ.cli import app
+    from cli.app import app
 
     out = tmp_path / "bundle"
     arguments = ["synth", "--youth", "300", "--years", "2", "--seed", "3", "--out", str(out)]
@@ -321,7 +321,7 @@ def test_drop_tables_leaves_the_files_out(tmp_path: Path) -> None:
 
 
 def test_dropping_youth_fails_with_exit_code_2_and_one_line(tmp_path: Path) -> None:
-    from previ.cli import app
+    from cli.app import app
 
     out = tmp_path / "bundle"
     result = CliRunner().invoke(app, ["synth", "--youth", "50", "--out", str(out), "--drop-tables", "youth"])

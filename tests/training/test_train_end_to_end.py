@@ -12,8 +12,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
+from cli.app import app
 from models.artifact import load_artifact
-from previ.cli import app
 from previ.config import load_config
 from training.pipeline import ARTIFACT_FOLDER, train_and_register, training_set_from_bundle
 from training.registry import CHALLENGER, CHAMPION

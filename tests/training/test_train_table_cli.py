@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from previ.cli import app
+from cli.app import app
 
 CONFIG = """
 training:

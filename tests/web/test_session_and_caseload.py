@@ -16,7 +16,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from previ.commands import caseload
+from cli.commands import caseload
 from previ.config import PreviConfig
 from previ.errors import PreviError
 from service.caseload import BAD_YOUTH_ID, caseload_store

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from previ.commands import console, handles_errors
+from cli.commands import console, handles_errors
 from previ.config import load_config
 from previ.errors import PreviError
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from previ.commands import console, error_console, handles_errors, progress_bar, split_list
+from cli.commands import console, error_console, handles_errors, progress_bar, split_list
 from previ.config import load_config
 from previ.errors import PreviError
 

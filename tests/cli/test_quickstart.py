@@ -9,7 +9,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
-from previ.cli import app
+from cli.app import app
 
 CONFIG = """
 data:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from previ.commands import console, error_console, handles_errors
+from cli.commands import console, error_console, handles_errors
 from previ.config import load_config
 
 if TYPE_CHECKING:

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from cli.commands import console, handles_errors, split_list
 from evaluation.evaluate import Evaluation, evaluate_bundle, evaluate_table, save
-from previ.commands import console, handles_errors, split_list
 from previ.config import load_config
 from previ.errors import PreviError
 

@@ -8,10 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from features.load import ValidationReport, validate_bundle
-from features.schemas import TABLES
-from previ.commands import console, handles_errors
-from previ.commands.engine import (
+from cli.commands import console, handles_errors
+from cli.commands.engine import (
     Engine,
     EngineOption,
     MemoryOption,
@@ -19,6 +17,8 @@ from previ.commands.engine import (
     WorkersOption,
     dask_session,
 )
+from features.load import ValidationReport, validate_bundle
+from features.schemas import TABLES
 from previ.config import load_config
 from previ.errors import PreviError
 

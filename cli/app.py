@@ -11,7 +11,7 @@ import os
 
 import typer
 
-from previ.commands import (
+from cli.commands import (
     allocate,
     audit,
     audit_log,

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from previ.commands import console, handles_errors, split_list
+from cli.commands import console, handles_errors, split_list
 from previ.config import load_config, parse_config
 from synthetic.synth import Format, SynthSummary, synthesize
 

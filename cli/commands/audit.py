@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
+from cli.commands import console, handles_errors, split_list
 from fairness_audits import Threshold, TopK, audit, read_table, write_report
 from fairness_audits.rules import Rule
 from fairness_audits.texts import Lang
-from previ.commands import console, handles_errors, split_list
 from previ.config import load_config
 from previ.errors import PreviError
 

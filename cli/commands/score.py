@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from previ.commands import console, handles_errors, parse_date
-from previ.commands.engine import (
+from cli.commands import console, handles_errors, parse_date
+from cli.commands.engine import (
     Engine,
     EngineOption,
     MemoryOption,

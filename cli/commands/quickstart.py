@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from previ.commands import console, handles_errors, progress_bar
-from previ.commands.train import metrics_table
+from cli.commands import console, handles_errors, progress_bar
+from cli.commands.train import metrics_table
 from previ.config import load_config
 
 
@@ -24,7 +24,7 @@ def quickstart_command(
     ] = None,
 ) -> None:
     """Synthesise a bundle, validate it, build features, train, evaluate and register a model."""
-    from previ.quickstart import run_quickstart
+    from cli.quickstart import run_quickstart
 
     settings = load_config(config)
     with progress_bar() as progress:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from previ.commands import console, handles_errors, parse_date
+from cli.commands import console, handles_errors, parse_date
 from previ.config import load_config
 from previ.errors import PreviError
 

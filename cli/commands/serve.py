@@ -9,7 +9,7 @@ from typing import Annotated, TextIO
 
 import typer
 
-from previ.commands import error_console, handles_errors
+from cli.commands import error_console, handles_errors
 from previ.config import load_config
 
 

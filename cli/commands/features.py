@@ -9,11 +9,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from features.dictionary import data_dictionary_markdown, registry_headers, registry_rows
-from features.pipeline import summarise_matrix, write_feature_matrix
-from features.registry import Language
-from previ.commands import console, handles_errors, split_list
-from previ.commands.engine import (
+from cli.commands import console, handles_errors, split_list
+from cli.commands.engine import (
     Engine,
     EngineOption,
     MemoryOption,
@@ -21,6 +18,9 @@ from previ.commands.engine import (
     WorkersOption,
     dask_session,
 )
+from features.dictionary import data_dictionary_markdown, registry_headers, registry_rows
+from features.pipeline import summarise_matrix, write_feature_matrix
+from features.registry import Language
 from previ.config import load_config
 from previ.errors import PreviError
 

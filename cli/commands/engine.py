@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from previ.commands import console, error_console, handles_errors, progress_bar
+from cli.commands import console, error_console, handles_errors, progress_bar
 
 
 class Engine(enum.StrEnum):
