@@ -20,6 +20,7 @@ from cli.commands import (
     evaluate,
     features,
     forget,
+    openapi,
     quickstart,
     score,
     serve,
@@ -65,5 +66,6 @@ for module in (
     forget,
     evaluate,
     engine,
+    openapi,
 ):
     module.register(app)
