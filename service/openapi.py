@@ -44,6 +44,7 @@ from service.model_store import LoadedModel
 from service.schemas import (
     EXAMPLE_FEATURES,
     EXAMPLE_UNKNOWN,
+    MAX_FEATURES,
     MAX_LEVEL_LENGTH,
     BatchScoreRequest,
     Person,
@@ -146,7 +147,7 @@ def unknown_schema(scoring: ScoringModel, *, example: list[str]) -> dict[str, An
         "title": "Unknown",
         "description": UNKNOWN_DESCRIPTION,
         "items": {"enum": _sendable(scoring)},
-        "maxItems": len(_sendable(scoring)),
+        "maxItems": MAX_FEATURES,  # a name may be listed twice
         "examples": [example],
     }
 

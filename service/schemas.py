@@ -376,7 +376,6 @@ FeedbackIn = Annotated[
         "(programme required) or a tier override (tier and reason required).",
     ),
 ]
-FeedbackKind = Literal["referral_made", "referral_declined", "tier_overridden"]
 FEEDBACK: TypeAdapter[ReferralFeedback | TierOverride] = TypeAdapter(FeedbackIn)
 """Reads a feedback from fields (the web page's form): ``FEEDBACK.validate_python(fields)``."""
 
