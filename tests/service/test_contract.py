@@ -50,6 +50,7 @@ OWN_OPERATIONS: dict[Role, tuple[str, ...]] = {
     "auditor": ("audit_log", "model"),
 }
 METHODS = ("get", "post")
+BATCH = "score_batch"  # its items are POST /v1/scores' people, whose boundaries the caseworker's run covers
 
 
 @pytest.fixture(scope="module")
@@ -74,15 +75,17 @@ def test_st_run_with_every_check_finds_no_failure_for_any_role(
 ) -> None:
     """Every phase (examples, coverage, fuzzing, stateful); coverage only where the role may call.
 
-    Coverage enumerates every boundary of every field, hundreds of cases for a
+    Coverage enumerates every boundary of every field, some 600 cases for a
     scoring body; for another role's operations the same bodies get the same
-    validation, so one role's coverage of them is enough.
+    validation, so one role's coverage of them is enough. The batch's people
+    are those of POST /v1/scores (covered in the caseworker's run); its own
+    limits are sent in :func:`test_a_batch_over_its_limits_is_refused_as_documented`.
     """
     operations = {
         operation["operationId"] for path in served["paths"].values() for operation in path.values()
     }
     assert operations == {*PUBLIC, *(name for names in OWN_OPERATIONS.values() for name in names)}
-    others = sorted(operations - {*PUBLIC, *OWN_OPERATIONS[role]})
+    others = sorted(operations - {*PUBLIC, *OWN_OPERATIONS[role]} | {BATCH})
     config = tmp_path / "schemathesis.toml"
     config.write_text(
         f'hooks = "tests.service.schemathesis_hooks"\n\n[cache]\nenabled = false\n\n[[operations]]\n'
@@ -229,6 +232,24 @@ def test_refusals_schemathesis_cannot_provoke_are_documented_with_their_bodies(
         for path in ("/v1/model", "/readyz"):
             with empty.client("auditor") as client:
                 _assert_documented(served, "get", path, client.get(path), status=503)
+
+
+def test_a_batch_over_its_limits_is_refused_as_documented(
+    served: dict[str, Any], contract_service: RunningService
+) -> None:
+    """maxItems is a 422, like every schema rule, while the body is under the byte limit (413 past it)."""
+    example = served["components"]["schemas"]["BatchScoreRequest"]["examples"][0]
+    batch = served["components"]["schemas"]["BatchScoreRequest"]["properties"]["items"]
+    with contract_service.client("data_scientist") as client:
+        for count in (batch["maxItems"] + 1, 0):
+            body = {**example, "items": example["items"][:1] * count}
+            response = client.post("/v1/scores:batch", json=body)
+            _assert_documented(served, "post", "/v1/scores:batch", response, status=422)
+            assert response.json()["detail"][0]["loc"] == ["body", "items"]
+        full = client.post(
+            "/v1/scores:batch", json={**example, "items": example["items"][:1] * batch["maxItems"]}
+        )
+    assert full.status_code == 200 and len(full.json()["scores"]) == batch["maxItems"]
 
 
 def test_the_published_contract_keeps_every_field_of_docs_openapi_json() -> None:
