@@ -34,7 +34,17 @@ from service.purposes import check_purpose
 from service.rate_limits import RateLimited, token_id_of
 from service.scoring import FeatureProblem
 from service.state import ServiceState
-from service.texts import parse_accept_language, text
+from service.texts import (
+    NO_MODEL,
+    OUT_OF_CASELOAD_LIMIT,
+    PURPOSE_PUNITIVE,
+    PURPOSE_UNKNOWN,
+    TOKENS_UNAVAILABLE,
+    UNAUTHENTICATED,
+    WRONG_ROLE,
+    parse_accept_language,
+    text,
+)
 from service.tokens import Caller, Role
 
 __all__ = [
@@ -98,7 +108,7 @@ class Guard:
         model = self.state.holder.current
         if model is None:
             self.refuse(
-                503, text("no_model", self.language), purpose=purpose, youth_ids=youth_ids, detail="no_model"
+                503, text(NO_MODEL, self.language), purpose=purpose, youth_ids=youth_ids, detail="no_model"
             )
         return model
 
@@ -108,7 +118,7 @@ class Guard:
         if verdict == "punitive":
             self.refuse(
                 403,
-                text("purpose_punitive", self.language),
+                text(PURPOSE_PUNITIVE, self.language),
                 purpose=purpose,
                 youth_ids=youth_ids,
                 model=model,
@@ -116,7 +126,7 @@ class Guard:
             )
         if verdict == "unknown":
             allowed = ", ".join(self.state.settings.purposes)
-            message = text("purpose_unknown", self.language, allowed=allowed)
+            message = text(PURPOSE_UNKNOWN, self.language, allowed=allowed)
             self.refuse(
                 403, message, purpose=purpose, youth_ids=youth_ids, model=model, detail="unknown_purpose"
             )
@@ -131,7 +141,11 @@ class Guard:
     ) -> NoReturn:
         """422 (logged) naming each invalid feature, in the shape of FastAPI's validation errors."""
         detail = [
-            {"loc": [*location, _shown_name(problem.feature)], "msg": problem.message, "type": problem.kind}
+            {
+                "loc": [*location, _shown_name(problem.feature)],
+                "msg": problem.text(self.language),
+                "type": problem.kind,
+            }
             for location, problem in problems
         ]
         self.log("refused", 422, purpose=purpose, youth_ids=youth_ids, model=model, detail="invalid_features")
@@ -162,7 +176,7 @@ class Guard:
             limit = settings.out_of_caseload_per_day
             self.refuse(
                 403,
-                text("out_of_caseload_limit", self.language, limit=limit),
+                text(OUT_OF_CASELOAD_LIMIT, self.language, limit=limit),
                 purpose=purpose,
                 youth_ids=[youth_id],
                 detail="out_of_caseload_limit",
@@ -239,7 +253,7 @@ def allow(*roles: Role) -> Callable[..., Awaitable[Guard]]:
                 youth_ids=[youth_id] if youth_id else [],
                 detail=f"role_not_allowed ({', '.join(roles)})",
             )
-            raise HTTPException(403, text("wrong_role", language, role=caller.role))
+            raise HTTPException(403, text(WRONG_ROLE, language, role=caller.role))
         return guard
 
     return dependency
@@ -265,11 +279,11 @@ async def authenticate(
         raise
     except PreviError:
         await log_refusal(state, request, endpoint, 503, "token_file_unreadable")
-        raise HTTPException(503, text("tokens_unavailable", language)) from None
+        raise HTTPException(503, text(TOKENS_UNAVAILABLE, language)) from None
     if caller is None:
         state.rate.failed(token_id if token_id in state.tokens.records() else None)
         await log_refusal(state, request, endpoint, 401, "no_valid_token")
-        raise HTTPException(401, text("unauthenticated", language), headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(401, text(UNAUTHENTICATED, language), headers={"WWW-Authenticate": "Bearer"})
     request.state.caller = caller
     try:
         state.rate.token(caller.token_id)

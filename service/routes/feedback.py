@@ -9,7 +9,7 @@ from service.deps import CaseworkerGuard
 from service.routes.scores import REFUSALS
 from service.schemas import FeedbackIn, FeedbackOut
 from service.scoring import FeatureProblem
-from service.texts import text
+from service.texts import UNKNOWN_PROGRAM
 
 router = APIRouter(tags=["feedback"])
 
@@ -31,7 +31,7 @@ def feedback(body: FeedbackIn, guard: CaseworkerGuard) -> FeedbackOut:
     current = guard.state.holder.current
     version = body.model_version or (current.version if current is not None else None)
     if body.program is not None and guard.state.catalog.get(body.program) is None:
-        problem = FeatureProblem("program", text("unknown_program", guard.language), "value_error")
+        problem = FeatureProblem("program", UNKNOWN_PROGRAM, "value_error")
         guard.invalid([(("body",), problem)], purpose=None, youth_ids=ids, model=current)
     access = Access(
         endpoint=guard.endpoint,
