@@ -33,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from previ.i18n import N_, Language, translation
+from previ.i18n import N_, Language, Plural, translation
 
 __all__ = [
     "FEATURES",
@@ -94,23 +94,6 @@ REFERRAL_TAGS = (
 NO_RECORD = N_("No record: {description}")
 
 
-@dataclass(frozen=True)
-class Plural:
-    """A sentence whose words agree with a number: English ``one`` and ``other`` forms, a catalog's others.
-
-    The two English forms are the message id and its plural (Babel extracts
-    ``Plural(...)`` as ``ngettext``); each catalog holds as many forms as its
-    language's plural rule has, and the rule picks one for the number.
-    """
-
-    one: str
-    other: str
-
-    def pick(self, written: str, language: Language) -> str:
-        """The form that agrees with a number as written ("1", "+1", "-1" and "1.000" count as themselves)."""
-        return translation(language).ngettext(self.one, self.other, _count(written))
-
-
 @dataclass(frozen=True, kw_only=True)
 class Feature:
     """One feature of the point-in-time matrix, declared by keyword.
@@ -149,8 +132,8 @@ class Feature:
             return self.missing(language)
         text = format_value(value, self.unit, language)
         template = self.reason_text
-        if isinstance(template, Plural):
-            return template.pick(text, language).format(value=text)
+        if isinstance(template, Plural):  # the form agrees with the number as written ("1", "+1", "1.234")
+            return template.text(_count(text), language, value=text)
         return translation(language).gettext(template).format(value=text)
 
     def missing(self, language: Language) -> str:

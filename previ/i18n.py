@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gettext as _gettext
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Final, Literal
@@ -42,6 +43,7 @@ __all__ = [
     "LOCALE_DIR",
     "N_",
     "Language",
+    "Plural",
     "Translation",
     "mo_path",
     "po_path",
@@ -59,6 +61,23 @@ NO_CATALOG = "previ: the {language} catalog {path} is missing; run scripts/i18n 
 def N_(message: str) -> str:
     """Mark ``message`` for extraction without translating it (it is translated where it is shown)."""
     return message
+
+
+@dataclass(frozen=True)
+class Plural:
+    """A message whose words agree with a number: its English ``one`` and ``other`` forms.
+
+    ``Plural(...)`` is marked for extraction like ``ngettext`` (``-k Plural:1,2``,
+    see ``scripts/i18n``): each catalog holds as many forms as its language's
+    plural rule has, and the rule picks one for the number.
+    """
+
+    one: str
+    other: str
+
+    def text(self, n: int, language: Language, /, **values: object) -> str:
+        """The form that agrees with ``n`` in ``language``, its fields filled with ``values``."""
+        return translation(language).ngettext(self.one, self.other, n, **values)
 
 
 def po_path(language: Language) -> Path:

@@ -36,6 +36,8 @@ from service.scoring import FeatureProblem
 from service.state import ServiceState
 from service.texts import (
     NO_MODEL,
+    NOT_ON_CASELOAD,
+    NOT_ON_CASELOAD_JUSTIFY,
     OUT_OF_CASELOAD_LIMIT,
     PURPOSE_PUNITIVE,
     PURPOSE_UNKNOWN,
@@ -166,9 +168,13 @@ class Guard:
         stated = (justification or "").strip()
         low, high = JUSTIFICATION_LENGTH
         if not settings.out_of_caseload or not (low <= len(stated) <= high and stated.isprintable()):
-            key = "not_on_caseload_justify" if settings.out_of_caseload else "not_on_caseload"
+            message = NOT_ON_CASELOAD_JUSTIFY if settings.out_of_caseload else NOT_ON_CASELOAD
             self.refuse(
-                403, text(key, self.language), purpose=purpose, youth_ids=[youth_id], detail="not_on_caseload"
+                403,
+                text(message, self.language),
+                purpose=purpose,
+                youth_ids=[youth_id],
+                detail="not_on_caseload",
             )
         midnight = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         used = self.state.audit.count_since(midnight, token_id=self.caller.token_id, detail=OUT_OF_CASELOAD)

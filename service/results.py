@@ -182,7 +182,7 @@ def _place(programme: Programme, places: Places | None) -> dict[str, object]:
     if mine is not None:
         waiting = mine.status == "waiting"
         return {
-            "place": "waiting" if waiting else "offered",
+            "place": mine.status,  # offered, waiting, or declined / withdrawn (the programme turned down)
             "waiting_position": mine.position if waiting else None,
             "cycle": places.cycle,
         }

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Final, NamedTuple
 
-from previ.i18n import N_, Language, translation
+from previ.i18n import N_, Language, Plural, translation
 
 __all__ = [
     "AUDIT_UNAVAILABLE",
@@ -101,8 +101,7 @@ REPEATED_PARAMETER = N_("The parameter '{name}' appears more than once.")
 class Counted(NamedTuple):
     """A message whose words agree with the number in the error context's field ``number``."""
 
-    singular: str
-    plural: str
+    words: Plural
     number: str
 
 
@@ -118,13 +117,13 @@ VALIDATION: Final[dict[str, str | Counted]] = {
     "missing": N_("Field required."),
     "extra_forbidden": N_("Extra inputs are not permitted."),
     "string_too_short": Counted(
-        N_("Should have at least {min_length} character."),
-        N_("Should have at least {min_length} characters."),
+        Plural(
+            "Should have at least {min_length} character.", "Should have at least {min_length} characters."
+        ),
         "min_length",
     ),
     "string_too_long": Counted(
-        N_("Should have at most {max_length} character."),
-        N_("Should have at most {max_length} characters."),
+        Plural("Should have at most {max_length} character.", "Should have at most {max_length} characters."),
         "max_length",
     ),
     "string_pattern_mismatch": N_("Has characters that are not allowed: use letters, digits and . _ : -"),
@@ -142,13 +141,11 @@ VALIDATION: Final[dict[str, str | Counted]] = {
     "literal_error": _ONE_OF,
     "enum": _ONE_OF,
     "too_short": Counted(
-        N_("Should have at least {min_length} item."),
-        N_("Should have at least {min_length} items."),
+        Plural("Should have at least {min_length} item.", "Should have at least {min_length} items."),
         "min_length",
     ),
     "too_long": Counted(
-        N_("Should have at most {max_length} item."),
-        N_("Should have at most {max_length} items."),
+        Plural("Should have at most {max_length} item.", "Should have at most {max_length} items."),
         "max_length",
     ),
     "list_type": N_("Should be a list."),
@@ -184,7 +181,7 @@ def validation_message(
             count = values[template.number]
             if not isinstance(count, int):
                 return fallback
-            words = texts.ngettext(template.singular, template.plural, count)
+            words = texts.ngettext(template.words.one, template.words.other, count)
         else:
             words = texts.gettext(template)
         return words.format(**values)

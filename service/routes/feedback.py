@@ -1,9 +1,15 @@
-"""What caseworkers did with a score: referrals made or declined, tiers overridden with a reason."""
+"""What caseworkers did with a score: referrals made or declined, tiers overridden with a reason.
+
+A declined referral closes the loop with the allocation: the young person's offered
+place (or waiting-list entry) in that programme is released to the next in line
+(:func:`service.allocation_store.release_place`), after the decision is durably logged.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
+from service.allocation_store import release_place
 from service.audit_log import Access, FeedbackEntry
 from service.deps import CaseworkerGuard
 from service.routes.scores import REFUSALS
@@ -24,7 +30,9 @@ router = APIRouter(tags=["feedback"])
 def feedback(body: FeedbackIn, guard: CaseworkerGuard) -> FeedbackOut:
     """Feedback is how the programme learns whether suggestions are taken up and where the tiers are off.
 
-    Only for a young person on the caller's caseload (403, logged, otherwise).
+    Only for a young person on the caller's caseload (403, logged, otherwise). A
+    ``referral_declined`` frees the young person's place in that programme in the
+    latest allocation cycle, for the first on its waiting list.
     """
     ids = [body.youth_id]
     guard.require_caseload(body.youth_id, purpose=body.kind)
@@ -50,4 +58,6 @@ def feedback(body: FeedbackIn, guard: CaseworkerGuard) -> FeedbackOut:
     feedback_id, recorded_at = guard.state.audit.record_feedback(
         access, guard.state.pseudonymize(body.youth_id), entry
     )
+    if body.kind == "referral_declined" and body.program is not None:
+        release_place(guard.state.snapshots, body.youth_id, body.program)
     return FeedbackOut(id=feedback_id, recorded_at=recorded_at)

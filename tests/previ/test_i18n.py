@@ -139,6 +139,14 @@ def test_translations_keep_the_placeholders_of_their_message(language: Language)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
+def test_babel_finds_no_error_in_either_catalog(language: Language) -> None:
+    # what pybabel compile checks: placeholders of %-formats and of {}-formats, and the plural forms
+    assert [
+        (message.id, [str(error) for error in errors]) for message, errors in catalog(language).check()
+    ] == []
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_each_compiled_catalog_holds_what_its_source_says(language: Language) -> None:
     assert compiled_differences(catalog(language), mo_path(language).read_bytes()) == []
 
