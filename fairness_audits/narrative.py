@@ -116,7 +116,10 @@ def summary(result: AuditResult, texts: Translation, rule: str) -> list[str]:
 def why(result: AuditResult, texts: Translation) -> list[str]:
     """Paragraphs explaining which differences matter and how they are judged."""
     low, high = result.tolerance
-    references = "; ".join(f"{column} = {value}" for column, value in result.reference.items())
+    references = "; ".join(
+        f"{readable(column, texts)} = {readable(value, texts, level=True)}"
+        for column, value in result.reference.items()
+    )
     paragraphs = [
         texts.gettext(
             "The gate answers one question: does the score mean the same thing for every group? For each "

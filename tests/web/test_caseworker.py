@@ -53,7 +53,11 @@ def test_caseworker_sees_tier_frequency_reasons_trend_and_referrals_of_the_api_s
     assert page.locator("svg.bar rect.lower").count() == len(expected["protective_factors"])
 
     trend = page.locator("section[aria-labelledby=trend-heading] tbody tr").all_inner_texts()
-    assert [row.split("\t")[0] for row in trend] == ["2025-08-01", "2026-02-01", "2026-07-01"]
+    assert [row.split("\t")[0] for row in trend] == [
+        "1 ago 2025",
+        "1 feb 2026",
+        "1 jul 2026",
+    ]  # Spanish dates
     assert page.locator("svg.trend circle.dot").count() == 3
 
     names = page.locator(".referral h3").all_inner_texts()
