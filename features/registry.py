@@ -31,6 +31,7 @@ model's reasons can be checked against the truth.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final, Literal
 
 from previ.i18n import N_, Language, Plural, translation
@@ -146,25 +147,36 @@ class Feature:
 
 
 def format_value(value: float | None, unit: Unit, language: Language) -> str:
-    """Write a feature value for people in the language's locale: counts as integers, rates as percentages."""
-    texts = translation(language)
+    """Write a feature value for people in the language's locale: counts as integers, rates as percentages.
+
+    Values are rounded as they are written, and each written form is kept
+    (there are few: whole counts, rates to the percent), so wording a large
+    batch costs a dictionary look-up per value.
+    """
     if value is None or value != value:  # None or NaN
-        return texts.gettext("no data")
+        return translation(language).gettext("no data")
+    return _written(unit, language, _as_written(value, unit))
+
+
+def _as_written(value: float, unit: Unit) -> float:
+    """``value`` rounded to what its unit writes, without the "-0" a tiny negative number would print."""
+    digits = {"rate": 2, "grade": 1}.get(unit, 0)
+    scaled = 100 * value if unit == "points" else value
+    return round(scaled, digits) + 0.0
+
+
+@lru_cache(maxsize=65_536)
+def _written(unit: Unit, language: Language, value: float) -> str:
+    texts = translation(language)
     if unit == "rate":
-        return texts.percent(_unsigned_zero(value, 2))
+        return texts.percent(value)
     if unit == "points":
-        points = _unsigned_zero(100 * value, 0)
-        return ("+" if points > 0 else "") + texts.integer(int(points))
+        return ("+" if value > 0 else "") + texts.integer(int(value))
     if unit == "grade":
-        return texts.decimal(_unsigned_zero(value, 1), 1)
+        return texts.decimal(value, 1)
     if unit == "flag":
         return texts.gettext("yes") if value else texts.gettext("no")
-    return texts.integer(int(_unsigned_zero(value, 0)))
-
-
-def _unsigned_zero(value: float, digits: int) -> float:
-    """``value`` rounded as it will be written, without the "-0" a tiny negative number would print."""
-    return round(value, digits) + 0.0
+    return texts.integer(int(value))
 
 
 def _count(written: str) -> int:
