@@ -38,12 +38,11 @@ caseload_table = Table(
 
 
 class CaseloadStore:
-    """Assignments of young people to caseworkers; the table is created on first use."""
+    """Assignments of young people to caseworkers (the table comes from the ``service`` migrations)."""
 
     def __init__(self, engine: Engine, url: str) -> None:
         self.engine = engine
         self.url = url
-        self._ready = False
 
     def add(self, *, caseworker: str, youth_id: str) -> bool:
         """Assign; False when the young person was already assigned to this caseworker."""
@@ -102,10 +101,7 @@ class CaseloadStore:
         return int(result.rowcount)
 
     def _ensure_schema(self) -> None:
-        if self._ready:
-            return
-        create_schema(self.engine, self.url, metadata)
-        self._ready = True
+        create_schema(self.engine, "service")
 
 
 def caseload_store(settings: ServiceSettings, *, engine: Engine | None = None) -> CaseloadStore:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
 import time
 
 from sqlalchemy import Column, Engine, Float, MetaData, String, Table, delete, insert, select, update
@@ -46,14 +45,12 @@ class SessionRecord:
 
 
 class SessionStore:
-    """The ``web_sessions`` table (created on first use) in the service database."""
+    """The ``web_sessions`` table (from the ``service`` migrations) in the service database."""
 
     def __init__(self, engine: Engine, url: str, *, max_seconds: float) -> None:
         self.engine = engine
         self.url = url
         self.max_seconds = max_seconds
-        self._ready = False
-        self._lock = threading.Lock()
 
     def start(self, token_id: str, *, now: float | None = None) -> tuple[str, SessionRecord]:
         """A new session for ``token_id``: its secret id (for the cookie only) and its record."""
@@ -107,11 +104,7 @@ class SessionStore:
         return int(result.rowcount)
 
     def _ensure_schema(self) -> None:
-        if self._ready:
-            return
-        with self._lock:
-            create_schema(self.engine, self.url, metadata)
-            self._ready = True
+        create_schema(self.engine, "service")
 
 
 def _digest(sid: str) -> str:
