@@ -18,12 +18,16 @@ down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = ("service",)
 depends_on: str | Sequence[str] | None = None
 
-CHAIN_COLUMNS = (
-    sa.Column("justification", sa.String(500)),
-    sa.Column("count", sa.Integer, nullable=False, server_default="1"),
-    sa.Column("prev_hash", sa.String(64)),
-    sa.Column("row_hash", sa.String(64)),
-)
+
+
+def chain_columns() -> tuple[sa.Column[object], ...]:
+    """The hash chain's columns (new objects on each call: a column belongs to one table)."""
+    return (
+        sa.Column("justification", sa.String(500)),
+        sa.Column("count", sa.Integer, nullable=False, server_default="1"),
+        sa.Column("prev_hash", sa.String(64)),
+        sa.Column("row_hash", sa.String(64)),
+    )
 
 
 def upgrade() -> None:
@@ -43,13 +47,13 @@ def upgrade() -> None:
             sa.Column("outcome", sa.String(8), nullable=False, index=True),
             sa.Column("status", sa.Integer, nullable=False),
             sa.Column("detail", sa.String(200)),
-            *(column.copy() for column in CHAIN_COLUMNS),
+            *chain_columns(),
         )
     else:
         present = {column["name"] for column in inspector.get_columns("audit_log")}
-        for column in CHAIN_COLUMNS:
+        for column in chain_columns():
             if column.name not in present:
-                op.add_column("audit_log", column.copy())
+                op.add_column("audit_log", column)
     if not inspector.has_table("feedback"):
         op.create_table(
             "feedback",
