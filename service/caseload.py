@@ -18,7 +18,7 @@ from sqlalchemy import Column, DateTime, Engine, MetaData, String, Table, delete
 from sqlalchemy.exc import IntegrityError
 
 from previ.errors import PreviError
-from service.database import create_schema, make_engine
+from service.database import create_schema, make_engine, reader
 from service.settings import ServiceSettings
 
 __all__ = ["BAD_CASEWORKER", "BAD_YOUTH_ID", "CaseloadStore", "caseload_store"]
@@ -81,7 +81,7 @@ class CaseloadStore:
             .where(caseload_table.c.caseworker == caseworker)
             .order_by(caseload_table.c.youth_id)
         )
-        with self.engine.connect() as connection:
+        with reader(self.engine).connect() as connection:
             return [str(youth_id) for youth_id in connection.execute(query).scalars()]
 
     def holds(self, caseworker: str, youth_id: str) -> bool:
@@ -90,7 +90,7 @@ class CaseloadStore:
         query = select(caseload_table.c.youth_id).where(
             (caseload_table.c.caseworker == caseworker) & (caseload_table.c.youth_id == youth_id)
         )
-        with self.engine.connect() as connection:
+        with reader(self.engine).connect() as connection:
             return connection.execute(query).first() is not None
 
     def forget(self, youth_id: str) -> int:

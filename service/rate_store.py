@@ -7,7 +7,8 @@ several workers share one count and a token locked in one is locked in all. It
 serves limits' moving-window strategy, the one the service uses: one row per
 counted request, and a hit counts the key's rows inside the window and adds its
 own under a lock on the key (a transaction-level advisory lock on PostgreSQL,
-``BEGIN IMMEDIATE`` on SQLite), so two workers never both take the last place.
+taken by the ``previ_rate_acquire`` function in one round trip; ``BEGIN
+IMMEDIATE`` on SQLite), so two workers never both take the last place.
 
 On PostgreSQL the table is UNLOGGED, so counting writes no WAL and its commit
 waits for no disk. On SQLite, which locks a whole file per write, the counts
@@ -41,7 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.database import create_schema, make_engine, sqlite_path
+from service.database import create_schema, make_engine, reader, sqlite_path
 
 __all__ = ["SQLStorage", "rates_url"]
 
@@ -55,6 +56,7 @@ rates_table = Table(
     Index("ix_rate_limits_key_at", "key", "at"),
 )
 SWEEP_SECONDS = 60.0
+ACQUIRE = text("SELECT previ_rate_acquire(:key, :at, :window, :limit, :amount)")
 FIXED_WINDOW = "rates: the SQL storage counts moving windows only (limits' MovingWindowRateLimiter)"
 
 
@@ -74,6 +76,7 @@ class SQLStorage(Storage, MovingWindowSupport):
     def __init__(self, url: str, **options: Any) -> None:
         super().__init__(url, **options)
         self.engine: Engine = make_engine(url, fsync=False)
+        self._reader = reader(self.engine)
         self._swept = 0.0
 
     @property
@@ -85,6 +88,13 @@ class SQLStorage(Storage, MovingWindowSupport):
         if amount > limit:
             return False
         now = time.time()
+        if self.engine.dialect.name == "postgresql":
+            create_schema(self.engine, "rates")
+            arguments = {"key": key, "at": now, "window": float(expiry), "limit": limit, "amount": amount}
+            with self._reader.connect() as connection:
+                acquired = connection.execute(ACQUIRE, arguments).scalar_one()
+            self._sweep(now)
+            return bool(acquired)
         with self._locked(key) as connection:
             count = connection.execute(
                 select(func.count()).where((rates_table.c.key == key) & (rates_table.c.at > now - expiry))
@@ -103,7 +113,7 @@ class SQLStorage(Storage, MovingWindowSupport):
             (rates_table.c.key == key) & (rates_table.c.at > now - expiry)
         )
         create_schema(self.engine, "rates")
-        with self.engine.connect() as connection:
+        with self._reader.connect() as connection:
             oldest, count = connection.execute(query).one()
         return (float(oldest) if oldest is not None else now), int(count)
 
@@ -134,7 +144,7 @@ class SQLStorage(Storage, MovingWindowSupport):
 
     @contextmanager
     def _locked(self, key: str) -> Iterator[Connection]:
-        """A transaction holding the lock on ``key`` (PostgreSQL) or the file's write lock (SQLite)."""
+        """A transaction holding the lock on ``key`` (PostgreSQL) or the whole file's (SQLite)."""
         create_schema(self.engine, "rates")
         with self.engine.connect() as connection:
             connection = connection.execution_options(immediate=True)

@@ -25,7 +25,7 @@ from sqlalchemy import Column, DateTime, Engine, Integer, MetaData, String, Tabl
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from previ.errors import PreviError
-from service.database import create_schema
+from service.database import create_schema, reader
 from service.model_store import LoadedModel, ModelHolder, Swap
 
 __all__ = ["ModelFollower", "ServedModel", "Target"]
@@ -68,7 +68,7 @@ class ServedModel:
         """The published target, or None before any (or when the row cannot be read)."""
         try:
             create_schema(self.engine, "service")
-            with self.engine.connect() as connection:
+            with reader(self.engine).connect() as connection:
                 row = connection.execute(select(served_model_table)).mappings().first()
         except SQLAlchemyError as error:
             log.error("served_model row unreadable (%s)", type(error).__name__)

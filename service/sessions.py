@@ -16,7 +16,7 @@ import time
 
 from sqlalchemy import Column, Engine, Float, MetaData, String, Table, delete, insert, select, update
 
-from service.database import create_schema
+from service.database import create_schema, reader
 
 __all__ = ["SessionRecord", "SessionStore"]
 
@@ -77,7 +77,7 @@ class SessionStore:
         """The session of ``sid``, or None once it was ended (logout, revocation) or never existed."""
         self._ensure_schema()
         query = select(sessions_table).where(sessions_table.c.sid_sha256 == _digest(sid))
-        with self.engine.connect() as connection:
+        with reader(self.engine).connect() as connection:
             row = connection.execute(query).mappings().first()
         if row is None:
             return None

@@ -30,7 +30,7 @@ from sqlalchemy import Column, Connection, Engine, MetaData, String, Table, dele
 from sqlalchemy.exc import SQLAlchemyError
 
 from previ.errors import PreviError
-from service.database import create_schema, make_engine
+from service.database import create_schema, make_engine, reader
 
 if TYPE_CHECKING:
     from service.settings import ServiceSettings
@@ -96,6 +96,7 @@ class TokenStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._reader = reader(engine)
 
     def authenticate(self, token: str) -> Caller | None:
         """The caller a token belongs to, or None for anything else (malformed, unknown, revoked).
@@ -152,7 +153,7 @@ class TokenStore:
     def _read(self, query: Any) -> list[TokenRecord]:
         try:
             create_schema(self.engine, "service")
-            with self.engine.connect() as connection:
+            with self._reader.connect() as connection:
                 rows = connection.execute(query).mappings().all()
         except SQLAlchemyError as error:
             raise PreviError(

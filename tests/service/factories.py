@@ -273,9 +273,11 @@ def service_settings(folder: Path, database: str | None = None, **overrides: Any
         "snapshot_dir": folder / "snapshots",
         "audit_key_file": folder / "audit.key",
         "session_key_file": folder / "session.key",
-        # Tests send thousands of requests from one address; the limits have their own tests.
+        # Tests send thousands of requests from one address; the limits (and their SQL counts, on
+        # both backends) have their own tests in test_security.py.
         "rate_limit_api": "100000/minute",
         "rate_limit_login": "100000/minute",
+        "rate_limit_storage": "memory://",
     }
     return ServiceSettings(**{**values, **overrides})
 
