@@ -33,7 +33,7 @@ UNREACHABLE = "db: cannot upgrade {store} at {url} ({error}: {message})"
 
 @dataclass(frozen=True)
 class UpgradeReport:
-    """Per store: the database URL (password hidden) and the revisions applied (empty: already current)."""
+    """Per store: the database URL (password hidden) and its new head revision (empty: already current)."""
 
     applied: dict[Store, tuple[str, list[str]]]
     tokens_imported: int

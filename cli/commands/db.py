@@ -39,7 +39,7 @@ def upgrade_command(
 
     report = upgrade_databases(service_settings(load_config(config)))
     for store, (url, revisions) in report.applied.items():
-        done = f"applied {', '.join(revisions)}" if revisions else "already current"
+        done = f"upgraded to {', '.join(revisions)}" if revisions else "already current"
         console.print(f"{store}: {url}: {done}", markup=False)
     if report.tokens_imported:
         console.print(f"tokens: {report.tokens_imported} moved from the token file into the database")

@@ -64,7 +64,7 @@ def forget_schemas() -> None:
 
 
 def upgrade(engine: Engine, store: Store) -> list[str]:
-    """Bring ``store``'s tables in ``engine``'s database to the newest revision; the revisions applied.
+    """Bring ``store``'s tables in ``engine``'s database to the newest revision; the new head, if it moved.
 
     A SQLite file (and its folder) is created private first. Raises
     SQLAlchemyError when the database cannot be reached or changed.
