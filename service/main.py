@@ -189,14 +189,23 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.close()
 
 
-async def _follow_served_model(state: ServiceState) -> None:
-    """Load the model another worker's reload published in the served_model row (see service.served_model)."""
+async def _follow_served_model(state: ServiceState, retry_seconds: float = 10.0) -> None:
+    """Load the model another worker's reload published in the served_model row (see service.served_model).
+
+    A worker whose start-up load failed (the registry was busy, a store was
+    down) tries again every ``retry_seconds`` until it serves a model.
+    """
+    retried = asyncio.get_running_loop().time()
     while True:
         await asyncio.sleep(state.settings.reload_poll_seconds)
         if state.holder.current is None and state.holder.last_error is None:
             continue  # the start-up load is still running
         try:
-            await asyncio.to_thread(state.follower.follow)
+            swap = await asyncio.to_thread(state.follower.follow)
+            now = asyncio.get_running_loop().time()
+            if swap is None and state.holder.current is None and now - retried >= retry_seconds:
+                retried = now
+                await asyncio.to_thread(_reload, state, "retry: no model yet")
         except Exception as error:  # a failed check must not end the loop
             log.error("following the served model failed (%s)", type(error).__name__)
 

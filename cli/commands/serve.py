@@ -12,6 +12,9 @@ from cli.commands import console, error_console, handles_errors
 from previ.config import load_config
 
 
+WORKER_START_SECONDS = 60
+
+
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve_command)
 
@@ -72,6 +75,9 @@ def serve_command(
         "service.asgi:app_from_environment",
         factory=True,
         workers=count,
+        # A worker answers uvicorn's health check only once it has imported itself; on a busy machine
+        # that takes longer than uvicorn's 5 s, and a worker killed for it is started again, forever.
+        timeout_worker_healthcheck=WORKER_START_SECONDS,
         access_log=False,
         **options,  # type: ignore[arg-type]
     )
