@@ -11,7 +11,6 @@ import typer
 from cli.commands import console, error_console, handles_errors
 from previ.config import load_config
 
-
 WORKER_START_SECONDS = 60
 
 

@@ -19,7 +19,6 @@ branch_labels: str | Sequence[str] | None = ("service",)
 depends_on: str | Sequence[str] | None = None
 
 
-
 def chain_columns() -> tuple[sa.Column[object], ...]:
     """The hash chain's columns (new objects on each call: a column belongs to one table)."""
     return (
