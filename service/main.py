@@ -41,7 +41,8 @@ from service.middleware import (
 from service.model_store import ModelHolder, load_model
 from service.pages import mount_pages
 from service.pseudonym import Pseudonymizer
-from service.rate_limits import RateGuard
+from service.rate_limits import SHARED, RateGuard
+from service.rate_store import rates_url
 from service.refusals import RefusalCounter
 from service.retention import purge_expired
 from service.routes import admin, audit_log, fairness, feedback, health, model, scores, youth
@@ -155,6 +156,9 @@ def check_state_files(settings: ServiceSettings) -> None:
             files[url_name] = path
     snapshot_db = settings.snapshot_dir / "snapshots.db"
     files.setdefault("snapshot_url", snapshot_db)
+    rates = sqlite_path(rates_url(settings.audit_url)) if settings.rate_limit_storage == SHARED else None
+    if rates is not None:
+        files["rate_limit_storage"] = rates
     for name, path in files.items():
         check_private(path, what=f"service.{name}")
 
