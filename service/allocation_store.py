@@ -126,7 +126,7 @@ def write_allocation(
 
     ``before_commit`` runs inside the transaction (the job writes its Parquet file there).
     """
-    create_schema(store.engine, store.url, metadata)
+    create_schema(store.engine, "snapshots")
     created = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     rows = offers[list(OFFER_COLUMNS)].assign(cycle=cycle, snapshot_id=snapshot_id, created_at=created)
     records = _records(rows)

@@ -88,16 +88,18 @@ class ModelHolder:
     def current(self) -> LoadedModel | None:
         return self._current
 
-    def reload(self) -> Swap:
+    def reload(self, loader: Callable[[], LoadedModel] | None = None) -> Swap:
         """Load a model fully, then swap it in; on any failure keep the current one and raise PreviError.
 
-        Any exception counts as a refusal (a corrupt file can raise more than
-        PreviError): a reload must never take the service down.
+        ``loader`` replaces the holder's own for this reload (a worker following
+        another's choice loads one given version). Any exception counts as a
+        refusal (a corrupt file can raise more than PreviError): a reload must
+        never take the service down.
         """
         with self._reloading:
             previous = self._current
             try:
-                loaded = self._loader()
+                loaded = (loader or self._loader)()
             except Exception as error:
                 refused = error if isinstance(error, PreviError) else PreviError(f"model: {error!r}")
                 self.last_error = str(refused)
@@ -109,11 +111,11 @@ class ModelHolder:
             return Swap(previous=previous, current=loaded)
 
 
-def load_model(config: PreviConfig, settings: ServiceSettings) -> LoadedModel:
-    """The champion from the MLflow registry, or the artifact at ``service.model_path``."""
+def load_model(config: PreviConfig, settings: ServiceSettings, version: str | None = None) -> LoadedModel:
+    """The champion (or ``version``) from the MLflow registry, or the artifact at ``service.model_path``."""
     if settings.model_path is not None:
         return _from_folder(settings.model_path, settings.model_sha256)
-    return _from_registry(config)
+    return _from_registry(config, version)
 
 
 def _from_folder(path: Path, expected_sha256: str | None) -> LoadedModel:
@@ -138,7 +140,7 @@ def _from_folder(path: Path, expected_sha256: str | None) -> LoadedModel:
     )
 
 
-def _from_registry(config: PreviConfig) -> LoadedModel:
+def _from_registry(config: PreviConfig, pinned: str | None = None) -> LoadedModel:
     import mlflow.artifacts
     from mlflow.exceptions import MlflowException
 
@@ -148,8 +150,13 @@ def _from_registry(config: PreviConfig) -> LoadedModel:
     name = config.training.registered_model
     try:
         client = client_for(config.training)
-        version = client.get_model_version_by_alias(name, CHAMPION)
+        if pinned is None:
+            version = client.get_model_version_by_alias(name, CHAMPION)
+        else:
+            version = client.get_model_version(name, pinned)
     except MlflowException as error:
+        if pinned is not None:
+            raise PreviError(f"model: {name} v{pinned} is not in the registry at {uri}") from error
         raise PreviError(NO_CHAMPION.format(name=name, uri=uri)) from error
     expected = version.tags.get("scoring_sha256")
     if not expected:
@@ -175,7 +182,7 @@ def _from_registry(config: PreviConfig) -> LoadedModel:
             scoring=scoring,
             version=str(version.version),
             sha256=str(expected),
-            source=f"models:/{name}@{CHAMPION}",
+            source=f"models:/{name}@{CHAMPION}" if pinned is None else f"models:/{name}/{pinned}",
             card=_read_json(report[CARD_FILE]) or {},
             audit_json=_read_json(report[AUDIT_JSON]),
             audit_html=_read_text(report[AUDIT_HTML]),

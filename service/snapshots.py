@@ -147,7 +147,7 @@ class SnapshotStore:
         ``before_commit(snapshot_id)`` runs inside the transaction (the batch job
         writes its Parquet files there), so a failure leaves no half snapshot.
         """
-        create_schema(self.engine, self.url, metadata)
+        create_schema(self.engine, "snapshots")
         with self.engine.begin() as connection:
             inserted = connection.execute(
                 insert(snapshots_table).values(

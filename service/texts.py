@@ -71,8 +71,8 @@ TEXTS: Final[dict[str, dict[Language, str]]] = {
         "en": "The audit log cannot be written, so no result is returned. Tell the service's operator.",
     },
     "tokens_unavailable": {
-        "es": "El archivo de tokens no se puede leer; avise a la persona responsable del servicio.",
-        "en": "The token file cannot be read; tell the service's operator.",
+        "es": "Los tokens no se pueden leer; avise a la persona responsable del servicio.",
+        "en": "The tokens cannot be read; tell the service's operator.",
     },
     "no_snapshot": {
         "es": "Todavía no hay ningún lote calculado ('previ score').",

@@ -1,4 +1,4 @@
-"""Reload the served model (data scientist): the new champion fully loaded and verified, then swapped in."""
+"""Reload the served model (data scientist): the new champion loaded, verified, published, swapped in."""
 
 from __future__ import annotations
 
@@ -23,9 +23,12 @@ router = APIRouter(tags=["admin"])
     },
 )
 def reload_model(guard: DataScientistGuard) -> ReloadOut:
-    """The same as sending SIGHUP to the process. Requests in flight finish on the model they started with."""
+    """Like SIGHUP: every worker follows within ``service.reload_poll_seconds``.
+
+    Requests in flight finish on the model they started with.
+    """
     try:
-        swap = guard.state.holder.reload()
+        swap = guard.state.follower.reload_champion()
     except PreviError as error:
         current = guard.state.holder.current
         version = current.version if current is not None else "-"

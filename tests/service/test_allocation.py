@@ -9,9 +9,11 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import func, select
 
 from previ.errors import PreviError
 from service.allocation import FIT_WEIGHT, allocate, priority
+from service.allocation_store import allocations_table
 from service.catalog import Catalog
 
 
@@ -194,3 +196,31 @@ def test_random_cases_respect_every_limit_and_beat_or_match_greedy(
             need.reindex(offers["youth_id"]).sum()
             >= sum(need[y] for y, _ in chosen) - len(chosen) * FIT_WEIGHT
         )
+
+
+def test_an_allocation_is_stored_replaced_whole_and_read_back(store_url: str) -> None:
+    """The allocation tables (SQLite, PostgreSQL): a re-run of a cycle replaces it; reads see the latest."""
+    from service.allocation_store import latest_cycle, place_of, places_for, write_allocation
+    from service.snapshots import SnapshotStore
+
+    scores = people(("Y1", 0.9), ("Y2", 0.8), ("Y3", 0.7))
+    raising = reasons(("Y1", "mentoring", 1.0), ("Y2", "mentoring", 1.0), ("Y3", "mentoring", 1.0))
+    result = allocate(
+        scores, raising, NO_ENROLMENTS, catalog({"id": "mentoria", "referral_tags": ["mentoring"]})
+    )
+    store = SnapshotStore(store_url)
+    assert latest_cycle(store) is None and place_of(store, "Y1") == [] and places_for(store, ["Y1"]) == {}
+    for _ in range(2):  # the second run of the cycle replaces the first
+        write_allocation(store, cycle="2026-1", snapshot_id=1, offers=result.offers, places=result.places)
+    cycle = latest_cycle(store)
+    assert cycle is not None and cycle.cycle == "2026-1"
+    assert [(place.program, place.status, place.position) for place in place_of(store, "Y1")] == [
+        ("mentoria", "offered", 0)
+    ]
+    assert [place.status for place in place_of(store, "Y3")] == ["waiting"]
+    standing = places_for(store, ["Y1", "Y2", "Y3"])
+    assert standing["Y2"].unoffered == {"mentoria": 0} and set(standing["Y2"].mine) == {"mentoria"}
+    with store.engine.connect() as connection:
+        rows = connection.execute(select(func.count()).select_from(allocations_table)).scalar_one()
+    assert rows == len(result.offers) == 3
+    store.engine.dispose()

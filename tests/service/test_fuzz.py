@@ -12,10 +12,15 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.service.factories import Registry, RunningService
+
+# Run once, on SQLite: fuzzed bodies test validation, not the stores
+# (tests/service/test_api.py runs on PostgreSQL too).
+pytestmark = pytest.mark.parametrize("service", ["sqlite"], indirect=True)
 
 ACCEPTED = {200, 201, 400, 401, 403, 404, 413, 422}
 FUZZ = settings(
