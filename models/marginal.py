@@ -28,13 +28,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from models._lookup import LookupModel
 from previ.errors import PreviError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Marginal", "Population", "marginalise", "population_from_training"]
 
