@@ -104,7 +104,9 @@ def main() -> None:
                     run_wrk(wrk, url, "scores", token, args, f"POST /v1/scores, {suffix}", folder, pid)
                 )
                 results.append(
-                    run_wrk(wrk, url, "youth", token, args, f"GET /v1/youth/{{id}}/score, {suffix}", folder, pid)
+                    run_wrk(
+                        wrk, url, "youth", token, args, f"GET /v1/youth/{{id}}/score, {suffix}", folder, pid
+                    )
                 )
                 if not fsync:
                     results.append(run_wrk(wrk, url, "healthz", token, args, "GET /healthz", folder, pid))
@@ -201,7 +203,9 @@ def serving(folder: Path, *, fsync: bool) -> Iterator[tuple[str, int]]:
                 response = client.post("/v1/scores", json=bench["bodies"][index % len(bench["bodies"])])
                 response.raise_for_status()
                 youth_id = bench["youth"][index % len(bench["youth"])]
-                client.get(f"/v1/youth/{youth_id}/score", params={"purpose": "case_review"}).raise_for_status()
+                client.get(
+                    f"/v1/youth/{youth_id}/score", params={"purpose": "case_review"}
+                ).raise_for_status()
         yield url, server.pid
     finally:
         server.send_signal(signal.SIGTERM)
@@ -247,7 +251,9 @@ def run_wrk(
     line = next(line for line in completed.stdout.splitlines() if line.startswith("WRK "))
     figures = json.loads(line[4:])
     if figures["non_2xx"] or figures["socket_errors"]:
-        sys.exit(f"bench_serve: {label}: {figures['non_2xx']} non-2xx, {figures['socket_errors']} socket errors")
+        sys.exit(
+            f"bench_serve: {label}: {figures['non_2xx']} non-2xx, {figures['socket_errors']} socket errors"
+        )
     rss, peak = _rss_mb(pid) if pid else (None, None)
     load = Load(
         label=label,
@@ -306,10 +312,9 @@ def mlflow_serve(wrk: str, folder: Path, args: argparse.Namespace) -> Load:
         "MLFLOW_TRACKING_URI": f"sqlite:///{folder / 'mlflow.db'}",
         "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
     }
-    mlflow = str(bin_dir / "mlflow")
+    command = [str(bin_dir / "mlflow"), "models", "serve", "-m", "models:/previ-risk@champion"]
     server = subprocess.Popen(
-        [mlflow, "models", "serve", "-m", "models:/previ-risk@champion", "--env-manager", "local"]
-        + ["--host", "127.0.0.1", "-p", str(port)],
+        [*command, "--env-manager", "local", "--host", "127.0.0.1", "-p", str(port)],
         cwd=folder,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -373,7 +378,9 @@ def in_process(folder: Path, repeats: int = 2000) -> None:
         f"(POST /v1/scores' work without HTTP and the audit write; {repeats} scores)"
     )
     heavy = [name for name in HEAVY_MODULES if name in sys.modules]
-    print(f"in process: the app, its model and the scoring path imported {', '.join(heavy) or 'none of them'}")
+    print(
+        f"in process: the app, its model and the scoring path imported {', '.join(heavy) or 'none of them'}"
+    )
 
 
 def _quiet_guard(state: object) -> object:
@@ -397,7 +404,8 @@ def report(results: list[Load]) -> None:
     mlflow = next((load for load in results if load.label.startswith("mlflow")), None)
     previ = next((load for load in results if load.label.startswith("POST /v1/scores, audit_fsync on")), None)
     if mlflow and previ:
-        print(f"\nPOST /v1/scores (fsync on) / mlflow models serve: {previ.requests_per_second / mlflow.requests_per_second:.1f}x")
+        ratio = previ.requests_per_second / mlflow.requests_per_second
+        print(f"\nPOST /v1/scores (audit fsync on) / mlflow models serve: {ratio:.1f}x requests/s")
 
 
 def _row(load: Load) -> str:

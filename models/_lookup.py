@@ -32,7 +32,9 @@ FORMAT_VERSION = 1
 MISSING_COLUMNS = "The data to score lacks the model's feature columns: {columns}."
 WRONG_WIDTH = "The array to score has {received} columns; the model expects {expected} ({names})."
 WRONG_FORMAT = "This lookup model was stored in format {received}; previ reads format {expected}. Retrain it."
-CATEGORICAL_ROW = "row_contributions scores numeric features only; score categorical rows with contributions()."
+CATEGORICAL_ROW = (
+    "row_contributions scores numeric features only; score categorical rows with contributions()."
+)
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,15 @@ imported, nothing can be a DataFrame, so the answer costs a dict look-up.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, TypeGuard
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["is_frame"]
 
 
-def is_frame(value: Any) -> bool:
+def is_frame(value: object) -> TypeGuard[pd.DataFrame]:
     """True when ``value`` is a pandas DataFrame (without importing pandas)."""
     pandas = sys.modules.get("pandas")
     return pandas is not None and isinstance(value, pandas.DataFrame)

@@ -15,10 +15,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import (
     Column,
     DateTime,
@@ -35,9 +34,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.allocation import OFFER_COLUMNS
 from service.database import create_schema
 from service.snapshots import SnapshotStore
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "AllocationCycle",
@@ -126,6 +127,8 @@ def write_allocation(
 
     ``before_commit`` runs inside the transaction (the job writes its Parquet file there).
     """
+    from service.allocation import OFFER_COLUMNS  # the allocation engine (scipy) stays out of serving
+
     create_schema(store.engine, store.url, metadata)
     created = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     rows = offers[list(OFFER_COLUMNS)].assign(cycle=cycle, snapshot_id=snapshot_id, created_at=created)
@@ -202,12 +205,16 @@ def places_for(store: SnapshotStore, youth_ids: list[str]) -> dict[str, Places]:
 
 def cycle_places(store: SnapshotStore, cycle: str) -> pd.DataFrame:
     """The cycle's places per programme: program, capacity, enrolled, open, offered, waiting."""
+    import pandas as pd
+
     with store.engine.connect() as connection:
         return pd.read_sql(select(places_table).where(places_table.c.cycle == cycle), connection)
 
 
 def offers_by(store: SnapshotStore, cycle: str) -> pd.DataFrame:
     """Counts of the cycle's offers and waiting entries by programme, municipality and status."""
+    import pandas as pd
+
     table = allocations_table
     query = (
         select(table.c.program, table.c.municipality, table.c.status, func.count().label("people"))

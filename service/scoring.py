@@ -212,7 +212,7 @@ def _score_row(
     but for numpy's own summation order (a test holds them within 1e-12).
     """
     lookup = scoring.model
-    values = [math.nan if value is None else float(value) for value in row]  # type: ignore[arg-type]
+    values = [math.nan if value is None else float(value) for value in row]
     contributions = np.array(lookup.row_contributions(values))
     probability = low = high = scoring.calibrator.probability(np.array([lookup.base + contributions.sum()]))
     most_informative = None

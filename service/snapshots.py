@@ -15,10 +15,9 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import (
     Column,
     Date,
@@ -41,8 +40,12 @@ from models.reasons import Reason, RowReasons
 from service.database import create_schema, make_engine, sqlite_path
 from service.referrals import EnrolmentStatus
 from service.scoring import PercentileReference
+from service.settings import ServiceSettings
 
-__all__ = ["SnapshotMeta", "SnapshotPerson", "SnapshotStore"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["SnapshotMeta", "SnapshotPerson", "SnapshotStore", "snapshot_store"]
 
 metadata = MetaData()
 snapshots_table = Table(
@@ -201,6 +204,8 @@ class SnapshotStore:
 
     def tables(self, snapshot_id: int) -> dict[str, pd.DataFrame]:
         """A snapshot's scores, reasons and programmes tables, as ``previ score`` wrote them."""
+        import pandas as pd
+
         with self.engine.connect() as connection:
             return {
                 name: pd.read_sql(select(table).where(table.c.snapshot_id == snapshot_id), connection).drop(
@@ -287,6 +292,12 @@ class SnapshotStore:
     def _exists(self) -> bool:
         path = sqlite_path(self.url)
         return path is None or path.exists()
+
+
+def snapshot_store(settings: ServiceSettings) -> SnapshotStore:
+    """The snapshot tables: ``service.snapshot_url``, else SQLite inside ``service.snapshot_dir``."""
+    url = settings.snapshot_url or f"sqlite:///{(settings.snapshot_dir / 'snapshots.db').absolute()}"
+    return SnapshotStore(url)
 
 
 def _insert_frame(connection: Connection, table: Table, frame: pd.DataFrame) -> None:
