@@ -82,6 +82,8 @@ class LookupModel:
     _lookup: tuple[FloatArray, ...] = field(init=False, repr=False)
     _row_search: tuple[list[float], ...] = field(init=False, repr=False)
     _row_lookup: tuple[list[float], ...] = field(init=False, repr=False)
+    all_numeric: bool = field(init=False, repr=False)
+    """True when no feature is categorical: :meth:`row_contributions` can score every row."""
 
     def __post_init__(self) -> None:
         # A +inf sentinel puts finite values and +inf in bins 0..m and NaN (which
@@ -98,11 +100,7 @@ class LookupModel:
         # fraction of a numpy call, and compares exactly as np.searchsorted does.
         object.__setattr__(self, "_row_search", tuple(edges.tolist() for edges in search))
         object.__setattr__(self, "_row_lookup", tuple(table.tolist() for table in lookup))
-
-    @property
-    def all_numeric(self) -> bool:
-        """True when no feature is categorical: :meth:`row_contributions` can score every row."""
-        return all(kind == "numeric" for kind in self.kinds)
+        object.__setattr__(self, "all_numeric", all(kind == "numeric" for kind in self.kinds))
 
     def row_contributions(self, row: Sequence[float]) -> list[float]:
         """One row's contributions (logit units), features in model order; NaN is a missing value.

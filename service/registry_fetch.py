@@ -11,7 +11,9 @@ numpy and JSON alone (:func:`models.artifact.load_artifact`), against the
 digest the registry recorded, which the child passes on.
 
 The child inherits the environment (``MLFLOW_TRACKING_URI`` and the rest) and
-reads the ``training`` section of the config on its standard input. A refusal
+reads the ``training`` section of the config on its standard input. A process
+that has MLflow loaded already (training, the tests) gains nothing from a
+child, and fetches with the same code in process. A refusal
 (no champion, no recorded digest, a failed download) comes back as the child's
 error lines and exit code 2, and the parent raises them as :class:`PreviError`.
 """
@@ -23,6 +25,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from models.artifact import ARTIFACT_FOLDER
 from previ.config import TrainingConfig
@@ -74,6 +77,8 @@ def fetch_champion(training: TrainingConfig, into: Path) -> Fetched:
     Raises :class:`PreviError` with the child's reasons when there is no
     champion, no recorded digest, or the download fails.
     """
+    if "mlflow" in sys.modules:  # already paid for in this process: a child would only add its start-up
+        return _fetched(_fetch(training, into))
     request = json.dumps({"training": training.model_dump(mode="json"), "into": str(into)})
     try:
         child = subprocess.run(
@@ -94,7 +99,10 @@ def fetch_champion(training: TrainingConfig, into: Path) -> Fetched:
     if child.returncode != 0 or not lines:
         last = (child.stderr.strip().splitlines() or [f"exit code {child.returncode}"])[-1]
         raise PreviError(CHILD_FAILED.format(detail=last[:300]))
-    answer = json.loads(lines[-1])
+    return _fetched(json.loads(lines[-1]))
+
+
+def _fetched(answer: dict[str, Any]) -> Fetched:
     return Fetched(
         version=str(answer["version"]),
         sha256=str(answer["sha256"]),
@@ -104,7 +112,7 @@ def fetch_champion(training: TrainingConfig, into: Path) -> Fetched:
     )
 
 
-def _fetch(training: TrainingConfig, into: Path) -> dict[str, object]:
+def _fetch(training: TrainingConfig, into: Path) -> dict[str, Any]:
     """The child's work: resolve the alias, download, answer (MLflow is imported here only)."""
     import mlflow.artifacts
     from mlflow.exceptions import MlflowException
