@@ -7,7 +7,7 @@ readable line per problem on stderr and exit code 2, never a traceback.
 A command module imports its library (pandas, MLflow, the fairness audit...)
 inside the command function, never at the top: ``previ`` imports every command
 module to list them, and ``previ serve`` must stay a lean process
-(``tests/cli/test_lean_imports.py`` holds it to that).
+(``tests/service/test_lean_process.py`` holds it to that).
 """
 
 from __future__ import annotations
