@@ -48,9 +48,11 @@ SERVE = textwrap.dedent(
             time.sleep(0.2)
         statuses["readyz"] = client.get("/readyz").status_code
         statuses["scores"] = client.post("/v1/scores", json=request["body"]).status_code
-        statuses["youth"] = client.get("/v1/youth/Y000001/score", params={"purpose": "case_review"}).status_code
+        youth = client.get("/v1/youth/Y000001/score", params={"purpose": "case_review"})
+        statuses["youth"] = youth.status_code
         statuses["healthz"] = client.get("/healthz").status_code
-    print(json.dumps({"statuses": statuses, "imported": sorted(set(request["forbidden"]) & set(sys.modules))}))
+    imported = sorted(set(request["forbidden"]) & set(sys.modules))
+    print(json.dumps({"statuses": statuses, "imported": imported}))
     """
 )
 
