@@ -1,6 +1,7 @@
 """Benchmark: a real ``previ serve`` under load, against ``mlflow models serve`` of the same model.
 
     python bench/bench_serve.py [--keep DIR] [--duration 10] [--connections 8] [--no-mlflow]
+                                [--profile DIR]
 
 Runs ``previ quickstart`` in a scratch folder (or reuses the one in ``--keep``),
 then starts ``previ serve`` on loopback and drives it with wrk (Debian's
@@ -24,6 +25,11 @@ serving process imported, the CPU time per explained score of the in-process
 request path (scoring, reasons, referrals, response; no HTTP, no audit write)
 and the load average, as the machine may be shared. Any non-2xx answer fails
 the run.
+
+``--profile DIR`` also samples the serving process with py-spy (``--gil``: the
+thread holding the interpreter, i.e. CPU work) under load, audit fsync off,
+writes a flame graph per scoring endpoint (``DIR/post-scores.svg``,
+``DIR/get-youth.svg``) and prints the functions that took most of the samples.
 """
 
 from __future__ import annotations
@@ -82,6 +88,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per endpoint")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--no-mlflow", action="store_true", help="skip `mlflow models serve`")
+    parser.add_argument("--profile", type=Path, default=None, help="flame graphs (py-spy) into this folder")
     parser.add_argument("--in-process", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.in_process is not None:  # the child run by cpu_per_score: a fresh interpreter
@@ -114,6 +121,9 @@ def main() -> None:
                     results.append(
                         run_wrk(wrk, url, "scores", token, one, f"POST /v1/scores, {suffix}", folder, pid)
                     )
+                    if args.profile is not None:
+                        for endpoint, name in (("scores", "post-scores"), ("youth", "get-youth")):
+                            profile(wrk, url, endpoint, token, folder, pid, args.profile / name)
         print(f"previ serve mapped the compiled modules of: {', '.join(imported) or 'none of them'}")
         if not args.no_mlflow:
             results.append(mlflow_serve(wrk, folder, args))
@@ -184,7 +194,9 @@ def serving(folder: Path, *, fsync: bool) -> Iterator[tuple[str, int]]:
     env = {
         **os.environ,
         "PREVI_AUDIT_FSYNC": str(fsync).lower(),
-        "PREVI_RATE_LIMIT_API": "100000000/minute",  # the bench measures work, not the limiter's refusals
+        # The bench measures work, not refusals; a per-second window keeps the limiter's lists as short
+        # as a per-minute production limit does (a huge per-minute one would hold 60,000 entries per key).
+        "PREVI_RATE_LIMIT_API": "1000000/second",
     }
     server = subprocess.Popen(
         [_previ(), "serve", "--port", str(port)],
@@ -266,6 +278,69 @@ def run_wrk(
     )
     print(f"  {_row(load)}", flush=True)
     return load
+
+
+def profile(wrk: str, url: str, endpoint: str, token: str, folder: Path, pid: int, out: Path) -> None:
+    """A flame graph (``out``.svg) and the top costs of ``endpoint`` under load, sampled by py-spy."""
+    spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
+    if spy is None:
+        sys.exit("bench_serve: --profile needs py-spy (pip install py-spy; it is in previ's dev extras)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    script = folder / f"wrk-{endpoint}.lua"
+    path = "/v1/scores" if endpoint == "scores" else "/"
+    load = subprocess.Popen(
+        [wrk, "-t2", "-c8", "-d40s", "-s", str(script), url + path], stdout=subprocess.DEVNULL
+    )
+    try:
+        time.sleep(2)
+        record = [
+            spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--gil",
+            "--rate",
+            "200",
+            "--duration",
+            "15",
+            "--nonblocking",
+        ]
+        for fmt, target in (("flamegraph", out.with_suffix(".svg")), ("raw", out.with_suffix(".txt"))):
+            subprocess.run(
+                [*record, "--nonblocking", "--format", fmt, "--output", str(target)],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+    finally:
+        load.terminate()
+        load.wait()
+    print(f"profile of {endpoint} under load: {out.with_suffix('.svg')}; most samples (inclusive):")
+    for share, function in top_costs(out.with_suffix(".txt")):
+        print(f"  {share:5.1f}%  {function}")
+
+
+def top_costs(collapsed: Path, count: int = 25) -> list[tuple[float, str]]:
+    """The functions of previ and its libraries present in most samples (py-spy's raw stacks).
+
+    The server's own frames (uvicorn, the event loop, threads) are left out: they hold every sample.
+    """
+    inclusive: dict[str, int] = {}
+    total = 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, samples = line.rpartition(" ")
+        total += int(samples)
+        seen = set()
+        for frame in stack.split(";"):
+            name, _, where = frame.partition(" (")
+            module = where.split("site-packages/")[-1].split(":")[0].rstrip(")")
+            seen.add(f"{name} ({module.removeprefix(str(Path.cwd()) + '/')})")
+        for function in seen:
+            inclusive[function] = inclusive.get(function, 0) + int(samples)
+    plumbing = ("threading", "asyncio", "anyio", "uvicorn", "typer", "click", "selectors", "<module>")
+    ranked = sorted(inclusive.items(), key=lambda item: -item[1])
+    shown = [(100 * n / max(total, 1), f) for f, n in ranked if not any(p in f for p in plumbing)]
+    return shown[:count]
 
 
 def _lua(endpoint: str, token: str, bench: dict[str, list[object]]) -> str:
