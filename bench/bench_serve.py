@@ -78,6 +78,8 @@ class Load:
     connections: int
     rss_mb: float | None = None
     peak_rss_mb: float | None = None
+    cpu_ms: float | None = None
+    """The server's CPU time (user + system, its child processes included) per request."""
 
 
 def main() -> None:
@@ -236,14 +238,21 @@ def run_wrk(
     args: argparse.Namespace,
     label: str,
     folder: Path,
-    pid: int | None,
+    pid: int,
+    *,
+    rss: bool = True,
 ) -> Load:
-    """One wrk run; its Lua script cycles through the bench's bodies or ids."""
+    """One wrk run against the server ``pid``; its Lua script cycles through the bench's bodies or ids.
+
+    Besides wrk's figures, the server's CPU time per request: unlike requests/s,
+    it hardly moves when other jobs share the machine.
+    """
     bench = json.loads((folder / "bench.json").read_text())
     script = folder / f"wrk-{endpoint}.lua"
     script.write_text(_lua(endpoint, token, bench) + WRK_REPORT)
     path = {"mlflow": "/invocations", "healthz": "/healthz", "scores": "/v1/scores"}.get(endpoint, "/")
     threads = min(2, args.connections)
+    cpu_before = _cpu_seconds(pid)
     completed = subprocess.run(
         [
             wrk,
@@ -260,21 +269,23 @@ def run_wrk(
         capture_output=True,
         text=True,
     )
+    cpu = _cpu_seconds(pid) - cpu_before
     line = next(line for line in completed.stdout.splitlines() if line.startswith("WRK "))
     figures = json.loads(line[4:])
     if figures["non_2xx"] or figures["socket_errors"]:
         sys.exit(
             f"bench_serve: {label}: {figures['non_2xx']} non-2xx, {figures['socket_errors']} socket errors"
         )
-    rss, peak = _rss_mb(pid) if pid else (None, None)
+    resident, peak = _rss_mb(pid) if rss else (None, None)
     load = Load(
         label=label,
         requests_per_second=figures["requests"] / (figures["duration_us"] / 1e6),
         p50_ms=figures["p50_us"] / 1000,
         p99_ms=figures["p99_us"] / 1000,
         connections=args.connections,
-        rss_mb=rss,
+        rss_mb=resident,
         peak_rss_mb=peak,
+        cpu_ms=1000 * cpu / max(figures["requests"], 1),
     )
     print(f"  {_row(load)}", flush=True)
     return load
@@ -303,7 +314,6 @@ def profile(wrk: str, url: str, endpoint: str, token: str, folder: Path, pid: in
             "200",
             "--duration",
             "15",
-            "--nonblocking",
         ]
         for fmt, target in (("flamegraph", out.with_suffix(".svg")), ("raw", out.with_suffix(".txt"))):
             subprocess.run(
@@ -408,7 +418,8 @@ def mlflow_serve(wrk: str, folder: Path, args: argparse.Namespace) -> Load:
                 sys.exit("bench_serve: mlflow models serve did not answer")
             time.sleep(0.5)
         token = ""
-        return run_wrk(wrk, url, "mlflow", token, args, "mlflow models serve, /invocations", folder, None)
+        label = "mlflow models serve, /invocations"
+        return run_wrk(wrk, url, "mlflow", token, args, label, folder, server.pid, rss=False)
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(server.pid, signal.SIGTERM)
@@ -472,8 +483,8 @@ def _quiet_guard(state: object) -> object:
 
 
 def report(results: list[Load]) -> None:
-    print("\n| endpoint | connections | requests/s | p50 | p99 | RSS after (peak) |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print("\n| endpoint | connections | requests/s | p50 | p99 | server CPU per request | RSS after (peak) |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for load in results:
         print(f"| {_row(load)} |")
     mlflow = next((load for load in results if load.label.startswith("mlflow")), None)
@@ -481,14 +492,42 @@ def report(results: list[Load]) -> None:
     if mlflow and previ:
         ratio = previ.requests_per_second / mlflow.requests_per_second
         print(f"\nPOST /v1/scores (audit fsync on) / mlflow models serve: {ratio:.1f}x requests/s")
+        off = next(load for load in results if load.label.startswith("POST /v1/scores, audit_fsync off"))
+        if off.cpu_ms and mlflow.cpu_ms:
+            print(
+                f"server CPU per request, mlflow models serve / POST /v1/scores (audit fsync off): "
+                f"{mlflow.cpu_ms / off.cpu_ms:.1f}x"
+            )
 
 
 def _row(load: Load) -> str:
     rss = f"{load.rss_mb:.0f} MB ({load.peak_rss_mb:.0f} MB)" if load.rss_mb is not None else "-"
+    cpu = f"{load.cpu_ms:.2f} ms" if load.cpu_ms is not None else "-"
     return (
         f"{load.label} | {load.connections} | {load.requests_per_second:,.0f} | {load.p50_ms:.2f} ms | "
-        f"{load.p99_ms:.2f} ms | {rss}"
+        f"{load.p99_ms:.2f} ms | {cpu} | {rss}"
     )
+
+
+def _cpu_seconds(root: int) -> float:
+    """User + system CPU seconds of process ``root`` and its descendants, from /proc."""
+    ticks: dict[int, int] = {}
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        ticks[int(entry.name)] = int(fields[11]) + int(fields[12])  # utime, stime (proc(5): fields 14, 15)
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    total, pending = 0, [root]
+    while pending:
+        pid = pending.pop()
+        total += ticks.get(pid, 0)
+        pending += children.get(pid, [])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _rss_mb(pid: int) -> tuple[float, float]:
