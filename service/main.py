@@ -26,7 +26,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from previ.config import PreviConfig
 from previ.errors import PreviError
 from service.audit_log import AuditLog, AuditUnavailable
-from service.batch import snapshot_store
 from service.caseload import caseload_store
 from service.catalog import load_catalog
 from service.database import check_private, sqlite_path
@@ -48,6 +47,7 @@ from service.retention import purge_expired
 from service.routes import admin, audit_log, fairness, feedback, health, model, scores, youth
 from service.served_model import ModelFollower, ServedModel
 from service.settings import ServiceSettings, service_settings
+from service.snapshots import snapshot_store
 from service.state import ServiceState
 from service.tokens import token_store
 

@@ -10,7 +10,9 @@ the new one beside it and then rebinds that reference in a single assignment. A
 request reads the reference once, at its start, and uses that object for its
 probability, reasons, version and audit entry, so during a swap every request is
 served wholly by the old model or wholly by the new one, and none waits. A model
-that fails to load is refused and the old one stays.
+that fails to load is refused and the old one stays. The registry is read by a
+child process (:mod:`service.registry_fetch`), so MLflow never enters the
+serving process: the artifact itself loads with numpy and JSON.
 """
 
 from __future__ import annotations
@@ -28,22 +30,12 @@ from typing import Any
 from models.artifact import ARTIFACT_FOLDER, SCORING_FILE, ScoringModel, load_artifact
 from previ.config import PreviConfig
 from previ.errors import PreviError
+from service.registry_fetch import AUDIT_HTML, AUDIT_HTML_IN, AUDIT_JSON, CARD_FILE, fetch_champion
 from service.settings import ServiceSettings
 
 __all__ = ["LoadedModel", "ModelHolder", "Swap", "load_model"]
 
 log = logging.getLogger("previ.service")
-
-CARD_FILE = "model_card.json"
-AUDIT_JSON = "audit/audit.json"
-AUDIT_HTML = "audit/report.html"
-# The report in each language (training writes them beside the default one); older runs have none.
-AUDIT_HTML_IN = {"es": "audit/report.es.html", "en": "audit/report.en.html"}
-NO_CHAMPION = (
-    "model: {name} has no 'champion' in the registry at {uri}; promote a version (previ promote VERSION) "
-    "or set service.model_path to a scoring artifact"
-)
-NO_SHA = "model: {name} v{version} has no 'scoring_sha256' tag; previ will not serve an unverifiable model"
 
 
 @dataclass(frozen=True, eq=False)
@@ -141,48 +133,15 @@ def _from_folder(path: Path, expected_sha256: str | None) -> LoadedModel:
 
 
 def _from_registry(config: PreviConfig, pinned: str | None = None) -> LoadedModel:
-    import mlflow.artifacts
-    from mlflow.exceptions import MlflowException
-
-    from training.registry import CHAMPION, client_for, tracking_uri
-
-    uri = tracking_uri(config.training)
-    name = config.training.registered_model
-    try:
-        client = client_for(config.training)
-        if pinned is None:
-            version = client.get_model_version_by_alias(name, CHAMPION)
-        else:
-            version = client.get_model_version(name, pinned)
-    except MlflowException as error:
-        if pinned is not None:
-            raise PreviError(f"model: {name} v{pinned} is not in the registry at {uri}") from error
-        raise PreviError(NO_CHAMPION.format(name=name, uri=uri)) from error
-    expected = version.tags.get("scoring_sha256")
-    if not expected:
-        raise PreviError(NO_SHA.format(name=name, version=version.version))
     with tempfile.TemporaryDirectory(prefix="previ-model-") as folder:
-        try:
-            model_dir = mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{name}/{version.version}",
-                dst_path=folder,
-                tracking_uri=uri,
-                registry_uri=uri,
-            )
-        except MlflowException as error:
-            raise PreviError(f"model: cannot download {name} v{version.version}: {error.message}") from error
-        scoring = load_artifact(
-            Path(model_dir) / "artifacts" / ARTIFACT_FOLDER, expected_sha256=str(expected)
-        )
-        report = {
-            key: _download(version.run_id, f"report/{key}", Path(folder) / "report", uri)
-            for key in (CARD_FILE, AUDIT_JSON, AUDIT_HTML, *AUDIT_HTML_IN.values())
-        }
+        fetched = fetch_champion(config.training, Path(folder), pinned)
+        scoring = load_artifact(fetched.artifact, expected_sha256=fetched.sha256)
+        report = fetched.reports
         return LoadedModel(
             scoring=scoring,
-            version=str(version.version),
-            sha256=str(expected),
-            source=f"models:/{name}@{CHAMPION}" if pinned is None else f"models:/{name}/{pinned}",
+            version=fetched.version,
+            sha256=fetched.sha256,
+            source=fetched.source,
             card=_read_json(report[CARD_FILE]) or {},
             audit_json=_read_json(report[AUDIT_JSON]),
             audit_html=_read_text(report[AUDIT_HTML]),
@@ -196,23 +155,6 @@ def _from_registry(config: PreviConfig, pinned: str | None = None) -> LoadedMode
 def _reports(paths: dict[str, Path | None]) -> dict[str, str]:
     found = {language: _read_text(path) if path is not None else None for language, path in paths.items()}
     return {language: text for language, text in found.items() if text is not None}
-
-
-def _download(run_id: str | None, artifact_path: str, folder: Path, uri: str) -> Path | None:
-    """One report file of the version's run, or None when the run did not log it."""
-    import mlflow.artifacts
-    from mlflow.exceptions import MlflowException
-
-    if not run_id:
-        return None
-    try:
-        return Path(
-            mlflow.artifacts.download_artifacts(
-                run_id=run_id, artifact_path=artifact_path, dst_path=str(folder), tracking_uri=uri
-            )
-        )
-    except (MlflowException, OSError):
-        return None
 
 
 def _read_json(path: Path | None) -> dict[str, Any] | None:

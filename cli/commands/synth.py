@@ -10,14 +10,16 @@ from __future__ import annotations
 import enum
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from cli.commands import console, handles_errors, split_list
 from previ.config import load_config, parse_config
-from synthetic.synth import Format, SynthSummary, synthesize
+
+if TYPE_CHECKING:
+    from synthetic.synth import Format, SynthSummary
 
 
 class BundleFormat(enum.StrEnum):
@@ -98,6 +100,8 @@ def register(app: typer.Typer) -> None:
             **settings.synth.model_dump(),
             **{key: value for key, value in overrides.items() if value is not None},
         }
+        from synthetic.synth import synthesize
+
         synth_config = parse_config({"synth": synth_section}, source="synth options").synth
         summary = synthesize(
             synth_config,
