@@ -114,7 +114,7 @@ def _fetched(answer: dict[str, Any]) -> Fetched:
 
 
 def _fetch(training: TrainingConfig, into: Path, pinned: str | None = None) -> dict[str, Any]:
-    """The child's work: resolve the alias or the pinned version, download, answer (MLflow imported here only)."""
+    """The child's work: resolve the alias or the pinned version, download, answer (MLflow lives here)."""
     import mlflow.artifacts
     from mlflow.exceptions import MlflowException
 
