@@ -113,9 +113,7 @@ def glassbox_params(
     if problems:
         raise PreviError(*problems)
     one_feature_per_tree: dict[str, Any] = (
-        {"max_depth": 1}
-        if stumps
-        else {"interaction_constraints": [[index] for index in range(len(names))]}
+        {"max_depth": 1} if stumps else {"interaction_constraints": [[index] for index in range(len(names))]}
     )
     return {
         "objective": "binary",

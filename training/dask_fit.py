@@ -33,12 +33,17 @@ regression is fitted in the client on a documented sample of young people
 
 from __future__ import annotations
 
+import os
 import re
 import socket
+import sys
 import weakref
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
@@ -48,9 +53,6 @@ from scale.partition import bucket_of
 from training.dataset import TrainingSet
 from training.grid import MAX_ROUNDS, PATIENCE, lightgbm_settings
 from training.splits import _bucket
-
-if TYPE_CHECKING:
-    import lightgbm
 
 __all__ = ["CHUNK_ROUNDS", "DASK_GLASSBOX_GRID", "LOGISTIC_MAX_ROWS", "DaskFit", "stopping_point"]
 
@@ -90,7 +92,7 @@ class DaskFit:
         threads: int,
         params: dict[str, Any],
         rounds: int | None,
-    ) -> lightgbm.Booster:
+    ) -> lgb.Booster:
         settings = glassbox_params(train.feature_names, train.monotone, seed=seed, stumps=True, **params)
         booster, best, _ = self._boost(settings, train, stop, rounds)
         return _cut(booster, best, best)  # as fit_glassbox: only the trees up to the best iteration
@@ -104,7 +106,7 @@ class DaskFit:
         threads: int,
         params: dict[str, Any],
         rounds: int | None,
-    ) -> lightgbm.Booster:
+    ) -> lgb.Booster:
         booster, best, grown = self._boost(lightgbm_settings(seed, threads, params), train, stop, rounds)
         return _cut(booster, grown, best if rounds is None else 0)  # as lgb.train with early stopping
 
@@ -113,12 +115,14 @@ class DaskFit:
         if len(train.label) <= LOGISTIC_MAX_ROWS:
             return train
         scale = 1_000_000
-        kept = _bucket(train.ids, scale, salt="logistic sample:") < LOGISTIC_MAX_ROWS / len(train.label) * scale
+        kept = (
+            _bucket(train.ids, scale, salt="logistic sample:") < LOGISTIC_MAX_ROWS / len(train.label) * scale
+        )
         return train.subset(kept)
 
     def _boost(
         self, params: dict[str, Any], train: TrainingSet, stop: TrainingSet, rounds: int | None
-    ) -> tuple[lightgbm.Booster, int, int]:
+    ) -> tuple[lgb.Booster, int, int]:
         """(booster, best number of trees, trees grown): exactly ``rounds``, or early stopping on ``stop``."""
         if train.categorical:
             raise PreviError(CATEGORICAL.format(names=", ".join(train.categorical)))
@@ -158,11 +162,9 @@ class DaskFit:
         return ranks
 
     def _grow(
-        self, params: dict[str, Any], ranks: list[list[Any]], rounds: int, init: lightgbm.Booster | None
-    ) -> lightgbm.Booster:
+        self, params: dict[str, Any], ranks: list[list[Any]], rounds: int, init: lgb.Booster | None
+    ) -> lgb.Booster:
         """``rounds`` more trees on top of ``init``, one task per rank on its worker."""
-        import lightgbm as lgb
-
         workers = sorted(self.client.scheduler_info()["workers"])[: len(ranks)]
         threads = self.client.nthreads()
         ports = self.client.run(_free_port, workers=workers)
@@ -215,7 +217,7 @@ def stopping_point(losses: list[float], patience: int, *, final: bool) -> tuple[
 
 
 def staged_log_loss(
-    booster: lightgbm.Booster, features: pd.DataFrame, label: np.ndarray, *, start: int, raw: np.ndarray
+    booster: lgb.Booster, features: pd.DataFrame, label: np.ndarray, *, start: int, raw: np.ndarray
 ) -> tuple[list[float], np.ndarray]:
     """The mean log loss after each tree from ``start`` on, and the raw scores after the last one.
 
@@ -241,10 +243,8 @@ def staged_log_loss(
     return losses, running
 
 
-def _cut(booster: lightgbm.Booster, trees: int, best: int) -> lightgbm.Booster:
+def _cut(booster: lgb.Booster, trees: int, best: int) -> lgb.Booster:
     """The first ``trees`` trees, ``best_iteration`` set as LightGBM sets it."""
-    import lightgbm as lgb
-
     kept = lgb.Booster(model_str=booster.model_to_string(num_iteration=trees))
     kept.best_iteration = best
     return kept
@@ -254,20 +254,39 @@ def _train_rank(
     pieces: list[pd.DataFrame], params: dict[str, Any], rounds: int, init: str | None, rank: int
 ) -> str | None:
     """Runs on a worker: its rows' part of one distributed training; rank 0 returns the model."""
-    import lightgbm as lgb
-
     frame = pd.concat(pieces, ignore_index=True)
     label = frame.pop(LABEL).to_numpy()
-    booster = lgb.train(
-        params,
-        lgb.Dataset(frame, label),
-        num_boost_round=rounds,
-        init_model=None if init is None else lgb.Booster(model_str=init),
-    )
+    with _network_log_silenced():
+        booster = lgb.train(
+            params,
+            lgb.Dataset(frame, label),
+            num_boost_round=rounds,
+            init_model=None if init is None else lgb.Booster(model_str=init),
+        )
     try:
         return NETWORK_LINES.sub("", booster.model_to_string()) if rank == 0 else None
     finally:
         booster.free_network()
+
+
+@contextmanager
+def _network_log_silenced() -> Iterator[None]:
+    """Standard output of this worker process sent to /dev/null while LightGBM sets up its network.
+
+    LightGBM's socket thread prints "Listening..." whatever ``verbose`` says (its
+    log level is per thread), and a local cluster's workers print on the
+    terminal of the previ command. Dask logs on standard error, which stays.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with Path(os.devnull).open("w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _free_port() -> int:

@@ -56,15 +56,21 @@ def join_training_sets(sets: list[TrainingSet]) -> TrainingSet:
         if part.feature_names != first.feature_names:
             raise PreviError(
                 BUCKETS_DISAGREE.format(
-                    bucket=bucket, names=", ".join(part.feature_names), expected=", ".join(first.feature_names)
+                    bucket=bucket,
+                    names=", ".join(part.feature_names),
+                    expected=", ".join(first.feature_names),
                 )
             )
     ids = np.concatenate([part.ids for part in sets])
     time = np.concatenate([part.time for part in sets if part.time is not None])
-    order = pd.DataFrame({"youth_id": ids, "as_of": time}).sort_values(["youth_id", "as_of"], kind="stable").index
+    order = (
+        pd.DataFrame({"youth_id": ids, "as_of": time}).sort_values(["youth_id", "as_of"], kind="stable").index
+    )
     rows = order.to_numpy()
     return TrainingSet(
-        features=pd.concat([part.features for part in sets], ignore_index=True).iloc[rows].reset_index(drop=True),
+        features=pd.concat([part.features for part in sets], ignore_index=True)
+        .iloc[rows]
+        .reset_index(drop=True),
         label=np.concatenate([part.label for part in sets])[rows],
         ids=ids[rows],
         groups=pd.concat([part.groups for part in sets], ignore_index=True).iloc[rows].reset_index(drop=True),
