@@ -94,8 +94,8 @@ class DaskFit:
         rounds: int | None,
     ) -> lgb.Booster:
         settings = glassbox_params(train.feature_names, train.monotone, seed=seed, stumps=True, **params)
-        booster, best, _ = self._boost(settings, train, stop, rounds)
-        return _cut(booster, best, best)  # as fit_glassbox: only the trees up to the best iteration
+        booster, best = self._boost(settings, train, stop, rounds)
+        return _cut(booster, best)
 
     def lightgbm(
         self,
@@ -107,8 +107,8 @@ class DaskFit:
         params: dict[str, Any],
         rounds: int | None,
     ) -> lgb.Booster:
-        booster, best, grown = self._boost(lightgbm_settings(seed, threads, params), train, stop, rounds)
-        return _cut(booster, grown, best if rounds is None else 0)  # as lgb.train with early stopping
+        booster, best = self._boost(lightgbm_settings(seed, threads, params), train, stop, rounds)
+        return _cut(booster, best)
 
     def logistic_rows(self, train: TrainingSet) -> TrainingSet:
         """Every row, or all rows of a stable sample of young people of about LOGISTIC_MAX_ROWS rows."""
@@ -122,13 +122,13 @@ class DaskFit:
 
     def _boost(
         self, params: dict[str, Any], train: TrainingSet, stop: TrainingSet, rounds: int | None
-    ) -> tuple[lgb.Booster, int, int]:
-        """(booster, best number of trees, trees grown): exactly ``rounds``, or early stopping on ``stop``."""
+    ) -> tuple[lgb.Booster, int]:
+        """(booster, trees to keep): exactly ``rounds``, or early stopping on ``stop``."""
         if train.categorical:
             raise PreviError(CATEGORICAL.format(names=", ".join(train.categorical)))
         ranks = self._ship(train)
         if rounds is not None:
-            return self._grow(params, ranks, rounds, None), rounds, rounds
+            return self._grow(params, ranks, rounds, None), rounds
         stop_features = stop.features.set_axis(lightgbm_names(stop.feature_names), axis=1)
         booster = None
         losses: list[float] = []
@@ -140,7 +140,7 @@ class DaskFit:
             losses.extend(chunk)
             point = stopping_point(losses, PATIENCE, final=len(losses) >= MAX_ROUNDS)
             if point is not None:
-                return booster, point[0], point[1]
+                return booster, point[0]
 
     def _ship(self, train: TrainingSet) -> list[list[Any]]:
         """The training rows on the workers, bucket k's rows on rank k mod W; sent once per training set."""
@@ -243,10 +243,10 @@ def staged_log_loss(
     return losses, running
 
 
-def _cut(booster: lgb.Booster, trees: int, best: int) -> lgb.Booster:
-    """The first ``trees`` trees, ``best_iteration`` set as LightGBM sets it."""
+def _cut(booster: lgb.Booster, trees: int) -> lgb.Booster:
+    """The first ``trees`` trees, as ``lgb.train`` and ``fit_glassbox`` return after early stopping."""
     kept = lgb.Booster(model_str=booster.model_to_string(num_iteration=trees))
-    kept.best_iteration = best
+    kept.best_iteration = trees
     return kept
 
 
