@@ -63,16 +63,18 @@ class DaskSession(NamedTuple):
 
 @contextmanager
 def dask_session(
-    data: Path, scheduler: str | None, workers: int, memory_limit: str, step: str
+    data: Path | None, scheduler: str | None, workers: int, memory_limit: str, step: str
 ) -> Iterator[DaskSession]:
     """A Dask client (dashboard address printed) and progress callbacks (buckets, steps).
 
-    ``data`` is checked to be a partitioned bundle before any cluster starts.
+    ``data`` (None when the command writes the partitioned bundle) is checked
+    to be a partitioned bundle before any cluster starts.
     """
     from scale.cluster import ClusterOptions, dask_client
     from scale.partition import partition_dirs
 
-    partition_dirs(data)
+    if data is not None:
+        partition_dirs(data)
     options = ClusterOptions(scheduler=scheduler, workers=workers, memory_limit=memory_limit)
     with dask_client(options) as client:
         served = "dashboard" in client.scheduler_info().get("services", {})
