@@ -46,6 +46,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from distributed.scheduler import KilledWorker
 
 from models.glassbox import glassbox_params, lightgbm_names
 from previ.errors import PreviError
@@ -66,7 +67,10 @@ LABEL = "__previ_label__"
 NETWORK_LINES = re.compile(r"^\[(?:machines|local_listen_port): [^\n]*\]\n", flags=re.MULTILINE)
 """The model text's record of this run's ports, left out so that a model's text is repeatable."""
 CATEGORICAL = "The Dask engine trains on registry features (numbers); {names} are categorical."
-RANK_FAILED = "dask: LightGBM's distributed training failed on a worker ({error})"
+RANK_FAILED = (
+    "dask: LightGBM's distributed training failed on a worker ({error}); a worker that ran out of memory "
+    "needs a higher --memory-limit or more workers"
+)
 
 
 class DaskFit:
@@ -194,8 +198,10 @@ class DaskFit:
         ]
         try:
             texts = self.client.gather(futures)
-        except lgb.basic.LightGBMError as error:
+        except (lgb.basic.LightGBMError, KilledWorker) as error:
             raise PreviError(RANK_FAILED.format(error=error)) from None
+        finally:
+            self.client.cancel(futures)
         return lgb.Booster(model_str=texts[0])
 
 

@@ -5,7 +5,7 @@ with the one builder and :func:`training.dataset.training_set_from_matrix`,
 as ``previ train`` does on a whole bundle. A young person's rows are all in
 one bucket, so the buckets' rows, put back in the pandas engine's order
 (youth_id, as_of), are exactly the training set of the whole bundle (the tests
-compare them value for value). The client holds that set (about 400 bytes per
+compare them value for value). The client holds that set (about 450 bytes per
 labelled row with the registry's features) while the Dask engine's
 :class:`training.dask_fit.DaskFit` fits the boosted models on the workers.
 """
