@@ -154,31 +154,32 @@ def register(app: typer.Typer) -> None:
 
 
 def _print_partitioned(summary: PartitionedSynthSummary) -> None:
-    table = Table(title=f"previ synth: {summary.partitions:,} buckets", title_justify="left")
-    table.add_column("table")
-    table.add_column("rows", justify="right")
-    for name, rows in summary.rows.items():
-        table.add_row(name, f"{rows:,}")
-    table.add_row("truth", f"{summary.truth_rows:,}")
-    console.print(table)
+    first = summary.buckets[0]
+    _print_rows(f"previ synth: {summary.partitions:,} buckets", summary.rows, summary.truth_rows)
     youth = summary.youth_per_partition
     console.print(f"young people per bucket: {min(youth):,} to {max(youth):,}")
-    first = summary.buckets[0]
-    as_of = ", ".join(day.isoformat() for day in first.as_of) or "none (the bundle is too short)"
-    console.print(f"from {first.start} to {first.extraction_date}; as_of dates: {as_of}")
+    _print_dates(first)
     console.print(f"written to {summary.out_dir} (a partitioned bundle for --engine dask)")
 
 
-def _print_summary(summary: SynthSummary) -> None:
-    table = Table(title=f"previ synth: {summary.out_dir}", title_justify="left")
+def _print_rows(title: str, rows: dict[str, int], truth_rows: int) -> None:
+    table = Table(title=title, title_justify="left")
     table.add_column("table")
     table.add_column("rows", justify="right")
-    for name, rows in summary.rows.items():
-        table.add_row(name, f"{rows:,}")
-    table.add_row("truth", f"{summary.truth_rows:,}")
+    for name, count in rows.items():
+        table.add_row(name, f"{count:,}")
+    table.add_row("truth", f"{truth_rows:,}")
     console.print(table)
+
+
+def _print_dates(summary: SynthSummary) -> None:
     as_of = ", ".join(day.isoformat() for day in summary.as_of) or "none (the bundle is too short)"
     console.print(f"from {summary.start} to {summary.extraction_date}; as_of dates: {as_of}")
+
+
+def _print_summary(summary: SynthSummary) -> None:
+    _print_rows(f"previ synth: {summary.out_dir}", summary.rows, summary.truth_rows)
+    _print_dates(summary)
     if not math.isnan(summary.outcome_rate):
         console.print(
             f"adverse outcome within the horizon: {summary.outcome_rate:.1%} of truth rows "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -22,6 +23,7 @@ from previ.errors import PreviError
 
 if TYPE_CHECKING:
     from training.dataset import TrainingSet
+    from training.grid import FitEngine
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="previ.yaml (default: ./previ.yaml, else built-in defaults).")
@@ -91,46 +93,42 @@ def train_command(
         raise PreviError(
             "train: --label, --id, --time, --group, --exclude and --positive go with --table FILE"
         )
+    from training.grid import LOCAL
     from training.pipeline import train_and_register
 
-    allowed = tuple(allow_feature or ())
-    if engine is Engine.dask:
-        if table is not None:
-            raise PreviError("train: --engine dask trains on a partitioned bundle (--data), not on --table")
-        data_dir = data or settings.data.dir
-        with dask_session(data_dir, scheduler, workers, memory_limit, "train") as session:
+    if engine is Engine.dask and table is not None:
+        raise PreviError("train: --engine dask trains on a partitioned bundle (--data), not on --table")
+    with ExitStack() as stack:
+        if engine is Engine.dask:
             from scale.partition import partition_dirs
             from training.dask_fit import DaskFit
             from training.partitioned import training_set_from_partitions
 
+            data_dir = data or settings.data.dir
+            session = stack.enter_context(dask_session(data_dir, scheduler, workers, memory_limit, "train"))
+            report = session.report
             dataset = training_set_from_partitions(session.client, settings, data_dir, session.progress)
-            _print_warnings(dataset.warnings)
-            outcome = train_and_register(
-                dataset,
-                settings,
-                out_dir=out,
-                register=not no_register,
-                allow_features=allowed,
-                progress=session.report,
-                engine=DaskFit(session.client, len(partition_dirs(data_dir))),
-            )
-    else:
-        with progress_bar() as progress:
+            fit: FitEngine = DaskFit(session.client, len(partition_dirs(data_dir)))
+        else:
+            progress = stack.enter_context(progress_bar())
             task = progress.add_task("loading data", total=None)
 
             def report(text: str) -> None:
                 progress.update(task, description=text)
 
             dataset = _training_set(settings, data, table, label, id_column, time, group, exclude, positive)
-            _print_warnings(dataset.warnings)
-            outcome = train_and_register(
-                dataset,
-                settings,
-                out_dir=out,
-                register=not no_register,
-                allow_features=allowed,
-                progress=report,
-            )
+            fit = LOCAL
+        for warning in dataset.warnings:
+            error_console.print(f"warning: {warning}", markup=False)
+        outcome = train_and_register(
+            dataset,
+            settings,
+            out_dir=out,
+            register=not no_register,
+            allow_features=allow_feature or (),
+            progress=report,
+            engine=fit,
+        )
     for warning in outcome.result.data.warnings[len(dataset.warnings) :]:
         error_console.print(f"warning: {warning}", markup=False, soft_wrap=True)
     console.print(metrics_table(outcome.metrics))
@@ -174,11 +172,6 @@ def _training_set(
         positive=positive,
         horizon_days=settings.features.horizon_days,
     )
-
-
-def _print_warnings(warnings: tuple[str, ...]) -> None:
-    for warning in warnings:
-        error_console.print(f"warning: {warning}", markup=False)
 
 
 @handles_errors
