@@ -258,19 +258,40 @@ class ServiceConfig(_Section):
         description="With model_path: refuse an artifact whose manifest.json has another SHA-256 "
         "(the scoring_sha256 that metrics.json and the registry record).",
     )
-    tokens_file: Path = Field(Path("tokens.json"), description="Hashed bearer tokens (`previ tokens add`).")
+    tokens_file: Path = Field(
+        Path("tokens.json"),
+        description="A token file of earlier versions: `previ db upgrade` moves its tokens into the service "
+        "database (where `previ tokens add` keeps them) and renames it tokens.json.imported.",
+    )
     pseudonym_key_file: Path = Field(
         Path("pseudonym.key"),
         description="Secret key of the audit log's keyed hash of youth ids; created on first use. "
         "Keep it: a new key makes earlier log entries unmatchable.",
     )
     audit_url: str = Field(
-        "sqlite:///audit.db", description="SQLAlchemy URL of the audit log and feedback (PostgreSQL works)."
+        "sqlite:///audit.db",
+        description="SQLAlchemy URL of the service database: audit log, feedback, tokens, caseloads, web "
+        "sessions, rate counts, served model (PostgreSQL: postgresql+psycopg://USER@HOST:5432/DB).",
     )
     audit_fsync: bool = Field(
         True,
-        description="SQLite audit log: fsync every entry, so it survives a power cut; false saves the "
-        "fsync per request and still survives a crash of the service, not of the machine.",
+        description="SQLite audit log: fsync every commit, so it survives a power cut; false saves the "
+        "fsync and still survives a crash of the service, not of the machine.",
+    )
+    audit_group_commit: bool = Field(
+        True,
+        description="Concurrent requests' audit rows share one transaction and one fsync; each response "
+        "still waits until its own row is durable. false: one commit per request.",
+    )
+    workers: Annotated[int, Field(ge=1, le=64)] = Field(
+        1,
+        description="Worker processes of `previ serve` (or --workers); they share every store through "
+        "audit_url and snapshot_url (SQLite on one disk works; PostgreSQL serves many workers better).",
+    )
+    reload_poll_seconds: Annotated[float, Field(ge=0.1, le=3600)] = Field(
+        2.0,
+        description="How often each worker checks the served_model row, and loads the model another "
+        "worker's reload named there.",
     )
     snapshot_dir: Path = Field(Path("snapshots"), description="Parquet files of `previ score` snapshots.")
     snapshot_url: str | None = Field(
@@ -324,9 +345,9 @@ class ServiceConfig(_Section):
         "10/minute", description="Login attempts per client address (limits syntax)."
     )
     rate_limit_storage: str = Field(
-        "memory://",
-        description="Where counters live (limits storage URI); memory:// counts per worker, "
-        "redis://... across workers.",
+        "sql",
+        description="Where rate counts live: sql (the service database, shared by every worker; on SQLite "
+        "a -rates file beside it), memory:// (per worker), or another limits storage URI (redis://...).",
     )
     lockout_failures: Annotated[int, Field(ge=1)] = Field(
         5, description="Failed attempts with one token id that lock the token for lockout_minutes."

@@ -21,10 +21,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import (
     Column,
     DateTime,
@@ -34,6 +33,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    bindparam,
     delete,
     func,
     insert,
@@ -42,9 +42,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.allocation import OFFER_COLUMNS
 from service.database import create_schema
 from service.snapshots import SnapshotStore
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "AllocationCycle",
@@ -137,7 +139,9 @@ def write_allocation(
 
     ``before_commit`` runs inside the transaction (the job writes its Parquet file there).
     """
-    create_schema(store.engine, store.url, metadata)
+    from service.allocation import OFFER_COLUMNS  # the allocation engine (scipy) stays out of serving
+
+    create_schema(store.engine, "snapshots")
     created = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     rows = offers[list(OFFER_COLUMNS)].assign(cycle=cycle, snapshot_id=snapshot_id, created_at=created)
     records = _records(rows)
@@ -204,14 +208,16 @@ def release_place(store: SnapshotStore, youth_id: str, program: str) -> Release 
     move up. Nothing happens (None) before any cycle, or when the young person
     holds neither in that programme (an earlier decline included: a repeated
     request changes nothing). Each change is conditional on the row's status as
-    read, so two declines at once never offer one place twice.
+    read, so two declines at once never offer one place twice (SQLite: the
+    transaction takes the write lock at once, and declines wait for each other).
     """
     cycle = latest_cycle(store)
     if cycle is None:
         return None
     table = allocations_table
     in_programme = (table.c.cycle == cycle.cycle) & (table.c.program == program)
-    with store.engine.begin() as connection:
+    with store.engine.connect() as opened, opened.execution_options(immediate=True).begin() as transaction:
+        connection = transaction.connection
         mine = connection.execute(
             select(table.c.status, table.c.position).where(
                 in_programme & (table.c.youth_id == youth_id) & table.c.status.in_(["offered", "waiting"])
@@ -308,24 +314,18 @@ def place_of(store: SnapshotStore, youth_id: str) -> list[Place]:
 def places_for(store: SnapshotStore, youth_ids: list[str]) -> dict[str, Places]:
     """Per young person, the latest cycle's unoffered places and their standing (empty before any cycle).
 
-    Two queries whatever the number of ids (a batch scores up to 1,000 people).
+    One query by the (cycle, youth_id) index whatever the number of ids (a
+    batch scores up to 1,000 people); the latest cycle and its unoffered places
+    are read again only when the database has changed (:meth:`SnapshotStore.cached`).
     """
-    cycle = latest_cycle(store)
-    if cycle is None:
+    latest = store.cached("allocation cycle", lambda: _cycle_and_unoffered(store))
+    if latest is None:
         return {}
-    table = allocations_table
+    cycle, unoffered = latest
     with store.engine.connect() as connection:
-        rows = connection.execute(
-            select(places_table.c.program, places_table.c.open, places_table.c.offered).where(
-                places_table.c.cycle == cycle.cycle
-            )
-        ).all()
         standing = connection.execute(
-            select(table.c.youth_id, table.c.program, table.c.status, table.c.position).where(
-                (table.c.cycle == cycle.cycle) & table.c.youth_id.in_(sorted(set(youth_ids)))
-            )
+            STANDING, {"cycle": cycle.cycle, "youth_ids": sorted(set(youth_ids))}
         ).all()
-    unoffered = {str(row.program): max(int(row.open) - int(row.offered), 0) for row in rows}
     mine: dict[str, dict[str, Place]] = {youth_id: {} for youth_id in youth_ids}
     for row in standing:
         place = Place(cycle.cycle, str(row.program), str(row.status), int(row.position))
@@ -333,14 +333,42 @@ def places_for(store: SnapshotStore, youth_ids: list[str]) -> dict[str, Places]:
     return {youth_id: Places(cycle.cycle, unoffered, mine[youth_id]) for youth_id in youth_ids}
 
 
+STANDING = select(
+    allocations_table.c.youth_id,
+    allocations_table.c.program,
+    allocations_table.c.status,
+    allocations_table.c.position,
+).where(
+    (allocations_table.c.cycle == bindparam("cycle"))
+    & allocations_table.c.youth_id.in_(bindparam("youth_ids", expanding=True))
+)
+
+
+def _cycle_and_unoffered(store: SnapshotStore) -> tuple[AllocationCycle, dict[str, int]] | None:
+    """The latest cycle and, per programme, its open places that were not offered."""
+    cycle = latest_cycle(store)
+    if cycle is None:
+        return None
+    query = select(places_table.c.program, places_table.c.open, places_table.c.offered).where(
+        places_table.c.cycle == cycle.cycle
+    )
+    with store.engine.connect() as connection:
+        rows = connection.execute(query).all()
+    return cycle, {str(row.program): max(int(row.open) - int(row.offered), 0) for row in rows}
+
+
 def cycle_places(store: SnapshotStore, cycle: str) -> pd.DataFrame:
     """The cycle's places per programme: program, capacity, enrolled, open, offered, waiting."""
+    import pandas as pd
+
     with store.engine.connect() as connection:
         return pd.read_sql(select(places_table).where(places_table.c.cycle == cycle), connection)
 
 
 def offers_by(store: SnapshotStore, cycle: str) -> pd.DataFrame:
     """Counts of the cycle's offers and waiting entries by programme, municipality and status."""
+    import pandas as pd
+
     table = allocations_table
     query = (
         select(table.c.program, table.c.municipality, table.c.status, func.count().label("people"))

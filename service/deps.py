@@ -271,8 +271,8 @@ async def authenticate(
     """The caller of a bearer token, after the address and token counters; every refusal logged.
 
     401 for no or a bad token (a bad secret counts as a failure of its token id),
-    429 over a rate limit or for a locked token, 503 when the token file cannot
-    be read.
+    429 over a rate limit or for a locked token, 503 when the tokens or the rate
+    counters cannot be read.
     """
     endpoint = endpoint_of(request)
     token_id = token_id_of(token)
@@ -286,16 +286,21 @@ async def authenticate(
     except PreviError:
         await log_refusal(state, request, endpoint, 503, "token_file_unreadable")
         raise HTTPException(503, text(TOKENS_UNAVAILABLE, language)) from None
-    if caller is None:
-        state.rate.failed(token_id if token_id in state.tokens.records() else None)
-        await log_refusal(state, request, endpoint, 401, "no_valid_token")
-        raise HTTPException(401, text(UNAUTHENTICATED, language), headers={"WWW-Authenticate": "Bearer"})
-    request.state.caller = caller
     try:
-        state.rate.token(caller.token_id)
+        if caller is None:
+            state.rate.failed(token_id if token_id and state.tokens.get(token_id) else None)
+        else:
+            request.state.caller = caller
+            state.rate.token(caller.token_id)
     except RateLimited as limited:
         await log_refusal(state, request, endpoint, 429, limited.detail)
         raise
+    except PreviError:
+        await log_refusal(state, request, endpoint, 503, "token_file_unreadable")
+        raise HTTPException(503, text(TOKENS_UNAVAILABLE, language)) from None
+    if caller is None:
+        await log_refusal(state, request, endpoint, 401, "no_valid_token")
+        raise HTTPException(401, text(UNAUTHENTICATED, language), headers={"WWW-Authenticate": "Bearer"})
     return caller
 
 

@@ -141,7 +141,9 @@ async def _store_unavailable(request: Request, error: SQLAlchemyError) -> JSONRe
 
 
 async def _previ_error(request: Request, error: PreviError) -> JSONResponse:
-    return JSONResponse(status_code=422, content={"detail": list(error.lines)})
+    """A PreviError is the request's to fix: a 422 in the shape of the others (no field to name)."""
+    detail = [{"loc": [], "msg": line, "type": "value_error"} for line in error.lines]
+    return JSONResponse(status_code=422, content={"detail": detail})
 
 
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -9,6 +9,13 @@ the glass box only, as its additivity makes the expectation and the range exact.
 Reasons are selected and worded for all rows at once
 (:func:`models.reasons.reason_codes`), which is what keeps a 100,000-row
 snapshot within seconds.
+
+The live API scores people one at a time (:func:`explained_scores`): a glass
+box of numeric features, the default, goes row by row through its tables
+(:meth:`models._lookup.LookupModel.row_contributions`) and words the row's
+reasons directly (:func:`models.reasons.row_reasons`), in tens of microseconds
+and without pandas; the answers are those of :func:`score_rows`, which a test
+checks row by row. Other models take :func:`score_rows`, importing pandas then.
 """
 
 from __future__ import annotations
@@ -16,23 +23,27 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import pandas as pd
 
 from features.registry import UNITS, Feature, Language
 from models.artifact import ScoringModel
 from models.explain import Explanation
 from models.marginal import marginalise
-from models.reasons import ReasonCodes, reason_codes
+from models.reasons import ReasonCodes, RowReasons, reason_codes, row_reasons
 from previ.errors import PreviError
 from previ.i18n import N_, translation
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "FeatureProblem",
     "PercentileReference",
+    "PersonScore",
     "ScoredRows",
+    "explained_scores",
     "feature_problems",
     "score_rows",
     "unknown_features",
@@ -140,6 +151,118 @@ class ScoredRows:
         return reason_codes(explanation, language=language, top=top, registry=self.registry)
 
 
+@dataclass(frozen=True)
+class PersonScore:
+    """One person's explained score, as the API answers it (``low``/``high``: see :class:`ScoredRows`)."""
+
+    probability: float
+    percentile: float
+    tier: str
+    low: float
+    high: float
+    most_informative: str | None
+    reasons: RowReasons
+    reference: Literal["model", "snapshot"]
+
+
+def explained_scores(
+    scoring: ScoringModel,
+    rows: Sequence[Sequence[FeatureValue]],
+    unknown: Sequence[Sequence[bool]],
+    *,
+    reference: PercentileReference | None = None,
+    language: Language,
+    top: int,
+) -> list[PersonScore]:
+    """Explained scores of checked values (see :func:`values_row`), one per row, in order.
+
+    ``unknown`` marks, per row and model feature, the values the caller does not
+    know. The same numbers and reasons as :func:`score_rows` followed by
+    :meth:`ScoredRows.reasons`; a glass box of numeric features is scored one
+    row at a time from its tables, other models all at once through pandas.
+    """
+    reference = reference or PercentileReference(scoring.reference, "model")
+    if scoring.scores_rows:
+        return [
+            _score_row(scoring, row, mask, reference=reference, language=language, top=top)
+            for row, mask in zip(rows, unknown, strict=True)
+        ]
+    import pandas as pd
+
+    if scoring.categorical_levels:
+        values = pd.DataFrame(list(rows), columns=scoring.feature_names, dtype=object)
+    else:
+        values = pd.DataFrame(np.array(rows, dtype=np.float64), columns=scoring.feature_names)
+    mask = np.array(unknown, dtype=bool).reshape(values.shape)
+    scored = score_rows(scoring, values, reference=reference, unknown=mask)
+    reasons = scored.reasons(language, top=top)
+    return [
+        PersonScore(
+            probability=float(scored.probability[row]),
+            percentile=float(scored.percentile[row]),
+            tier=str(scored.tier[row]),
+            low=float(scored.low[row]),
+            high=float(scored.high[row]),
+            most_informative=scored.most_informative[row],
+            reasons=reasons.for_row(row),
+            reference=scored.reference,
+        )
+        for row in range(len(values))
+    ]
+
+
+def _score_row(
+    scoring: ScoringModel,
+    row: Sequence[FeatureValue],
+    unknown: Sequence[bool],
+    *,
+    reference: PercentileReference,
+    language: Language,
+    top: int,
+) -> PersonScore:
+    """:func:`score_rows` and its reasons for one row of a glass box, with the same arithmetic.
+
+    The logit is summed by numpy, as the batch sums each row, and the
+    calibration, percentile, tier and marginalisation are the batch's own
+    functions on one-element arrays, so the two paths agree to the last bit
+    but for numpy's own summation order (a test holds them within 1e-12).
+    """
+    lookup = scoring.model
+    values = [math.nan if value is None else float(value) for value in row]
+    contributions = np.array(lookup.row_contributions(values))
+    probability = low = high = scoring.calibrator.probability(np.array([lookup.base + contributions.sum()]))
+    most_informative = None
+    if any(unknown):
+        if scoring.population is None:
+            raise PreviError(CANNOT_MARGINALISE.format(kind=scoring.kind))
+        mask = np.array([unknown], dtype=bool)
+        marginal = marginalise(
+            lookup, scoring.population, contributions[None, :], mask, scoring.calibrator.probability
+        )
+        probability, low, high = marginal.probability, marginal.low, marginal.high
+        contributions = np.where(mask[0], 0.0, marginal.contributions[0])  # reasons: known values only
+        best = int(marginal.most_informative[0])
+        most_informative = scoring.feature_names[best] if best >= 0 else None
+    reasons = row_reasons(
+        scoring.feature_names,
+        contributions.tolist(),
+        [None if value != value else value for value in values],
+        language=language,
+        registry=scoring.registry,
+        top=top,
+    )
+    return PersonScore(
+        probability=float(probability[0]),
+        percentile=float(reference.percentile(probability)[0]),
+        tier=str(scoring.tiers.tier(probability)[0]),
+        low=float(low[0]),
+        high=float(high[0]),
+        most_informative=most_informative,
+        reasons=reasons,
+        reference=reference.source,
+    )
+
+
 def feature_problems(
     scoring: ScoringModel,
     features: Mapping[str, FeatureValue],
@@ -236,6 +359,8 @@ def score_rows(
     values the caller does not know; their cells in ``values`` are ignored. A
     missing value elsewhere means no record, as in the bundle.
     """
+    import pandas as pd
+
     names = list(scoring.feature_names)
     if list(values.columns) != names:
         values = values[names]

@@ -79,7 +79,7 @@ NO_MODEL = N_("No model is loaded yet; try again later (see GET /readyz).")
 AUDIT_UNAVAILABLE = N_(
     "The audit log cannot be written, so no result is returned. Tell the service's operator."
 )
-TOKENS_UNAVAILABLE = N_("The token file cannot be read; tell the service's operator.")
+TOKENS_UNAVAILABLE = N_("The tokens cannot be read; tell the service's operator.")
 NO_SNAPSHOT = N_("No batch snapshot exists yet ('previ score').")
 NOT_IN_SNAPSHOT = N_("This young person is not in the latest snapshot (as of {as_of}).")
 NO_AUDIT = N_("The served model has no recorded fairness audit.")

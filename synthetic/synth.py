@@ -166,6 +166,7 @@ __all__ = [
     "MUNICIPALITY_NAMES",
     "PROTECTIVE",
     "Format",
+    "IdRange",
     "SynthSummary",
     "SyntheticBundle",
     "as_of_dates",
@@ -189,6 +190,18 @@ UNKNOWN_TABLE_ERROR = "synth: unknown table '{table}' in drop_tables; expected s
 UNKNOWN_MUNICIPALITY_ERROR = "synth: unknown bias municipality '{name}'; expected one of: {allowed}"
 UNKNOWN_GROUP_ERROR = "synth: unknown bias group '{name}'; expected an audit column: {allowed}"
 UNKNOWN_FORMAT_ERROR = "synth: unknown format '{fmt}'; expected csv or parquet"
+
+
+@dataclass(frozen=True)
+class IdRange:
+    """The young people of one simulation as a slice of a larger population.
+
+    Their ids run from ``Y<first>``, padded to the width of ``total`` ids, so
+    that the buckets of a partitioned synthesis never share an id.
+    """
+
+    first: int
+    total: int
 
 
 @dataclass(frozen=True)
@@ -230,16 +243,18 @@ def synthesize(
     fmt: Format = "parquet",
     horizon_days: int = 365,
     paths: int = DEFAULT_PATHS,
+    ids: IdRange | None = None,
 ) -> SynthSummary:
     """Simulate a bundle and write it to ``out_dir`` all-or-nothing.
 
-    Raises :class:`PreviError` (before any work) for a table that cannot be
-    dropped, an unknown municipality, group or format. An existing ``out_dir``
-    is replaced only once the new bundle is complete.
+    ``ids`` numbers the young people as a slice of a larger population (see
+    :class:`IdRange`). Raises :class:`PreviError` (before any work) for a
+    table that cannot be dropped, an unknown municipality, group or format. An
+    existing ``out_dir`` is replaced only once the new bundle is complete.
     """
     if fmt not in FORMATS:
         raise PreviError(UNKNOWN_FORMAT_ERROR.format(fmt=fmt))
-    bundle = simulate_bundle(config, horizon_days=horizon_days, paths=paths)
+    bundle = simulate_bundle(config, horizon_days=horizon_days, paths=paths, ids=ids)
     manifest = {
         **bundle.manifest,
         "format": fmt,
@@ -268,7 +283,7 @@ def synthesize(
 
 
 def simulate_bundle(
-    config: SynthConfig, *, horizon_days: int = 365, paths: int = DEFAULT_PATHS
+    config: SynthConfig, *, horizon_days: int = 365, paths: int = DEFAULT_PATHS, ids: IdRange | None = None
 ) -> SyntheticBundle:
     """Run the generative model of this module's docstring; return the tables in memory.
 
@@ -320,12 +335,13 @@ def simulate_bundle(
         )
 
     codes = recorder.finish(population, state, calendar[-1])
-    ids = arrow_tables.youth_ids(population.size)
-    tables = {"youth": arrow_tables.youth_table(codes["youth"], ids)}
+    numbering = ids or IdRange(first=0, total=population.size)
+    youth_ids = arrow_tables.youth_ids(population.size, first=numbering.first, total=numbering.total)
+    tables = {"youth": arrow_tables.youth_table(codes["youth"], youth_ids)}
     for name in TABLES:
         if name != "youth" and name not in options.dropped:
-            tables[name] = arrow_tables.to_arrow(name, codes[name], ids)
-    truth = truth_model.truth_table(truth_parts, ids)
+            tables[name] = arrow_tables.to_arrow(name, codes[name], youth_ids)
+    truth = truth_model.truth_table(truth_parts, youth_ids)
     probabilities = truth.column("true_probability").to_numpy()
     return SyntheticBundle(
         tables=tables,

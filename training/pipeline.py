@@ -28,6 +28,7 @@ from previ.config import PreviConfig
 from previ.jsonio import json_default
 from training.dataset import TrainingSet, training_set_from_matrix
 from training.fairness import AUDIT_FOLDER, Champion, audit_training
+from training.grid import LOCAL, FitEngine
 from training.plots import write_plots
 from training.proxies import screen_proxies
 from training.registry import Registration, current_champion, log_and_register
@@ -80,17 +81,20 @@ def train_and_register(
     register: bool = True,
     allow_features: Sequence[str] = (),
     progress: Progress | None = None,
+    engine: FitEngine = LOCAL,
 ) -> TrainOutcome:
     """Screen proxies, run the grid, write the run folder, then log and register the champion candidate.
 
     With ``register``, the registry's current champion (if any) is scored on the
     test fold so that the fairness gate compares recall with it group by group.
+    ``engine`` fits the learned models (this process by default; see
+    :class:`training.grid.FitEngine`).
     """
     training = settings.training
     report = progress or (lambda _: None)
     report("screening features for proxies of protected columns")
     data = screen_proxies(data, training, allow=allow_features)
-    result = run_training(data, training, progress=progress)
+    result = run_training(data, training, progress=progress, engine=engine)
     out_dir = out_dir or training.out
     with tempfile.TemporaryDirectory() as scratch:
         current = current_champion(training, Path(scratch)) if register else None

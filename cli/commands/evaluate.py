@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from cli.commands import console, handles_errors, split_list
-from evaluation.evaluate import Evaluation, evaluate_bundle, evaluate_table, save
 from previ.config import load_config
 from previ.errors import PreviError
+
+if TYPE_CHECKING:
+    from evaluation.evaluate import Evaluation
 
 
 def register(app: typer.Typer) -> None:
@@ -57,6 +59,8 @@ def register(app: typer.Typer) -> None:
         to --out, and logs them as an MLflow run.
         """
         settings = load_config(config)
+        from evaluation.evaluate import evaluate_bundle, evaluate_table, save
+
         if (data is None) == (table is None):
             raise PreviError("evaluate: give either --data (a bundle) or --table (a flat table)")
         if by not in (None, "municipality"):

@@ -39,7 +39,7 @@ def start(request: Request) -> Response:
     state: ServiceState = request.app.state.previ
     session = pages_state(request).codec.read(request)
     if session is not None and session.token_id is not None and not session.expired(time.time()):
-        record = state.tokens.records().get(session.token_id)
+        record = state.tokens.get(session.token_id)
         if record is not None:
             return RedirectResponse(home_of(record.role), status_code=303)
     return RedirectResponse("/login", status_code=303)
@@ -81,7 +81,7 @@ async def login(page: PublicPage) -> Response:
         await log_refusal(page.state, page.request, endpoint, 503, "token_file_unreadable")
         raise PageError(503, text(TOKENS_UNAVAILABLE, page.language), logged=True) from None
     if caller is None:
-        rate.failed(token_id if token_id in page.state.tokens.records() else None)
+        rate.failed(token_id if token_id and page.state.tokens.get(token_id) else None)
         await log_refusal(page.state, page.request, endpoint, 401, "login_failed")
         return _login_page(
             page,

@@ -32,7 +32,7 @@ from service.pages.views import (
 )
 from service.routes.feedback import feedback
 from service.routes.youth import snapshot_score
-from service.schemas import FeedbackIn
+from service.schemas import FEEDBACK
 from service.texts import NO_SNAPSHOT, text
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -125,7 +125,7 @@ async def record_feedback(page: CaseworkerPage) -> Response:
         key: form.get(key) for key in ("youth_id", "kind", "program", "tier", "reason", "model_version")
     }
     try:
-        body = FeedbackIn(**{key: value for key, value in fields.items() if value})
+        body = FEEDBACK.validate_python({key: value for key, value in fields.items() if value})
     except ValidationError:
         ids = [youth_id] if YOUTH_ID.fullmatch(youth_id) else []
         await run_in_threadpool(page.guard.log, "refused", 422, youth_ids=ids, detail="invalid_request")

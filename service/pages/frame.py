@@ -213,7 +213,7 @@ def page_for(*roles: Role) -> Callable[..., Awaitable[Page]]:
             await log_refusal(state, request, endpoint, 401, "session_expired")
             raise LoginRequired(expired=True)
         try:
-            record = state.tokens.records().get(session.token_id)
+            record = state.tokens.get(session.token_id)
         except PreviError:
             await log_refusal(state, request, endpoint, 503, "token_file_unreadable")
             raise PageError(503, text(TOKENS_UNAVAILABLE, language), logged=True) from None

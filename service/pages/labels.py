@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
-from fairness_audits.texts import COLUMNS, METRIC, VALUES
 from previ.i18n import N_, Language, translation
 
 __all__ = ["LABELS", "Family", "label_of"]
@@ -122,10 +121,29 @@ LABELS: Final[dict[Family, dict[str, str]]] = {
         "glassbox": N_("Glass box (additive)"),
         "lightgbm": N_("Unconstrained LightGBM"),
     },
-    # the fairness gate's checks and the audited columns and levels, as the fairness report words them
-    "check": METRIC,
-    "column": COLUMNS,
-    "value": VALUES,
+    # the fairness gate's checks, and the audited columns and levels, in the fairness report's words (the
+    # same message ids as fairness_audits.texts; not imported from it: the serving process stays lean)
+    "check": {
+        "fnr": N_("Miss rate (FNR)"),
+        "tpr": N_("Detection rate (TPR)"),
+        "fpr": N_("False positive rate (FPR)"),
+        "ppv": N_("Positive predictive value (PPV)"),
+        "selection_rate": N_("Selection rate"),
+        "roc_auc": N_("ROC AUC"),
+        "ece": N_("Expected calibration error (ECE)"),
+        "calibration_in_the_large": N_("Observed / predicted"),
+        "calibration_slope": N_("Calibration slope"),
+        "auc_above_chance": N_("Discrimination within the group"),
+        "recall_vs_champion": N_("Recall against the champion"),
+    },
+    "column": {
+        "age_band": N_("age band"),
+        "sex": N_("sex"),
+        "municipality": N_("municipality"),
+        "indigenous": N_("indigenous"),
+        "disability": N_("disability"),
+    },
+    "value": {"True": N_("yes"), "False": N_("no")},
     "direction": {
         "up": N_("raises"),
         "down": N_("protects"),
@@ -161,7 +179,7 @@ LABELS: Final[dict[Family, dict[str, str]]] = {
         "no_valid_token": N_("No valid token"),
         "no_valid_session": N_("No valid session"),
         "session_expired": N_("Session expired"),
-        "token_file_unreadable": N_("Token file unreadable"),
+        "token_file_unreadable": N_("Tokens unreadable"),
         "token_revoked": N_("Token revoked"),
         "tokens_unavailable": N_("Tokens unavailable"),
         "unauthenticated": N_("Not signed in"),

@@ -12,8 +12,8 @@ shows as completed in the latest snapshot (a later ``previ score`` run brings it
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -21,6 +21,9 @@ from service.allocation_store import allocations_table, cycle_places, latest_cyc
 from service.audit_log import feedback_table
 from service.snapshots import programs_table
 from service.state import ServiceState
+
+if TYPE_CHECKING:
+    pass
 
 __all__ = ["ALL_MUNICIPALITIES", "CyclePlaces", "PlaceRow", "cycle_uptake"]
 
@@ -48,6 +51,8 @@ class CyclePlaces:
 
 def cycle_uptake(state: ServiceState) -> CyclePlaces | None:
     """The latest cycle's counts, one total row per programme then one row per municipality."""
+    import pandas as pd
+
     cycle = latest_cycle(state.snapshots)
     if cycle is None:
         return None

@@ -12,7 +12,7 @@ from fastapi import APIRouter
 from service.allocation_store import release_place
 from service.audit_log import Access, FeedbackEntry
 from service.deps import CaseworkerGuard
-from service.routes.scores import REFUSALS
+from service.responses import refusals
 from service.schemas import FeedbackIn, FeedbackOut
 from service.scoring import FeatureProblem
 from service.texts import UNKNOWN_PROGRAM
@@ -25,7 +25,17 @@ router = APIRouter(tags=["feedback"])
     response_model=FeedbackOut,
     status_code=201,
     summary="Record a referral made or declined, or a tier overridden with a reason (caseworker)",
-    responses=REFUSALS,
+    operation_id="record_feedback",
+    responses=refusals(
+        links={
+            "SnapshotScore": {
+                "operationId": "snapshot_score",
+                "description": "The score of the young person the feedback is about.",
+                "parameters": {"path.youth_id": "$request.body#/youth_id"},
+            }
+        },
+        success=201,
+    ),
 )
 def feedback(body: FeedbackIn, guard: CaseworkerGuard) -> FeedbackOut:
     """Feedback is how the programme learns whether suggestions are taken up and where the tiers are off.

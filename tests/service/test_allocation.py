@@ -9,9 +9,11 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import func, select
 
 from previ.errors import PreviError
 from service.allocation import FIT_WEIGHT, allocate, priority
+from service.allocation_store import allocations_table
 from service.catalog import Catalog
 
 
@@ -256,3 +258,64 @@ def test_random_cases_respect_every_limit_and_beat_or_match_greedy(
     for program, queue in waiting.groupby("program"):
         assert counts[program] == capacities[int(str(program)[1:])], "a freed place stayed empty"
         assert queue["position"].tolist() == list(range(1, len(queue) + 1))
+
+
+def test_an_allocation_is_stored_replaced_whole_and_read_back(store_url: str) -> None:
+    """The allocation tables (SQLite, PostgreSQL): a re-run of a cycle replaces it; reads see the latest."""
+    from service.allocation_store import latest_cycle, place_of, places_for, write_allocation
+    from service.snapshots import SnapshotStore
+
+    scores = people(("Y1", 0.9), ("Y2", 0.8), ("Y3", 0.7))
+    raising = reasons(("Y1", "mentoring", 1.0), ("Y2", "mentoring", 1.0), ("Y3", "mentoring", 1.0))
+    result = allocate(
+        scores, raising, NO_ENROLMENTS, catalog({"id": "mentoria", "referral_tags": ["mentoring"]})
+    )
+    store = SnapshotStore(store_url)
+    assert latest_cycle(store) is None and place_of(store, "Y1") == [] and places_for(store, ["Y1"]) == {}
+    for _ in range(2):  # the second run of the cycle replaces the first
+        write_allocation(store, cycle="2026-1", snapshot_id=1, offers=result.offers, places=result.places)
+    cycle = latest_cycle(store)
+    assert cycle is not None and cycle.cycle == "2026-1"
+    assert [(place.program, place.status, place.position) for place in place_of(store, "Y1")] == [
+        ("mentoria", "offered", 0)
+    ]
+    assert [place.status for place in place_of(store, "Y3")] == ["waiting"]
+    standing = places_for(store, ["Y1", "Y2", "Y3"])
+    assert standing["Y2"].unoffered == {"mentoria": 0} and set(standing["Y2"].mine) == {"mentoria"}
+    with store.engine.connect() as connection:
+        rows = connection.execute(select(func.count()).select_from(allocations_table)).scalar_one()
+    assert rows == len(result.offers) == 3
+    store.engine.dispose()
+
+
+def test_a_release_passes_the_place_to_the_first_waiting_and_never_offers_one_place_twice(
+    store_url: str,
+) -> None:
+    """SQLite and PostgreSQL: declines at once from two threads, one young person waiting, two places."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from service.allocation_store import cycle_places, place_of, release_place, write_allocation
+    from service.snapshots import SnapshotStore
+
+    scores = people(("Y1", 0.9), ("Y2", 0.8), ("Y3", 0.7), ("Y4", 0.6))
+    raising = reasons(*[(youth, "mentoring", 1.0) for youth in ("Y1", "Y2", "Y3", "Y4")])
+    the_catalog = catalog({"id": "mentoria", "referral_tags": ["mentoring"], "capacity": 2})
+    result = allocate(scores, raising, NO_ENROLMENTS, the_catalog)
+    assert offered(result) == {("Y1", "mentoria"), ("Y2", "mentoria")}
+    store = SnapshotStore(store_url)
+    try:
+        write_allocation(store, cycle="2026-1", snapshot_id=1, offers=result.offers, places=result.places)
+        assert release_place(store, "Y4", "mentoria") is not None  # Y4 leaves the waiting list: Y3 is next
+        assert [(p.status, p.position) for p in place_of(store, "Y3")] == [("waiting", 1)]
+        with ThreadPoolExecutor(2) as pool:
+            releases = list(pool.map(lambda youth: release_place(store, youth, "mentoria"), ["Y1", "Y2"]))
+        assert sorted(release.status for release in releases if release) == ["declined", "declined"]
+        assert [release.offered_to for release in releases if release and release.offered_to] == ["Y3"]
+        statuses = {youth: [p.status for p in place_of(store, youth)] for youth in ("Y1", "Y2", "Y3", "Y4")}
+        assert statuses == {"Y1": ["declined"], "Y2": ["declined"], "Y3": ["offered"], "Y4": ["withdrawn"]}
+        places = cycle_places(store, "2026-1").set_index("program").loc["mentoria"]
+        assert (places["offered"], places["waiting"]) == (1, 0)  # one place passed on, one open again
+        assert release_place(store, "Y1", "mentoria") is None  # a repeated decline changes nothing
+        assert release_place(store, "Y9", "mentoria") is None
+    finally:
+        store.engine.dispose()

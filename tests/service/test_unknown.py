@@ -15,6 +15,10 @@ from service.scoring import score_rows
 from tests.service.factories import Registry, RunningService, person
 from training.pipeline import TEST_FOLD_FILE
 
+# Run once, on SQLite: unknown values test the scoring arithmetic, not the stores
+# (tests/service/test_api.py runs on PostgreSQL too).
+pytestmark = pytest.mark.parametrize("service", ["sqlite"], indirect=True)
+
 README = Path(__file__).resolve().parents[2] / "README.md"
 ROUNDING = 2e-6  # the API rounds probabilities to 6 decimals
 CHUNK = 400  # items per batch request, under the 1 MiB body limit
