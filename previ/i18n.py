@@ -24,6 +24,7 @@ is a dictionary access, cheap enough for every request.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import gettext as _gettext
 from dataclasses import dataclass
 from functools import cache
@@ -100,6 +101,7 @@ class Translation:
         self.locale = Locale.parse(language)
         self._catalog = catalog
         self._percent_pattern: str = self.locale.percent_formats[None].pattern
+        self._decimal_mark: str = self.locale.number_symbols["latn"]["decimal"]
 
     def gettext(self, message: str, /, **values: object) -> str:
         """``message`` in this language, its fields filled with ``values``."""
@@ -118,18 +120,24 @@ class Translation:
 
     def integer(self, value: int) -> str:
         """A whole number with the locale's grouping: "12.317" in Spanish, "12,317" in English."""
-        return format_decimal(value, format="#,##0", locale=self.locale)
+        try:
+            return format_decimal(value, format="#,##0", locale=self.locale)
+        except decimal.InvalidOperation:  # beyond the 28 digits of Babel's decimal context
+            return str(value)
 
     def decimal(self, value: float, digits: int) -> str:
         """A number with ``digits`` decimals and the locale's marks ("0,075" / "0.075"), never "-0"."""
         pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
-        return format_decimal(round(value, digits) + 0.0, format=pattern, locale=self.locale)
+        try:
+            return format_decimal(round(value, digits) + 0.0, format=pattern, locale=self.locale)
+        except decimal.InvalidOperation:  # beyond the 28 digits of Babel's decimal context
+            return f"{value:.{digits}f}".replace(".", self._decimal_mark)
 
     def significant(self, value: float, digits: int = 6) -> str:
         """``value`` to ``digits`` significant digits, as ``:g`` writes it but with the locale's marks."""
         written = f"{value:.{digits}g}"
         if not any(character.isdigit() for character in written) or "e" in written:  # nan, inf, 1e-05
-            return written.replace(".", self.locale.number_symbols["latn"]["decimal"])
+            return written.replace(".", self._decimal_mark)
         decimals = len(written.partition(".")[2])
         return self.decimal(float(written), decimals)
 
@@ -140,7 +148,10 @@ class Translation:
             head, _, tail = pattern.rpartition("0")
             pattern = f"{head}0.{'0' * digits}{tail}"
         shown = round(100 * fraction, digits) / 100 + 0.0  # rounded as 100 * fraction is, without "-0"
-        return format_percent(shown, format=pattern, locale=self.locale)
+        try:
+            return format_percent(shown, format=pattern, locale=self.locale)
+        except decimal.InvalidOperation:  # beyond the 28 digits of Babel's decimal context
+            return f"{100 * fraction:.{digits}f}".replace(".", self._decimal_mark) + "%"
 
     def date(self, value: dt.date, style: Literal["short", "medium", "long"] = "long") -> str:
         """A date in words: "1 de julio de 2026" / "July 1, 2026" (``long``), "1 jul 2026" (``medium``)."""

@@ -193,6 +193,7 @@ def test_numbers_percentages_and_dates_follow_the_locale() -> None:
     assert (spanish.percent(0.183), english.percent(0.183)) == ("18\u00a0%", "18%")
     assert spanish.percent(0.0083, 1) == "0,8\u00a0%"
     assert spanish.significant(1.25) == "1,25" and english.significant(0.0015, 2) == "0.0015"
+    assert spanish.integer(10**30) == str(10**30) and english.decimal(1e300, 1).endswith(".0")  # no crash
     day = dt.date(2026, 7, 1)
     assert (spanish.date(day), english.date(day)) == ("1 de julio de 2026", "July 1, 2026")
     assert (spanish.date(day, "medium"), english.date(day, "medium")) == ("1 jul 2026", "Jul 1, 2026")
