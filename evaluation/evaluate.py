@@ -22,6 +22,7 @@ import pandas as pd
 
 from evaluation.design import NOT_SERVED, TREATMENT_COLUMN, evaluation_sample
 from evaluation.estimate import Effect, estimate_effect
+from evaluation.margin import DESIGNS, Design, lottery_effect, margin_rows, rd_effect, read_allocations
 from evaluation.report import write_evaluation
 from features.load import load_bundle
 from previ.config import PreviConfig
@@ -40,10 +41,12 @@ class Evaluation:
     served: Effect
     programs: dict[str, Effect]
     notes: dict[str, Any]
+    design: str = "observational"
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "goal": GOAL,
+            "design": self.design,
             "source": self.source,
             "served": self.served.as_dict(),
             "programs": {name: effect.as_dict() for name, effect in self.programs.items()},
@@ -105,6 +108,34 @@ def evaluate_bundle(
         "tier": "tiers by the share of comparison rows with a higher need score (the config's tier shares)",
     }
     return Evaluation(source=str(data_dir), served=pooled, programs=effects, notes=notes)
+
+
+def evaluate_margin(settings: PreviConfig, *, data_dir: Path, design: Design) -> Evaluation:
+    """The effect at the capacity cut-off, by ``rd`` or ``lottery`` (:mod:`evaluation.margin`).
+
+    ``served`` is the effect among those ranked near the cut-off; there is no
+    per-programme estimate (the margin mixes programmes). Raises PreviError when
+    the bundle has no allocations table, or no lottery band for ``lottery``.
+    """
+    if design not in DESIGNS:
+        raise PreviError(f"--design: expected rd or lottery (got '{design}')")
+    allocations = read_allocations(data_dir, design)
+    bundle = load_bundle(data_dir, audit_columns=settings.data.audit_columns)
+    rows = margin_rows(bundle, allocations, settings.features)
+    effect = lottery_effect(rows) if design == "lottery" else rd_effect(rows)
+    described = {
+        "lottery": "a place offered by lottery within the band around the capacity cut-off, winners versus "
+        "losers (cycle fixed effects, clustered by young person)",
+        "rd": "regression discontinuity in the priority at the capacity cut-off, or at the lottery band's "
+        "two edges (rdrobust, clustered by young person)",
+    }
+    notes = {
+        "design": f"{described[design]}; outcome within {settings.features.horizon_days} days from the "
+        "first day of the month after the cycle",
+        "cycles": list(rows.cycles),
+        "rows": len(rows.frame),
+    }
+    return Evaluation(source=str(data_dir), served=effect, programs={}, notes=notes, design=design)
 
 
 def _need_tier(frame: pd.DataFrame, covariates: tuple[str, ...], settings: PreviConfig) -> np.ndarray:

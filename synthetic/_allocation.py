@@ -94,7 +94,7 @@ class CapacityRanking:
         offered[order[:sure]] = True
         band = order[sure : places + half]
         draw = self.rng.random(band.size)
-        winners = band[np.argsort(draw, kind="stable")[:half]]
+        winners = band[np.argsort(-draw, kind="stable")[:half]]  # the highest draws win, as in previ allocate
         offered[winners] = True
         ranked = np.sort(priority[order])[::-1]
         self.cutoffs[month.index] = _cutoff(ranked, sure, places + half, half)

@@ -209,8 +209,10 @@ class MarginTruth(ServedTruth):
 
     def margin_summary(self) -> dict[str, Any]:
         program, _, served, not_served = self.arrays()
+        effect = effect_of(served, not_served)
         return {
-            **effect_of(served, not_served),
+            "n_in_margin": effect.pop("n_served"),
+            **effect,
             "programs": {name: int((program == index).sum()) for index, name in enumerate(PROGRAM_NAMES)},
         }
 

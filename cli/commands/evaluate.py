@@ -9,7 +9,8 @@ import typer
 from rich.table import Table
 
 from cli.commands import console, handles_errors, split_list
-from evaluation.evaluate import Evaluation, evaluate_bundle, evaluate_table, save
+from evaluation.evaluate import Evaluation, evaluate_bundle, evaluate_margin, evaluate_table, save
+from evaluation.margin import DESIGNS
 from previ.config import load_config
 from previ.errors import PreviError
 
@@ -46,6 +47,13 @@ def register(app: typer.Typer) -> None:
         exclude: Annotated[
             str | None, typer.Option("--exclude", help="Columns not to adjust for: globs, comma-separated.")
         ] = None,
+        design: Annotated[
+            str | None,
+            typer.Option(
+                "--design",
+                help="rd or lottery: the effect at the capacity cut-off of a bundle allocated by rank.",
+            ),
+        ] = None,
         seed: Annotated[int, typer.Option("--seed", help="Seed of the cross-fitting folds.")] = 0,
         config: Annotated[
             Path | None, typer.Option("--config", help="previ.yaml; default ./previ.yaml if present.")
@@ -61,7 +69,13 @@ def register(app: typer.Typer) -> None:
             raise PreviError("evaluate: give either --data (a bundle) or --table (a flat table)")
         if by not in (None, "municipality"):
             raise PreviError(f"--by: expected municipality (got '{by}')")
-        if table is not None:
+        if design is not None and design not in DESIGNS:
+            raise PreviError(f"--design: expected rd or lottery (got '{design}')")
+        if design is not None and (data is None or programs is not None or by is not None):
+            raise PreviError("--design: needs --data and takes neither --programs nor --by")
+        if design is not None and data is not None:
+            result = evaluate_margin(settings, data_dir=data, design=design)
+        elif table is not None:
             options = {"--treatment": treatment, "--label": label, "--positive": positive, "--id": id_column}
             given = {option: value for option, value in options.items() if value is not None}
             if len(given) < len(options):
