@@ -31,6 +31,7 @@ from previ.errors import PreviError
 GOAL = 0.15  # the programmes' goal: 15% less violence among the young people served
 SERVED = "served"
 GROUPINGS = ("municipality", "tier")
+COMPARISONS_PER_PROGRAM = 10  # comparison rows per served row of one programme (a random share of them)
 
 
 @dataclass(frozen=True)
@@ -88,8 +89,15 @@ def evaluate_bundle(
         covariates, served, outcome, name=SERVED, clusters=clusters, groups=groups, seed=seed
     )
     effects = {}
-    for name in wanted:
-        rows = ((frame[TREATMENT_COLUMN] == name) | ~served).to_numpy()
+    comparisons = np.flatnonzero(~served)
+    for index, name in enumerate(wanted):
+        # each programme against a random share of the comparison rows, at most COMPARISONS_PER_PROGRAM
+        # per served row: a share drawn independently of everything keeps the effect on the served unbiased
+        mine = (frame[TREATMENT_COLUMN] == name).to_numpy()
+        share = min(1.0, COMPARISONS_PER_PROGRAM * mine.sum() / max(comparisons.size, 1))
+        drawn = np.random.default_rng([seed, index]).random(comparisons.size) < share
+        rows = mine.copy()
+        rows[comparisons[drawn]] = True
         effects[name] = estimate_effect(
             covariates[rows],
             served[rows],
@@ -104,6 +112,9 @@ def evaluate_bundle(
         f"within {sample.horizon_days} days from the first day of m + 1",
         "months": [sample.months[0].isoformat(), sample.months[-1].isoformat()],
         "comparison_sampling_rate": sample.comparison_rate,
+        "comparisons_per_program": (
+            f"a random share of the comparison rows, at most {COMPARISONS_PER_PROGRAM} per served row"
+        ),
         "covariates": list(sample.covariates),
         "tier": "tiers by the share of comparison rows with a higher need score (the config's tier shares)",
     }
