@@ -107,7 +107,8 @@ def _print(result: Evaluation, out: Path) -> None:
     table = Table(title=f"previ evaluate: {result.source}", title_justify="left")
     for column in ("", "served", "comparison", "relative reduction (95% CI)", "naive", "E-value", "trimmed"):
         table.add_column(column)
-    for name, effect in [("served", result.served), *result.programs.items()]:
+    headline = "served" if result.design == "observational" else f"at the margin ({result.design})"
+    for name, effect in [(headline, result.served), *result.programs.items()]:
         rrr = effect.relative_risk_reduction
         table.add_row(
             name,
