@@ -52,7 +52,6 @@ from previ.errors import PreviError
 
 Design = Literal["rd", "lottery"]
 DESIGNS: tuple[Design, ...] = ("rd", "lottery")
-MIN_AGE, MAX_AGE = 11, 19
 MIN_ROWS = 30
 NO_BALANCE = pd.DataFrame(columns=["covariate", "smd_before", "smd_after"])
 NO_ALLOCATIONS_ERROR = (
@@ -121,7 +120,7 @@ def margin_rows(bundle: BundleLike, allocations: pd.DataFrame, settings: Feature
         outcome[index] = outcomes.label(day, settings.horizon_days, extraction_day)[position]
         age = age_in_years(births.reindex(frame.loc[index, "youth_id"]), cycle)
         followed = ~exits.left_population(day)[position] if exits is not None else True
-        keep[index] = (age >= MIN_AGE) & (age <= MAX_AGE) & followed
+        keep[index] = (age >= settings.min_age) & (age <= settings.max_age) & followed
     frame = frame.assign(outcome=outcome.astype(int))[keep].reset_index(drop=True)
     if frame.empty:
         raise PreviError("evaluate --design: no cycle has a year of history and a closed outcome window")

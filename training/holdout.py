@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -63,7 +63,7 @@ def split_municipality(data: TrainingSet, municipality: str) -> Split:
             f"--holdout-municipality: unknown municipality '{municipality}'; the data has: {', '.join(known)}"
         )
     held = (values == matches[0]).to_numpy()
-    return Split(matches[0], replace(data.subset(~held), warnings=data.warnings), data.subset(held))
+    return Split(matches[0], data.subset(~held), data.subset(held))
 
 
 def holdout_report(result: TrainingResult, split: Split, settings: TrainingConfig) -> dict[str, Any]:
