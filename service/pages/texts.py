@@ -468,7 +468,7 @@ ES: Final[dict[str, str]] = {
     "col_served_people": "Atendidos",
     "col_reduction": "Reducción",
     "col_against_goal": "Frente a la meta",
-    "col_name": "Nombre",
+    "col_who": "Quiénes",
     "detail_effects": "Consulta de ¿Funciona?",
 }
 
@@ -922,7 +922,7 @@ EN: Final[dict[str, str]] = {
     "col_served_people": "Served",
     "col_reduction": "Reduction",
     "col_against_goal": "Against the goal",
-    "col_name": "Name",
+    "col_who": "Who",
     "detail_effects": "Does it work? viewed",
 }
 
