@@ -72,6 +72,8 @@ def run_allocation(
         catalog,
         per_person=per_person or config.allocation.per_person,
         need=priority(scores, policy=config.allocation.policy, groups=config.allocation.groups),
+        lottery=config.allocation.lottery_band,
+        cycle=name,
     )
     offers = allocation.offers.assign(cycle=name, snapshot_id=snapshot.id, as_of=pd.Timestamp(snapshot.as_of))
 

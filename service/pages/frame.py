@@ -73,6 +73,7 @@ NAVIGATION: dict[Role, tuple[tuple[str, str], ...]] = {
     "program_manager": (
         ("/manager/fairness", "nav_fairness"),
         ("/manager/uptake", "nav_uptake"),
+        ("/manager/effects", "nav_effects"),
         ("/manager/versions", "nav_versions"),
         ("/model", "nav_model"),
     ),

@@ -1,4 +1,5 @@
-"""The programme manager's pages: the fairness report, the model card, registered versions, referral uptake.
+"""The programme manager's pages: the fairness report, the model card, registered versions, referral uptake,
+and "¿Funciona?" (the latest evaluation of the programmes' effects).
 
 None of them lists young people: the fairness report and the card describe the
 model, the versions page the registry, and uptake shows counts by programme
@@ -23,6 +24,7 @@ from service.pages.card_words import (
     tier_pairs,
     validation_lines,
 )
+from service.pages.effects import SIGNIFICANT, EffectRow, latest_evaluation
 from service.pages.frame import Page, PageRoute, page_for
 from service.pages.places import ALL_MUNICIPALITIES, cycle_uptake
 from service.pages.texts import label_of
@@ -206,6 +208,63 @@ def uptake(page: ManagerPage) -> Response:
             (group_name(group), label_of("tier", tier, page.language), count)
             for group, tier, count in result.overrides
         ],
+    )
+
+
+@router.get("/manager/effects")
+def effects(page: ManagerPage) -> Response:
+    """¿Funciona?: the latest evaluation's effects against the 15% goal, by programme and municipality."""
+    guard = page.guard
+    guard.log("allowed", 200, detail="effects")
+    try:
+        found = latest_evaluation(page.state.config.training, page.pages.cache)
+        unavailable = False
+    except PreviError:
+        found, unavailable = None, True
+    if found is None:
+        return page.render(
+            "effects.html", status=503 if unavailable else 200, found=None, unavailable=unavailable
+        )
+    language = page.language
+    catalog = page.state.catalog
+
+    def share(value: float | None) -> str:
+        return "—" if value is None else f"{decimal(100 * value, 0, language)}%"
+
+    def row(effect: EffectRow, name: str) -> dict[str, str]:
+        return {
+            "name": name,
+            "served": str(effect.n_served),
+            "reduction": share(effect.value),
+            "interval": page.t("effects_interval", low=share(effect.low), high=share(effect.high))
+            if effect.low is not None and effect.high is not None
+            else "",
+            "verdict": page.t(f"effects_verdict_{effect.verdict}", goal=share(found.goal)),
+            "verdict_class": effect.verdict,
+        }
+
+    def programme_name(program: str) -> str:
+        programme = catalog.get(program)
+        return programme.name(language) if programme is not None else program.replace("_", " ")
+
+    p_value = found.difference_p
+    return page.render(
+        "effects.html",
+        found=found,
+        unavailable=False,
+        goal=share(found.goal),
+        when=found.when.date().isoformat(),
+        design=page.t(f"effects_design_{found.design}"),
+        served=row(found.served, page.t(f"effects_served_{found.design}")),
+        programs=[row(effect, programme_name(effect.name)) for effect in found.programs],
+        municipalities=[row(effect, effect.name) for effect in found.municipalities],
+        pooled=row(found.pooled, page.t("effects_pooled")) if found.pooled else None,
+        differ=None
+        if p_value is None
+        else page.t(
+            "effects_differ" if p_value < SIGNIFICANT else "effects_do_not_differ",
+            p=decimal(p_value, 2, language),
+        ),
     )
 
 

@@ -429,6 +429,47 @@ ES: Final[dict[str, str]] = {
     "col_hour": "Hora (UTC)",
     "col_youth_count": "Personas distintas",
     "col_justification": "Justificación",
+    # effects ("¿Funciona?")
+    "nav_effects": "¿Funciona?",
+    "effects_title": "¿Funciona? Efecto de los programas",
+    "effects_intro": "Meta de los programas: {goal} menos desenlaces adversos (detención, libertad vigilada, "
+    "una falta por violencia o dejar la escuela) entre las y los jóvenes atendidos. Cada cifra compara a "
+    "quienes recibieron un programa con jóvenes comparables que no lo recibieron.",
+    "effects_source": "Última evaluación: {when}. {design}",
+    "effects_design_observational": "Comparación ajustada por lo que se sabía de cada joven al entrar al "
+    "programa (estimación doblemente robusta).",
+    "effects_design_lottery": "Sorteo entre quienes quedaron justo alrededor del corte de lugares: la "
+    "evidencia más fuerte, para quienes están en ese margen.",
+    "effects_design_rd": "Comparación justo arriba y justo abajo del corte de lugares (regresión "
+    "discontinua), para quienes están en ese margen.",
+    "effects_served_observational": "Todas las personas atendidas",
+    "effects_served_lottery": "En el margen del corte (sorteo)",
+    "effects_served_rd": "En el margen del corte",
+    "effects_headline": "Resultado global",
+    "effects_programmes_heading": "Por programa",
+    "effects_municipalities_heading": "Por municipio",
+    "effects_municipalities_none": "Esta evaluación no se hizo por municipio (previ evaluate --by "
+    "municipality).",
+    "effects_pooled": "Combinado de los municipios",
+    "effects_differ": "Los efectos difieren entre municipios (prueba de heterogeneidad, p = {p}).",
+    "effects_do_not_differ": "No hay evidencia de que los efectos difieran entre municipios (prueba de "
+    "heterogeneidad, p = {p}).",
+    "effects_interval": "entre {low} y {high}",
+    "effects_verdict_met": "Meta alcanzada: todo el intervalo supera {goal}",
+    "effects_verdict_above_open": "Alcanza {goal}, pero sin certeza suficiente",
+    "effects_verdict_below": "Reduce, pero menos que {goal}",
+    "effects_verdict_none": "Sin evidencia de reducción",
+    "effects_verdict_unknown": "Sin estimación",
+    "effects_how": "Reducción: cuántos desenlaces adversos menos hubo por cada cien que habría habido sin "
+    "el programa, con el intervalo de confianza del 95%.",
+    "effects_none": "Todavía no hay ninguna evaluación. Quien analiza los datos la calcula con previ "
+    "evaluate.",
+    "effects_unavailable": "No se pudieron leer las evaluaciones en este momento.",
+    "col_served_people": "Atendidos",
+    "col_reduction": "Reducción",
+    "col_against_goal": "Frente a la meta",
+    "col_who": "Quiénes",
+    "detail_effects": "Consulta de ¿Funciona?",
 }
 
 EN: Final[dict[str, str]] = {
@@ -843,6 +884,46 @@ EN: Final[dict[str, str]] = {
     "col_hour": "Hour (UTC)",
     "col_youth_count": "Distinct young people",
     "col_justification": "Justification",
+    # effects ("¿Funciona?")
+    "nav_effects": "Does it work?",
+    "effects_title": "Does it work? Effect of the programmes",
+    "effects_intro": "The programmes' goal: {goal} fewer adverse outcomes (detention, probation, a "
+    "violent infraction or leaving school) among the young people served. Each figure compares those who "
+    "got a programme with comparable young people who did not.",
+    "effects_source": "Latest evaluation: {when}. {design}",
+    "effects_design_observational": "A comparison adjusted for what was known of each young person when "
+    "the programme began (doubly robust estimation).",
+    "effects_design_lottery": "A lottery among those ranked just around the cut-off for places: the "
+    "strongest evidence, for the people at that margin.",
+    "effects_design_rd": "A comparison just above and just below the cut-off for places (regression "
+    "discontinuity), for the people at that margin.",
+    "effects_served_observational": "Everyone served",
+    "effects_served_lottery": "At the cut-off's margin (lottery)",
+    "effects_served_rd": "At the cut-off's margin",
+    "effects_headline": "Overall",
+    "effects_programmes_heading": "By programme",
+    "effects_municipalities_heading": "By municipality",
+    "effects_municipalities_none": "This evaluation was not broken down by municipality (previ evaluate "
+    "--by municipality).",
+    "effects_pooled": "Municipalities combined",
+    "effects_differ": "The effects differ between municipalities (heterogeneity test, p = {p}).",
+    "effects_do_not_differ": "No evidence that the effects differ between municipalities (heterogeneity "
+    "test, p = {p}).",
+    "effects_interval": "between {low} and {high}",
+    "effects_verdict_met": "Goal met: the whole interval is above {goal}",
+    "effects_verdict_above_open": "Reaches {goal}, but not with enough certainty",
+    "effects_verdict_below": "A reduction, but less than {goal}",
+    "effects_verdict_none": "No evidence of a reduction",
+    "effects_verdict_unknown": "No estimate",
+    "effects_how": "Reduction: how many fewer adverse outcomes there were for every hundred there would "
+    "have been without the programme, with its 95% confidence interval.",
+    "effects_none": "There is no evaluation yet. A data scientist computes one with previ evaluate.",
+    "effects_unavailable": "The evaluations cannot be read right now.",
+    "col_served_people": "Served",
+    "col_reduction": "Reduction",
+    "col_against_goal": "Against the goal",
+    "col_who": "Who",
+    "detail_effects": "Does it work? viewed",
 }
 
 PAGE_TEXTS: Final[dict[Language, dict[str, str]]] = {"es": ES, "en": EN}
