@@ -313,8 +313,8 @@ def _feature_list(data: TrainingSet) -> list[dict[str, Any]]:
                     "window_days": declared.window_days,
                     "unit": declared.unit,
                     "direction": declared.direction,
-                    "description_es": declared.description_es,
-                    "description_en": declared.description_en,
+                    # the registry's English message id: the model card page shows it in the reader's language
+                    "description": declared.description_text,
                     "referral_tags": list(declared.referral_tags),
                 }
             )

@@ -8,7 +8,7 @@ from previ.errors import PreviError
 from service.deps import DataScientistGuard
 from service.responses import refusals
 from service.schemas import ReloadOut
-from service.texts import text
+from service.texts import MODEL_REFUSED, text
 
 router = APIRouter(tags=["admin"])
 
@@ -32,7 +32,7 @@ def reload_model(guard: DataScientistGuard) -> ReloadOut:
         version = current.version if current is not None else "-"
         guard.refuse(
             409,
-            text("model_refused", guard.language, version=version, reason=error.lines[0]),
+            text(MODEL_REFUSED, guard.language, version=version, reason=error.lines[0]),
             detail="model_refused",
         )
     guard.log(

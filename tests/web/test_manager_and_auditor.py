@@ -51,7 +51,9 @@ def test_versions_show_metrics_and_the_audit_gate_side_by_side(context: Any, web
     assert first.startswith("v1") and "en servicio" in first and "champion" in first
     model = web.service.state.holder.current
     assert model is not None
-    assert f"{model.card['metrics']['glassbox']['roc_auc']:.3f}" in first
+    assert (
+        f"{model.card['metrics']['glassbox']['roc_auc']:.3f}".replace(".", ",") in first
+    )  # Spanish decimals
     gate = model.card["fairness_audit"]["gate"]
     assert {"passed": "aprobada", "failed": "no aprobada"}[gate] in first
 
