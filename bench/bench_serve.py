@@ -160,12 +160,14 @@ def _bench_files(folder: Path) -> None:
 
     from previ.config import load_config
     from service.caseload import caseload_store
+    from service.db import upgrade_databases
     from service.settings import service_settings
-    from service.tokens import TokenStore
+    from service.tokens import token_store
 
     with contextlib.chdir(folder):
         settings = service_settings(load_config(None))
-        _, token = TokenStore(settings.tokens_file).add(role="caseworker", name=BENCH_CASEWORKER)
+        upgrade_databases(settings)
+        _, token = token_store(settings).add(role="caseworker", name=BENCH_CASEWORKER)
         snapshot = sorted(Path(settings.snapshot_dir).glob("*/scores.parquet"))[-1]
         youth = pd.read_parquet(snapshot, columns=["youth_id"])["youth_id"].head(CASELOAD_SIZE).tolist()
         caseload = caseload_store(settings)
