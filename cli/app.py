@@ -21,6 +21,7 @@ from cli.commands import (
     evaluate,
     features,
     forget,
+    openapi,
     quickstart,
     score,
     serve,
@@ -67,5 +68,6 @@ for module in (
     forget,
     evaluate,
     engine,
+    openapi,
 ):
     module.register(app)

@@ -266,17 +266,21 @@ def _effect(
         n_comparison=n_comparison,
         risk_served=risk_served,
         risk_not_served=risk_not_served,
-        relative_risk_reduction=Interval(
-            _rrr(risk_served, difference), (_rrr(risk_served, high), _rrr(risk_served, low))
-        ),
+        relative_risk_reduction=effect_interval(risk_served, difference, (low, high)),
         risk_difference=Interval(difference, (low, high)),
         naive_relative_risk_reduction=1.0 - naive_served / naive_not_served if naive_not_served else math.nan,
         naive_risk_difference=naive_served - naive_not_served,
         e_value=e_value(risk_served, risk_served - difference),
-        e_value_ci=_e_value_ci(risk_served, low, high),
+        e_value_ci=e_value_ci(risk_served, low, high),
         balance=balance,
         overlap=overlap,
     )
+
+
+def effect_interval(risk_served: float, difference: float, ci: tuple[float, float]) -> Interval:
+    """The relative risk reduction and its interval, from a risk difference with its interval."""
+    low, high = ci
+    return Interval(_rrr(risk_served, difference), (_rrr(risk_served, high), _rrr(risk_served, low)))
 
 
 def _rrr(risk_served: float, difference: float) -> float:
@@ -294,7 +298,7 @@ def e_value(risk_treated: float, risk_untreated: float) -> float:
     return float(ratio + math.sqrt(ratio * (ratio - 1.0)))
 
 
-def _e_value_ci(risk_served: float, low: float, high: float) -> float:
+def e_value_ci(risk_served: float, low: float, high: float) -> float:
     """E-value of the interval's bound nearest to no effect (1 when the interval holds 0)."""
     if low <= 0 <= high:
         return 1.0

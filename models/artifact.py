@@ -442,8 +442,23 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# An artifact saved before the catalogs held both languages' texts per feature; its English texts are the
+# message ids the catalogs translate today.
+_BILINGUAL_FIELDS = {
+    "description_en": "description_text",
+    "reason_en": "reason_text",
+    "missing_en": "missing_text",
+}
+
+
 def _declaration(name: str, saved: dict[str, Any], path: Path) -> Feature:
     """A :class:`Feature` rebuilt from the artifact's copy of its declaration (lists back to tuples)."""
+    if "description_en" in saved:
+        saved = {
+            _BILINGUAL_FIELDS.get(key, key): value
+            for key, value in saved.items()
+            if key not in ("description_es", "reason_es", "missing_es")
+        }
     values: dict[str, Any] = {key: _restored(value) for key, value in saved.items()}
     try:
         feature = Feature(**values)

@@ -19,6 +19,7 @@ import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from functools import partial
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.exc import SQLAlchemyError
@@ -38,20 +39,21 @@ from service.middleware import (
     SecurityHeadersMiddleware,
 )
 from service.model_store import ModelHolder, load_model
+from service.openapi import API_VERSION, install_openapi
 from service.pages import mount_pages
 from service.pseudonym import Pseudonymizer
 from service.rate_limits import SHARED, RateGuard
 from service.rate_store import rates_url
 from service.refusals import RefusalCounter
 from service.retention import purge_expired
-from service.routes import admin, audit_log, fairness, feedback, health, model, scores, youth
+from service.routes import admin, audit_log, caseload, fairness, feedback, health, model, scores, youth
 from service.served_model import ModelFollower, ServedModel
 from service.settings import ServiceSettings, service_settings
 from service.snapshots import snapshot_store
 from service.state import ServiceState
 from service.tokens import token_store
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "published_document"]
 
 log = logging.getLogger("previ.service")
 
@@ -64,7 +66,8 @@ suggests referrals. A score is a prompt for support, **never** a basis for sanct
 
 | role | may call |
 | --- | --- |
-| caseworker | `POST /v1/scores`, `GET /v1/youth/{youth_id}/score`, `POST /v1/feedback`, `GET /v1/model` |
+| caseworker | `POST /v1/scores`, `GET /v1/caseload`, `GET /v1/youth/{youth_id}/score`, `POST /v1/feedback`, \
+`GET /v1/model` |
 | program_manager | `GET /v1/fairness`, `GET /v1/model` |
 | data_scientist | `POST /v1/scores:batch`, `POST /v1/admin/reload`, `GET /v1/model` |
 | auditor | `GET /v1/audit-log`, `GET /v1/model` |
@@ -85,6 +88,11 @@ is returned (503). The log is hash-chained (`previ audit-log verify`).
 wrong secrets lock a token for a while. Never put a token in the URL: it is refused (400).
 
 **Language.** Reasons and notes are in Spanish unless `Accept-Language: en`.
+
+**This document.** `info.version` is the API's version (semantic versioning: a field is removed or renamed
+only in a new major version). Served at `/openapi.json`, it also states the rules of the model served now
+(`info.x-model`): its feature names and the range of each value, which may be null, which may be unknown.
+Every error status an operation can give is listed under it, with its body.
 """
 
 
@@ -119,19 +127,10 @@ def create_app(config: PreviConfig | None = None, *, settings: ServiceSettings |
             load_version=partial(load_model, config, settings),
         ),
     )
-    app = FastAPI(
-        title="previ",
-        summary="Explained early warning and referral for youth violence-prevention programmes.",
-        description=DESCRIPTION,
-        version="1",
-        lifespan=_lifespan,
-        docs_url=None,
-        redoc_url=None,
-    )
+    app = _api()
     app.state.previ = state
     install_error_handlers(app)
-    for module in (health, scores, youth, model, fairness, feedback, audit_log, admin):
-        app.include_router(module.router)
+    install_openapi(app, model=lambda: state.holder.current, catalog=state.catalog)
     mount_docs(app)
     mount_pages(app)
     # The last added runs first: headers on everything, then the log, then the checks.
@@ -139,6 +138,30 @@ def create_app(config: PreviConfig | None = None, *, settings: ServiceSettings |
     app.add_middleware(QueryGuardMiddleware)
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
+    return app
+
+
+def published_document() -> dict[str, Any]:
+    """The published contract: the OpenAPI document of the routes, without a model (docs/openapi.json)."""
+    return _api().openapi()
+
+
+def _api() -> FastAPI:
+    """The API's routes and metadata, without state: the app serves them, the published contract lists them.
+
+    The web pages and /docs are added by :func:`create_app` and are not in the contract.
+    """
+    app = FastAPI(
+        title="previ",
+        summary="Explained early warning and referral for youth violence-prevention programmes.",
+        description=DESCRIPTION,
+        version=API_VERSION,
+        lifespan=_lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    for module in (health, scores, caseload, youth, model, fairness, feedback, audit_log, admin):
+        app.include_router(module.router)
     return app
 
 

@@ -27,12 +27,13 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from features.registry import Feature, Language
+from features.registry import UNITS, Feature, Language
 from models.artifact import ScoringModel
 from models.explain import Explanation
 from models.marginal import marginalise
 from models.reasons import ReasonCodes, RowReasons, reason_codes, row_reasons
 from previ.errors import PreviError
+from previ.i18n import N_, translation
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -60,34 +61,49 @@ UNIT_RANGES: dict[str, tuple[float, float]] = {
     "days": (0.0, 36_500.0),
     "years": (0.0, 120.0),
 }
-NEVER_MISSING = (
+# The feature checks' messages: English ids, translated when the 422 is written (FeatureProblem.text).
+NEVER_MISSING = N_(
     "cannot be null: this feature always has a value in the training data, so 'no record' means nothing "
     "to the model; send its value, or list it in unknown if you do not know it"
 )
-SENT_AND_UNKNOWN = (
+SENT_AND_UNKNOWN = N_(
     "is listed in unknown and also sent (in features, or as the request's age): send a value "
     "(null: no record) or list it in unknown, not both"
 )
-CANNOT_MARGINALISE = (
+CANNOT_MARGINALISE = N_(
     "is unknown (listed in unknown, or left out), but the served model ({kind}) cannot score unknown "
     "values: only the glass box, an additive model whose training population is stored in the artifact, "
     "can; send a value, or null if no record exists"
 )
-UNKNOWN_FEATURE = "not a feature of the served model"
-NOT_A_NUMBER = "must be a number or null"
-NOT_A_LEVEL = "must be a text level of this categorical feature, or null"
-OUT_OF_RANGE = "out of range: must lie between {low:g} and {high:g} ({unit})"
-NOT_A_FLAG = "must be 0 or 1 (a yes/no flag)"
-AGE_DIFFERS = "differs from the request's age"
+UNKNOWN_FEATURE = N_("not a feature of the served model")
+NOT_A_NUMBER = N_("must be a number or null")
+NOT_A_LEVEL = N_("must be a text level of this categorical feature, or null")
+OUT_OF_RANGE = N_("out of range: must lie between {low:g} and {high:g} ({unit})")
+NOT_A_FLAG = N_("must be 0 or 1 (a yes/no flag)")
+AGE_DIFFERS = N_("differs from the request's age")
 
 
 @dataclass(frozen=True)
 class FeatureProblem:
-    """One invalid feature value, named but never echoed."""
+    """One invalid feature value, named but never echoed.
+
+    ``message`` is an English message id with ``{fields}`` filled from ``values``
+    (numbers, or message ids themselves, such as a unit's name); :meth:`text`
+    words it in a language.
+    """
 
     feature: str
     message: str
     kind: str
+    values: Mapping[str, object] = field(default_factory=dict)
+
+    def text(self, language: Language) -> str:
+        texts = translation(language)
+        values = {
+            key: texts.gettext(value) if isinstance(value, str) else value
+            for key, value in self.values.items()
+        }
+        return texts.gettext(self.message, **values)
 
 
 @dataclass(frozen=True)
@@ -275,9 +291,10 @@ def feature_problems(
     ]
     missing = set(unknown_features(scoring, features, unknown, age=age))
     if missing and not can_marginalise(scoring):
-        message = CANNOT_MARGINALISE.format(kind=scoring.kind)
         problems += [
-            FeatureProblem(name, message, "missing") for name in scoring.feature_names if name in missing
+            FeatureProblem(name, CANNOT_MARGINALISE, "missing", {"kind": scoring.kind})
+            for name in scoring.feature_names
+            if name in missing
         ]
     registry = scoring.registry
     population = scoring.population
@@ -404,5 +421,7 @@ def _value_problem(
     if unit in UNIT_RANGES:
         low, high = UNIT_RANGES[unit]
         if not low <= value <= high:
-            return FeatureProblem(name, OUT_OF_RANGE.format(low=low, high=high, unit=unit), "value_error")
+            return FeatureProblem(
+                name, OUT_OF_RANGE, "value_error", {"low": low, "high": high, "unit": UNITS[unit]}
+            )
     return None

@@ -347,11 +347,16 @@ def snapshot_store(settings: ServiceSettings) -> SnapshotStore:
 
 
 def _insert_frame(connection: Connection, table: Table, frame: pd.DataFrame) -> None:
-    """Bulk insert in chunks (executemany); NaN becomes NULL."""
+    """Bulk insert in chunks (executemany); NaN becomes NULL.
+
+    Each chunk is turned into Python objects on its own, so a population-wide
+    snapshot (the Dask engine's millions of reason rows) never exists as objects at once.
+    """
     columns = [column.name for column in table.columns]
-    ordered = frame[columns].astype(object).where(frame[columns].notna(), None)
-    for start in range(0, len(ordered), _INSERT_CHUNK):
-        chunk = ordered.iloc[start : start + _INSERT_CHUNK]
+    selected = frame[columns]
+    for start in range(0, len(selected), _INSERT_CHUNK):
+        values = selected.iloc[start : start + _INSERT_CHUNK]
+        chunk = values.astype(object).where(values.notna(), None)
         records = [
             dict(zip(columns, values, strict=True)) for values in chunk.itertuples(index=False, name=None)
         ]

@@ -78,9 +78,9 @@ def features_command(
 
         check_dataset_out(out)
         data_dir = data or settings.data.dir
-        with dask_session(data_dir, scheduler, workers, memory_limit, "features") as (client, progress):
+        with dask_session(data_dir, scheduler, workers, memory_limit, "features") as session:
             dataset = write_feature_dataset(
-                client, settings, data_dir=data_dir, as_of=dates, out=out, progress=progress
+                session.client, settings, data_dir=data_dir, as_of=dates, out=out, progress=session.progress
             )
         console.print(summarise_counts(dataset.counts, len(dataset.features), dataset.removed, out))
         return

@@ -54,8 +54,10 @@ def register(app: typer.Typer) -> None:
             from scale.validate import validate_partitioned
 
             data_dir = directory or settings.dir
-            with dask_session(data_dir, scheduler, workers, memory_limit, "validate") as (client, progress):
-                report = validate_partitioned(client, previ_settings, data_dir=data_dir, progress=progress)
+            with dask_session(data_dir, scheduler, workers, memory_limit, "validate") as session:
+                report = validate_partitioned(
+                    session.client, previ_settings, data_dir=data_dir, progress=session.progress
+                )
         else:
             from features.load import validate_bundle
 

@@ -9,18 +9,28 @@ from fastapi import APIRouter
 from service.allocation_store import places_for
 from service.deps import CaseworkerGuard, DataScientistGuard, Guard
 from service.model_store import LoadedModel
+from service.responses import refusals
 from service.results import Partial, enrolment_map, score_out
-from service.schemas import BatchScoreOut, BatchScoreRequest, ErrorOut, Person, ScoreOut, ScoreRequest
+from service.schemas import BatchScoreOut, BatchScoreRequest, Person, ScoreOut, ScoreRequest
 from service.scoring import FeatureProblem, explained_scores, feature_problems, unknown_features, values_row
 
 router = APIRouter(tags=["scores"])
 
-REFUSALS: dict[int | str, dict[str, object]] = {
-    401: {"model": ErrorOut, "description": "No valid token."},
-    403: {"model": ErrorOut, "description": "Wrong role, or a punitive or unknown purpose (logged)."},
-    413: {"model": ErrorOut, "description": "Body over the size limit."},
-    422: {"model": ErrorOut, "description": "Invalid body: each problem names its field, never its value."},
-    503: {"model": ErrorOut, "description": "No model loaded, or the audit log cannot be written."},
+AFTER_A_SCORE = {
+    "RecordFeedback": {
+        "operationId": "record_feedback",
+        "description": "Record what was done about this score: the referral made or declined, or the tier "
+        "overridden (for a young person on the caller's caseload).",
+        "requestBody": {
+            "youth_id": "$response.body#/youth_id",
+            "model_version": "$response.body#/model_version",
+        },
+    },
+    "SnapshotScore": {
+        "operationId": "snapshot_score",
+        "description": "The same young person's score in the latest batch snapshot.",
+        "parameters": {"path.youth_id": "$response.body#/youth_id"},
+    },
 }
 
 
@@ -28,7 +38,8 @@ REFUSALS: dict[int | str, dict[str, object]] = {
     "/v1/scores",
     response_model=ScoreOut,
     summary="Score one young person from feature values (caseworker)",
-    responses=REFUSALS,
+    operation_id="score",
+    responses=refusals(links=AFTER_A_SCORE),
 )
 def score_one(body: ScoreRequest, guard: CaseworkerGuard) -> ScoreOut:
     """Probability, percentile and tier, with reasons, protective factors and referral suggestions.
@@ -50,7 +61,8 @@ def score_one(body: ScoreRequest, guard: CaseworkerGuard) -> ScoreOut:
     "/v1/scores:batch",
     response_model=BatchScoreOut,
     summary="Score many young people at once (data scientist)",
-    responses=REFUSALS,
+    operation_id="score_batch",
+    responses=refusals(),
 )
 def score_batch(body: BatchScoreRequest, guard: DataScientistGuard) -> BatchScoreOut:
     """The same scores as POST /v1/scores, in the order of ``items`` (at most 1,000)."""

@@ -130,7 +130,7 @@ def test_a_null_for_a_feature_never_missing_in_training_is_422(
     assert model.population is not None and model.population.never_missing("fights_365d")
     body = person(model, 0)
     body["features"]["fights_365d"] = None
-    with service.client("caseworker") as client:
+    with service.client("caseworker", **{"Accept-Language": "en"}) as client:
         refused = client.post("/v1/scores", json=body)
         body["features"].pop("fights_365d")
         unknown = client.post("/v1/scores", json={**body, "unknown": ["fights_365d"]})
