@@ -317,7 +317,8 @@ def profile(wrk: str, url: str, endpoint: str, token: str, folder: Path, pid: in
             "--duration",
             "15",
         ]
-        for fmt, target in (("flamegraph", out.with_suffix(".svg")), ("raw", out.with_suffix(".txt"))):
+        raw = folder / f"{out.name}.collapsed.txt"  # py-spy's stacks, for the top costs below
+        for fmt, target in (("flamegraph", out.with_suffix(".svg")), ("raw", raw)):
             subprocess.run(
                 [*record, "--nonblocking", "--format", fmt, "--output", str(target)],
                 check=True,
@@ -328,7 +329,7 @@ def profile(wrk: str, url: str, endpoint: str, token: str, folder: Path, pid: in
         load.terminate()
         load.wait()
     print(f"profile of {endpoint} under load: {out.with_suffix('.svg')}; most samples (inclusive):")
-    for share, function in top_costs(out.with_suffix(".txt")):
+    for share, function in top_costs(raw):
         print(f"  {share:5.1f}%  {function}")
 
 
