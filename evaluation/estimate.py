@@ -34,6 +34,7 @@ from scipy import stats
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import cross_val_predict
+from threadpoolctl import threadpool_limits
 
 from previ.errors import PreviError
 
@@ -110,6 +111,7 @@ def estimate_effect(
     groups: Mapping[str, npt.NDArray[Any]] | None = None,
     seed: int = 0,
     trim: float = TRIM,
+    threads: int = 1,
 ) -> Effect:
     """Effect of ``treated`` on ``outcome`` (0/1) among the treated, adjusted for ``covariates``.
 
@@ -118,8 +120,24 @@ def estimate_effect(
     per-group effects, an inverse-variance pooled one and Cochran's Q test of
     heterogeneity. Rows with a propensity above ``1 - trim`` are trimmed (their
     share is reported). Raises PreviError with fewer than ``MIN_GROUP`` treated
-    or untreated rows.
+    or untreated rows. ``threads`` caps the OpenMP threads of the boosted trees
+    (0: every core); one thread by default, as training's ``threads``: on a
+    shared machine a second thread spends its time waiting for the first.
     """
+    with threadpool_limits(limits=threads or None, user_api="openmp"):
+        return _estimate(covariates, treated, outcome, name, clusters, groups, seed, trim)
+
+
+def _estimate(
+    covariates: pd.DataFrame,
+    treated: BoolArray,
+    outcome: FloatArray,
+    name: str,
+    clusters: npt.ArrayLike | None,
+    groups: Mapping[str, npt.NDArray[Any]] | None,
+    seed: int,
+    trim: float,
+) -> Effect:
     treated = np.asarray(treated, dtype=bool)
     outcome = np.asarray(outcome, dtype=float)
     _check_size(name, treated)

@@ -93,7 +93,14 @@ def evaluate_bundle(
         groups["municipality"] = frame["municipality"].astype(str).to_numpy()
     if served.sum() <= MAX_SERVED:
         pooled = estimate_effect(
-            covariates, served, outcome, name=SERVED, clusters=clusters, groups=groups, seed=seed
+            covariates,
+            served,
+            outcome,
+            name=SERVED,
+            clusters=clusters,
+            groups=groups,
+            seed=seed,
+            threads=settings.training.threads,
         )
     else:
         rows = ~served | _at_most(served, MAX_SERVED, seed)
@@ -105,6 +112,7 @@ def evaluate_bundle(
             clusters=clusters[rows],
             groups={grouping: labels[rows] for grouping, labels in groups.items()},
             seed=seed,
+            threads=settings.training.threads,
         )
     effects = {}
     comparisons = np.flatnonzero(~served)
@@ -124,6 +132,7 @@ def evaluate_bundle(
             clusters=clusters[rows],
             groups={"municipality": groups["municipality"][rows]} if by_municipality else None,
             seed=seed,
+            threads=settings.training.threads,
         )
     notes = {
         "design": "served in month m versus not served then; covariates at the first day of m; outcome "
@@ -205,6 +214,7 @@ def evaluate_table(
     id_column: str,
     exclude: list[str],
     seed: int = 0,
+    threads: int = 1,
 ) -> Evaluation:
     """One treatment value against a control value (or every other row) in a flat table.
 
@@ -247,6 +257,7 @@ def evaluate_table(
         name=value,
         clusters=frame[id_column].to_numpy(),
         seed=seed,
+        threads=threads,
     )
     notes = {
         "design": f"{column} = {value} versus {control or 'every other row'}; outcome {label} = {positive}",

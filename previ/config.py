@@ -136,7 +136,9 @@ class TrainingConfig(_Section):
     seed: int = 42
     resamples: Annotated[int, Field(ge=0, le=10_000)] = 1000
     threads: Annotated[int, Field(ge=0)] = Field(
-        1, description="LightGBM threads (0: all cores). One thread is deterministic across machines."
+        1,
+        description="Threads of LightGBM (training) and of the boosted trees of `previ evaluate` (0: all "
+        "cores). One thread is deterministic across machines, and on a shared machine often faster.",
     )
     out: Path = Field(Path("runs/latest"), description="Folder for metrics.json, plots and the model card.")
     tracking_uri: str | None = Field(

@@ -94,6 +94,7 @@ def register(app: typer.Typer) -> None:
                 id_column=given["--id"],
                 exclude=split_list(exclude),
                 seed=seed,
+                threads=settings.training.threads,
             )
         elif data is not None:
             result = evaluate_bundle(
