@@ -160,12 +160,14 @@ def _bench_files(folder: Path) -> None:
 
     from previ.config import load_config
     from service.caseload import caseload_store
+    from service.db import upgrade_databases
     from service.settings import service_settings
-    from service.tokens import TokenStore
+    from service.tokens import token_store
 
     with contextlib.chdir(folder):
         settings = service_settings(load_config(None))
-        _, token = TokenStore(settings.tokens_file).add(role="caseworker", name=BENCH_CASEWORKER)
+        upgrade_databases(settings)
+        _, token = token_store(settings).add(role="caseworker", name=BENCH_CASEWORKER)
         snapshot = sorted(Path(settings.snapshot_dir).glob("*/scores.parquet"))[-1]
         youth = pd.read_parquet(snapshot, columns=["youth_id"])["youth_id"].head(CASELOAD_SIZE).tolist()
         caseload = caseload_store(settings)
@@ -315,7 +317,8 @@ def profile(wrk: str, url: str, endpoint: str, token: str, folder: Path, pid: in
             "--duration",
             "15",
         ]
-        for fmt, target in (("flamegraph", out.with_suffix(".svg")), ("raw", out.with_suffix(".txt"))):
+        raw = folder / f"{out.name}.collapsed.txt"  # py-spy's stacks, for the top costs below
+        for fmt, target in (("flamegraph", out.with_suffix(".svg")), ("raw", raw)):
             subprocess.run(
                 [*record, "--nonblocking", "--format", fmt, "--output", str(target)],
                 check=True,
@@ -326,7 +329,7 @@ def profile(wrk: str, url: str, endpoint: str, token: str, folder: Path, pid: in
         load.terminate()
         load.wait()
     print(f"profile of {endpoint} under load: {out.with_suffix('.svg')}; most samples (inclusive):")
-    for share, function in top_costs(out.with_suffix(".txt")):
+    for share, function in top_costs(raw):
         print(f"  {share:5.1f}%  {function}")
 
 

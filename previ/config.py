@@ -60,6 +60,15 @@ class SynthConfig(_Section):
         "default",
         description="True programme effects: default, none, or a YAML file (see synthetic/_effects.py).",
     )
+    allocation: Literal["referral", "rank"] = Field(
+        "referral",
+        description="How young people get places: one by one on referral, or each month by rank within "
+        "capacity (with allocation.lottery_band around the cut-off, if set; see synthetic/_allocation.py).",
+    )
+    places_share: Annotated[float, Field(gt=0.0, le=0.5)] = Field(
+        0.012,
+        description="allocation rank: places offered each month, as a share of those ranked.",
+    )
 
 
 class OutcomeConfig(_Section):
@@ -127,7 +136,9 @@ class TrainingConfig(_Section):
     seed: int = 42
     resamples: Annotated[int, Field(ge=0, le=10_000)] = 1000
     threads: Annotated[int, Field(ge=0)] = Field(
-        1, description="LightGBM threads (0: all cores). One thread is deterministic across machines."
+        1,
+        description="Threads of LightGBM (training) and of the boosted trees of `previ evaluate` (0: all "
+        "cores). One thread is deterministic across machines, and on a shared machine often faster.",
     )
     out: Path = Field(Path("runs/latest"), description="Folder for metrics.json, plots and the model card.")
     tracking_uri: str | None = Field(
@@ -206,6 +217,22 @@ class AuditConfig(_Section):
         return value
 
 
+class LotteryBandConfig(_Section):
+    """A lottery among the young people ranked just around the capacity cut-off.
+
+    With ``K`` places and ``m = round(width x K)``, the top ``K - m`` get a
+    place, the ``2 m`` ranked next draw lots for the last ``m`` (an even chance
+    each) and nobody below gets one. Among people of nearly equal priority this
+    costs little in need served and gives the strongest evidence of effect
+    (``previ evaluate --design lottery``).
+    """
+
+    width: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        0.25, description="Half-width of the band, as a share of the places (0.25: a quarter of them)."
+    )
+    seed: int = Field(0, description="Seed of the draws; logged with every draw.")
+
+
 class AllocationConfig(_Section):
     """How scarce places are shared between groups (a programme manager's decision), and `previ allocate`.
 
@@ -227,6 +254,11 @@ class AllocationConfig(_Section):
     out: Path = Field(
         Path("allocations"),
         description="`previ allocate`: folder for the Parquet file of each cycle (when --out is not given).",
+    )
+    lottery_band: LotteryBandConfig | None = Field(
+        None,
+        description="A lottery among those ranked around the cut-off (width, seed); none when unset. "
+        "Used by `previ allocate` and by `previ synth` with synth.allocation rank.",
     )
 
     @model_validator(mode="after")

@@ -75,6 +75,8 @@ def run_allocation(
         catalog,
         per_person=per_person or config.allocation.per_person,
         need=priority(scores, policy=config.allocation.policy, groups=config.allocation.groups),
+        lottery=config.allocation.lottery_band,
+        cycle=name,
         held=decided.held,
         declined=decided.declined,
         withdrawn=decided.withdrawn,

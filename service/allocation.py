@@ -28,6 +28,14 @@ re-run gives the same offers.
 Everyone eligible but not offered a place is on the waiting list of the
 programme that fits them best, in order of priority.
 
+With a lottery band (``allocation.lottery_band``), the ``2 m`` people eligible
+somewhere and ranked around the cut-off (``K`` = the open places of every
+programme, ``m = round(width x K)``, ranks ``K - m + 1 .. K + m``) draw lots:
+within the band the weight is the draw mapped onto the band's range of
+priority, without the fit bonus, so the draw alone orders them and nobody
+outside the band changes place. Each band member's draw is kept in the offers
+(``lottery_draw``), with the seed, for ``previ evaluate --design lottery``.
+
 A cycle already under way keeps its decisions (:func:`allocate`'s ``held`` and
 ``declined``): the offers it made stand, and a programme a young person
 declined in it (an offered place, or a waiting-list entry) is not offered to
@@ -36,6 +44,7 @@ them again; only the places left or freed go round again.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
@@ -47,6 +56,7 @@ from scipy.sparse import csr_array, vstack
 
 from fairness_audits.allocation import Policy, check_groups, equal_recall_priority
 from features._youth import age_band
+from previ.config import LotteryBandConfig
 from previ.errors import PreviError
 from service.catalog import Catalog, Programme
 
@@ -119,6 +129,8 @@ def allocate(
     *,
     per_person: int = 1,
     need: pd.Series | None = None,
+    lottery: LotteryBandConfig | None = None,
+    cycle: str = "",
     held: Collection[tuple[str, str]] = (),
     declined: Collection[tuple[str, str]] = (),
     withdrawn: Collection[tuple[str, str]] = (),
@@ -130,6 +142,9 @@ def allocate(
     (comma-separated), as a snapshot stores them; only ``raises`` rows count.
     ``enrolments``: youth_id, program, status at the snapshot's date. ``need``:
     the priority per youth_id (default :func:`priority` of ``scores``).
+    ``lottery``: a lottery band around the cut-off (see the module docstring);
+    the offers then have ``lottery_draw`` (NaN outside the band) and ``lottery_seed``;
+    the draws come from the seed and the ``cycle``'s name, so each cycle draws afresh.
 
     The cycle's decisions so far, as (youth_id, program) pairs: ``held``, offers
     already made, which stand while the young person is still eligible (the
@@ -156,12 +171,24 @@ def allocate(
     enrolled = _active_counts(enrolments, programmes)
     open_places = np.maximum(np.array([p.capacity for p in programmes]) - enrolled, 0)
     weight = ranking[:, None] + FIT_WEIGHT * fit + _TIE * (len(people) - np.arange(len(people)))[:, None]
+    draw = np.full(len(people), np.nan)
+    by_lot = weight.copy()
+    if lottery is not None:
+        draw = lottery_draws(ranking, eligible.any(axis=1), int(open_places.sum()), lottery, cycle)
+        band = ~np.isnan(draw)
+        low, high = (ranking[band].min(), ranking[band].max()) if band.any() else (0.0, 0.0)
+        by_lot[band] = (low + (high - low) * draw[band])[:, None]  # the highest draws win
     standing = _standing(_cells(held, people, programmes) & eligible, weight, open_places, per_person)
     budget = per_person - standing.sum(axis=1)
     left = open_places - standing.sum(axis=0)
     free = eligible & ~standing & (budget > 0)[:, None]
-    offered = standing | _solve(np.where(free, weight, 0.0), free, left, budget)
+    offered = standing | _solve(np.where(free, by_lot, 0.0), free, left, budget)
     offers = _offers(people, ranking, fit, eligible, offered, weight, programmes, per_person, turned_down)
+    if lottery is not None:
+        draws = pd.Series(draw, index=people["youth_id"])
+        offers = offers.assign(
+            lottery_draw=draws.reindex(offers["youth_id"]).to_numpy(), lottery_seed=lottery.seed
+        )
     counts = offers.groupby(["program", "status"]).size()
     places = pd.DataFrame(
         {
@@ -174,6 +201,28 @@ def allocate(
         }
     )
     return Allocation(offers=offers, places=places)
+
+
+def lottery_draws(
+    ranking: np.ndarray, candidates: np.ndarray, places: int, band: LotteryBandConfig, cycle: str = ""
+) -> np.ndarray:
+    """A uniform draw for each of the ``2 m`` candidates ranked around the ``places``-th; NaN elsewhere.
+
+    Ties in ``ranking`` keep the earlier row first; the draws come from the seed
+    sequence (``band.seed``, CRC-32 of ``cycle``) in that rank order, so the seed and
+    the cycle replay them, and cycles do not repeat one another's draws.
+    """
+    draw = np.full(ranking.size, np.nan)
+    rows = np.flatnonzero(candidates)
+    places = min(places, rows.size)
+    half = min(round(band.width * places), places, rows.size - places)
+    if half < 1:
+        return draw
+    order = rows[np.argsort(-ranking[rows], kind="stable")]
+    members = order[places - half : places + half]
+    stream = np.random.SeedSequence([band.seed, zlib.crc32(cycle.encode("utf-8"))])
+    draw[members] = np.random.Generator(np.random.PCG64(stream)).random(members.size)
+    return draw
 
 
 def _fit(people: pd.DataFrame, reasons: pd.DataFrame, programmes: list[Programme]) -> np.ndarray:

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from sqlalchemy.exc import SQLAlchemyError
 
 from previ.errors import PreviError
-from service.batch import snapshot_store
 from service.database import make_engine
 from service.migrations import Store, upgrade
 from service.rate_limits import SHARED
 from service.rate_store import rates_url
 from service.settings import ServiceSettings
+from service.snapshots import snapshot_store
 from service.tokens import TokenStore, import_token_file
 
 __all__ = ["UpgradeReport", "upgrade_databases"]

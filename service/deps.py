@@ -272,12 +272,16 @@ async def authenticate(
 
     401 for no or a bad token (a bad secret counts as a failure of its token id),
     429 over a rate limit or for a locked token, 503 when the tokens or the rate
-    counters cannot be read.
+    counters cannot be read. A request with no token at all is 401 whatever its
+    address's count: it guesses nothing, so the address limit (there to slow
+    guessing) does not count it, and the answer says what is missing (the API
+    contract's 401).
     """
     endpoint = endpoint_of(request)
     token_id = token_id_of(token)
     try:
-        state.rate.address(client_address(request))
+        if token:
+            state.rate.address(client_address(request))
         state.rate.check_unlocked(token_id)
         caller = state.tokens.authenticate(token) if token else None
     except RateLimited as limited:

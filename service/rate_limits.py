@@ -1,7 +1,8 @@
 """Rate limits and lockout, counted by the ``limits`` library (moving windows).
 
-Three counters: requests per client address (before the token is checked, so a
-flood of bad tokens is slowed too), requests per token (after it is checked),
+Three counters: requests with a token per client address (before the token is
+checked, so a flood of bad tokens is slowed too; a request with no token guesses
+nothing and is simply 401), requests per token (after it is checked),
 and failed attempts per token id. A token id that collects
 ``service.lockout_failures`` failures within ``service.lockout_minutes`` is
 locked: even the right secret gets 429 until the window clears, so guessing a

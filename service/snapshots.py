@@ -110,7 +110,7 @@ _INSERT_CHUNK = 50_000
 # rollback-journal mode (https://www.sqlite.org/fileformat2.html#file_change_counter).
 CHANGE_COUNTER_OFFSET = 24
 Cached = TypeVar("Cached")
-Stamp = tuple[int, int]
+Stamp = tuple[int, int, int]
 
 # The request path's statements, built once (SQLAlchemy then reuses their compiled form).
 PERSON_SCORE = select(scores_table).where(
@@ -217,25 +217,30 @@ class SnapshotStore:
         return self.cached("latest", lambda: self.for_date(None))
 
     def stamp(self) -> Stamp | None:
-        """What changes whenever the database does: SQLite's (inode, change counter); else None.
+        """What changes whenever the database does: SQLite's file and change counter; else None.
 
-        ``(0, 0)`` when the SQLite file does not exist (yet); None when it
-        cannot be told (another database, an unreadable file): then nothing is cached.
+        The change counter moves on every commit; the inode and modification
+        time tell a file deleted and made again apart from the old one.
+        ``(0, 0, 0)`` when the SQLite file does not exist (yet); None when it
+        cannot be told (another database, an unreadable or empty file): then
+        nothing is cached.
         """
         if self._path is None:
             return None
         try:
             descriptor = os.open(self._path, os.O_RDONLY)
         except FileNotFoundError:
-            return (0, 0)
+            return (0, 0, 0)
         except OSError:
             return None
         try:
             counter = os.pread(descriptor, 4, CHANGE_COUNTER_OFFSET)
-            inode = os.fstat(descriptor).st_ino
+            status = os.fstat(descriptor)
         finally:
             os.close(descriptor)
-        return (inode, int.from_bytes(counter, "big")) if len(counter) == 4 else None
+        if len(counter) != 4:
+            return None
+        return (status.st_ino, status.st_mtime_ns, int.from_bytes(counter, "big"))
 
     def cached(self, key: str, compute: Callable[[], Cached]) -> Cached:
         """``compute()``, kept under ``key`` until the database changes (see :meth:`stamp`).

@@ -81,6 +81,14 @@ def register(app: typer.Typer) -> None:
                 help="True programme effects: default, none, or a YAML file (truth_effects.json).",
             ),
         ] = None,
+        allocation: Annotated[
+            str | None,
+            typer.Option(
+                "--allocation",
+                help="referral (default) or rank: places each month by rank within capacity, with "
+                "allocation.lottery_band of the config around the cut-off (previ evaluate --design).",
+            ),
+        ] = None,
         fmt: Annotated[BundleFormat, typer.Option("--format", help="File format of the tables.")] = (
             BundleFormat.parquet
         ),
@@ -116,6 +124,7 @@ def register(app: typer.Typer) -> None:
             "bias_group": bias_group,
             "bias_rate": bias_rate,
             "program_effects": program_effects,
+            "allocation": allocation,
             "drop_tables": None if drop_tables is None else tuple(split_list(drop_tables)),
         }
         synth_section = {
@@ -151,6 +160,7 @@ def register(app: typer.Typer) -> None:
             target,
             fmt=FORMATS[fmt],
             horizon_days=settings.features.horizon_days,
+            lottery=settings.allocation.lottery_band,
         )
         _print_summary(summary)
 

@@ -73,6 +73,7 @@ NAVIGATION: dict[Role, tuple[tuple[str, str], ...]] = {
     "program_manager": (
         ("/manager/fairness", N_("Fairness")),
         ("/manager/uptake", N_("Referrals")),
+        ("/manager/effects", N_("Does it work?")),
         ("/manager/versions", N_("Versions")),
         ("/model", N_("Model card")),
     ),

@@ -176,6 +176,7 @@ LABELS: Final[dict[Family, dict[str, str]]] = {
         "csv export": N_("CSV export"),
         "csrf_failed": N_("Form not verified (CSRF)"),
         "caseload": N_("Caseload view"),
+        "effects": N_("Does it work? viewed"),
         "no_valid_token": N_("No valid token"),
         "no_valid_session": N_("No valid session"),
         "session_expired": N_("Session expired"),

@@ -1,4 +1,5 @@
-"""The programme manager's pages: the fairness report, the model card, registered versions, referral uptake.
+"""The programme manager's pages: the fairness report, the model card, registered versions, referral uptake,
+and "¿Funciona?" (the latest evaluation of the programmes' effects).
 
 None of them lists young people: the fairness report and the card describe the
 model, the versions page the registry, and uptake shows counts by programme
@@ -8,14 +9,14 @@ and group. Each view is written to the audit log, as the API's are.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
 from models.card import INTENDED_USE, LIMITATIONS, OUT_OF_SCOPE
 from previ.errors import PreviError
-from previ.i18n import Language, Translation, translation
+from previ.i18n import N_, Language, Translation, translation
 from service.pages.card_words import (
     allocation_words,
     calibration_pairs,
@@ -26,6 +27,7 @@ from service.pages.card_words import (
     tier_pairs,
     validation_lines,
 )
+from service.pages.effects import SIGNIFICANT, EffectRow, latest_evaluation
 from service.pages.frame import Page, PageRoute, page_for
 from service.pages.labels import label_of
 from service.pages.places import ALL_MUNICIPALITIES, cycle_uptake
@@ -215,6 +217,96 @@ def uptake(page: ManagerPage) -> Response:
             (group_name(group), label_of("tier", tier, page.language), count)
             for group, tier, count in result.overrides
         ],
+    )
+
+
+VERDICTS: Final[dict[str, str]] = {
+    "met": N_("Goal met: the whole interval is above {goal}"),
+    "above_open": N_("Reaches {goal}, but not with enough certainty"),
+    "below": N_("A reduction, but less than {goal}"),
+    "none": N_("No evidence of a reduction"),
+    "unknown": N_("No estimate"),
+}
+DESIGNS: Final[dict[str, str]] = {
+    "observational": N_(
+        "A comparison adjusted for what was known of each young person when the programme began (doubly "
+        "robust estimation)."
+    ),
+    "lottery": N_(
+        "A lottery among those ranked just around the cut-off for places: the strongest evidence, for "
+        "the people at that margin."
+    ),
+    "rd": N_(
+        "A comparison just above and just below the cut-off for places (regression discontinuity), for "
+        "the people at that margin."
+    ),
+}
+DIFFER = N_("The effects differ between municipalities (heterogeneity test, p = {p}).")
+DO_NOT_DIFFER = N_(
+    "No evidence that the effects differ between municipalities (heterogeneity test, p = {p})."
+)
+SERVED: Final[dict[str, str]] = {
+    "observational": N_("Everyone served"),
+    "lottery": N_("At the cut-off's margin (lottery)"),
+    "rd": N_("At the cut-off's margin"),
+}
+
+
+@router.get("/manager/effects")
+def effects(page: ManagerPage) -> Response:
+    """¿Funciona?: the latest evaluation's effects against the 15% goal, by programme and municipality."""
+    guard = page.guard
+    guard.log("allowed", 200, detail="effects")
+    try:
+        found = latest_evaluation(page.state.config.training, page.pages.cache)
+        unavailable = False
+    except PreviError:
+        found, unavailable = None, True
+    if found is None:
+        return page.render(
+            "effects.html", status=503 if unavailable else 200, found=None, unavailable=unavailable
+        )
+    language = page.language
+    catalog = page.state.catalog
+
+    def share(value: float | None) -> str:
+        return "—" if value is None else f"{decimal(100 * value, 0, language)}%"
+
+    def row(effect: EffectRow, name: str) -> dict[str, str]:
+        return {
+            "name": name,
+            "served": str(effect.n_served),
+            "reduction": share(effect.value),
+            "interval": page.gettext(
+                "between {low} and {high}", low=share(effect.low), high=share(effect.high)
+            )
+            if effect.low is not None and effect.high is not None
+            else "",
+            "verdict": page.gettext(VERDICTS[effect.verdict], goal=share(found.goal)),
+            "verdict_class": effect.verdict,
+        }
+
+    def programme_name(program: str) -> str:
+        programme = catalog.get(program)
+        return programme.name(language) if programme is not None else program.replace("_", " ")
+
+    p_value = found.difference_p
+    return page.render(
+        "effects.html",
+        found=found,
+        unavailable=False,
+        goal=share(found.goal),
+        when=page.texts.date(found.when.date()),
+        design=page.gettext(DESIGNS[found.design]),
+        served=row(found.served, page.gettext(SERVED[found.design])),
+        programs=[row(effect, programme_name(effect.name)) for effect in found.programs],
+        municipalities=[row(effect, effect.name) for effect in found.municipalities],
+        pooled=row(found.pooled, page.gettext("Municipalities combined")) if found.pooled else None,
+        differ=None
+        if p_value is None
+        else page.gettext(
+            DIFFER if p_value < SIGNIFICANT else DO_NOT_DIFFER, p=decimal(p_value, 2, language)
+        ),
     )
 
 

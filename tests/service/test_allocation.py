@@ -288,6 +288,33 @@ def test_an_allocation_is_stored_replaced_whole_and_read_back(store_url: str) ->
     store.engine.dispose()
 
 
+def test_a_lottery_band_draws_lots_around_the_cut_off_and_logs_the_draws() -> None:
+    from previ.config import LotteryBandConfig
+
+    the_catalog = catalog({"id": "tutoring", "referral_tags": ["tutoring"], "capacity": 8})
+    ids = [f"Y{i:02d}" for i in range(20)]
+    scores = people(*[(youth, 0.9 - 0.01 * i) for i, youth in enumerate(ids)])
+    why = reasons(*[(youth, "tutoring", 1.0) for youth in ids])
+    band = LotteryBandConfig(width=0.25, seed=3)  # 8 places: 6 sure, ranks 7-10 draw lots for 2
+    result = allocate(scores, why, NO_ENROLMENTS, the_catalog, lottery=band)
+    offers = result.offers.set_index("youth_id")
+    won = {youth for youth, _ in offered(result)}
+    assert set(ids[:6]) <= won and not won & set(ids[10:]) and len(won & set(ids[6:10])) == 2
+    draws = offers["lottery_draw"]
+    assert draws[ids[6:10]].notna().all() and draws.drop(ids[6:10]).isna().all()
+    assert (offers["lottery_seed"] == 3).all()
+    in_band = draws[ids[6:10]]
+    assert set(in_band.nlargest(2).index) == won & set(ids[6:10])  # the highest draws win
+    again = allocate(scores, why, NO_ENROLMENTS, the_catalog, lottery=band)
+    assert offered(again) == offered(result)  # the seed (and the cycle's name) replay the draws
+    cycles = [
+        allocate(scores, why, NO_ENROLMENTS, the_catalog, lottery=band, cycle=f"2026-{m:02d}")
+        for m in range(1, 9)
+    ]
+    assert len({tuple(sorted(offered(each))) for each in cycles}) > 1  # each cycle draws afresh
+    assert offered(allocate(scores, why, NO_ENROLMENTS, the_catalog)) == {(y, "tutoring") for y in ids[:8]}
+
+
 def test_a_release_passes_the_place_to_the_first_waiting_and_never_offers_one_place_twice(
     store_url: str,
 ) -> None:

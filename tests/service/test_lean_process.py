@@ -7,7 +7,9 @@ MLflow, LightGBM or pyarrow: not when the CLI starts (``previ serve`` goes
 through it), not when the app is built, not when it loads the champion from
 the MLflow registry (a child process reads the registry; the artifact loads
 with numpy and JSON), and not while it answers ``POST /v1/scores``,
-``GET /v1/youth/{id}/score`` and ``/healthz``. Each check runs in a fresh
+``GET /v1/youth/{id}/score`` and ``/healthz``. The serving check runs
+``previ serve`` itself (database upgrade, app, model load), with uvicorn's
+server replaced by an in-process client; each check runs in a fresh
 interpreter, since this test process has them all loaded.
 """
 
@@ -32,27 +34,32 @@ FORBIDDEN = ("pandas", "sklearn", "scipy", "shap", "matplotlib", "mlflow", "ligh
 SERVE = textwrap.dedent(
     """
     import json, sys, time
+    import uvicorn
     from fastapi.testclient import TestClient
-    from previ.config import parse_config
-    from service.main import create_app
 
     request = json.loads(sys.stdin.read())
-    app = create_app(parse_config(request["config"]))
-    state = app.state.previ
-    _, token = state.tokens.add(role="caseworker", name="lean")
-    state.caseload.add(caseworker="lean", youth_id="Y000001")
-    statuses = {}
-    with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
-        deadline = time.monotonic() + 300
-        while client.get("/readyz").status_code != 200 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        statuses["readyz"] = client.get("/readyz").status_code
-        statuses["scores"] = client.post("/v1/scores", json=request["body"]).status_code
-        youth = client.get("/v1/youth/Y000001/score", params={"purpose": "case_review"})
-        statuses["youth"] = youth.status_code
-        statuses["healthz"] = client.get("/healthz").status_code
-    imported = sorted(set(request["forbidden"]) & set(sys.modules))
-    print(json.dumps({"statuses": statuses, "imported": imported}))
+
+    def serve(app, **options):  # what `previ serve` hands to uvicorn, driven in process instead
+        state = app.state.previ
+        _, token = state.tokens.add(role="caseworker", name="lean")
+        state.caseload.add(caseworker="lean", youth_id="Y000001")
+        statuses = {}
+        with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
+            deadline = time.monotonic() + 300
+            while client.get("/readyz").status_code != 200 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            statuses["readyz"] = client.get("/readyz").status_code
+            statuses["scores"] = client.post("/v1/scores", json=request["body"]).status_code
+            youth = client.get("/v1/youth/Y000001/score", params={"purpose": "case_review"})
+            statuses["youth"] = youth.status_code
+            statuses["healthz"] = client.get("/healthz").status_code
+        imported = sorted(set(request["forbidden"]) & set(sys.modules))
+        print(json.dumps({"statuses": statuses, "imported": imported}))
+
+    uvicorn.run = serve
+    from cli.app import app
+    sys.argv = ["previ", "serve", "--config", request["config"]]
+    app()
     """
 )
 
@@ -94,8 +101,9 @@ def test_serving_from_the_registry_imports_none_of_the_heavy_libraries(
         "audit_key_file": str(tmp_path / "audit.key"),
         "session_key_file": str(tmp_path / "session.key"),
     }
-    config = registry.config(**service).model_dump(mode="json", exclude_unset=True)
-    request = {"config": config, "body": person(model, 0), "forbidden": FORBIDDEN}
+    config = tmp_path / "previ.yaml"  # JSON is YAML
+    config.write_text(json.dumps(registry.config(**service).model_dump(mode="json", exclude_unset=True)))
+    request = {"config": str(config), "body": person(model, 0), "forbidden": FORBIDDEN}
     answer = _run(SERVE, json.dumps(request), cwd=tmp_path)
     assert answer["statuses"] == {"readyz": 200, "scores": 200, "youth": 200, "healthz": 200}
     assert answer["imported"] == []

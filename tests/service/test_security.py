@@ -202,8 +202,10 @@ def test_300_bad_logins_meet_429_and_failures_lock_the_token(
         assert statuses.count(429) >= 280
         with service.client() as client:
             flood = [client.get("/v1/model", headers={"Authorization": "Bearer x"}) for _ in range(150)]
+            no_token = client.get("/v1/model")
         limited = [response for response in flood if response.status_code == 429]
         assert limited and all(int(response.headers["retry-after"]) >= 1 for response in limited)
+        assert no_token.status_code == 401  # over the address limit, no token at all is told to send one
         service.state.refusals.flush()  # the auditor's own address is over its limit too: read the store
         entries = service.state.audit.entries(limit=1000)
         rows = [row for row in entries if row["status"] in (401, 429) and row["token_id"] is None]

@@ -324,3 +324,36 @@ def test_previ_score_reuses_an_identical_snapshot_instead_of_adding_a_copy(
     assert str((scored.folder / "snapshots").absolute()) in result.output.replace("\n", "")
     after = sorted(path.name for path in (scored.folder / "snapshots").iterdir() if path.is_dir())
     assert after == before and (scored.state.snapshots.latest() or pytest.fail("none")).id == 2
+
+
+def test_previ_allocate_with_a_lottery_band_keeps_the_seed_and_the_draws(
+    scored: RunningService, tmp_path: Path
+) -> None:
+    import yaml
+
+    from service.catalog import default_catalog_path
+
+    catalog = yaml.safe_load(default_catalog_path().read_text(encoding="utf-8"))
+    for programme in catalog["programs"]:
+        programme["capacity"] = 4  # fewer places than people eligible: a cut-off, and a band around it
+    (tmp_path / "catalog.yaml").write_text(yaml.safe_dump(catalog, allow_unicode=True), encoding="utf-8")
+    settings = yaml.safe_load((scored.folder.parent / "previ.yaml").read_text())
+    settings["service"]["catalog"] = str(tmp_path / "catalog.yaml")
+    settings["allocation"] = {"lottery_band": {"width": 0.25, "seed": 11}}
+    config = tmp_path / "previ.yaml"
+    config.write_text(yaml.safe_dump(settings))
+    out = tmp_path / "lottery.parquet"
+    runner = CliRunner()
+    command = ["allocate", "--config", str(config), "--out", str(out), "--cycle", "2025-2-lottery"]
+    result = runner.invoke(app, command)
+    assert result.exit_code == 0, result.output
+    offers = pd.read_parquet(out)
+    band = offers[offers["lottery_draw"].notna()]
+    places = 4 * len(catalog["programs"])
+    assert 0 < len(band) <= 2 * round(0.25 * places) and len(band) % 2 == 0
+    assert (offers["lottery_seed"] == 11).all()
+    assert band["lottery_draw"].between(0, 1).all()
+    assert (offers["status"] == "offered").sum() <= places
+    again = tmp_path / "again.parquet"
+    assert runner.invoke(app, [*command[:4], str(again), *command[5:]]).exit_code == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(again), offers)  # the seed and the cycle replay the draws

@@ -6,7 +6,9 @@ version is promoted and POST /v1/admin/reload reaches one worker; the other
 follows the served_model row. Every response must be a 200 whose probability is
 exactly that of the version it names, both versions must be seen, the last
 responses must all come from the new one, and the audit log must hold one row
-per response (group commit acknowledges nothing that is not durable).
+per response (group commit acknowledges nothing that is not durable). Then one
+worker is killed with SIGKILL under load: the requests it had in flight fail,
+and every 200 still has its audit row.
 """
 
 from __future__ import annotations
@@ -97,19 +99,24 @@ def test_two_workers_on_postgresql_reload_under_load_without_a_failed_or_mixed_r
             )
             stop = threading.Event()
 
-            def hammer(worker: int) -> None:
+            def hammer(worker: int, into: list[tuple[float, int, int, dict[str, Any]]]) -> None:
                 headers = {"Authorization": f"Bearer {caseworker}"}
                 with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
                     count = 0
                     while not stop.is_set():
                         index = (worker + count) % len(bodies)
                         started = time.monotonic()
-                        response = client.post("/v1/scores", json=bodies[index])
+                        try:
+                            response = client.post("/v1/scores", json=bodies[index])
+                        except httpx.HTTPError:  # the worker serving it was killed
+                            into.append((started, index, -1, {}))
+                            continue
+                        finally:
+                            count += 1
                         ok = response.headers.get("content-type") == "application/json"
-                        results.append((started, index, response.status_code, response.json() if ok else {}))
-                        count += 1
+                        into.append((started, index, response.status_code, response.json() if ok else {}))
 
-            threads = [threading.Thread(target=hammer, args=(worker,)) for worker in range(4)]
+            threads = [threading.Thread(target=hammer, args=(worker, results)) for worker in range(4)]
             for thread in threads:
                 thread.start()
             time.sleep(1.0)
@@ -126,12 +133,21 @@ def test_two_workers_on_postgresql_reload_under_load_without_a_failed_or_mixed_r
             stop.set()
             for thread in threads:
                 thread.join()
-            with engine.connect() as connection:
-                logged = connection.execute(
-                    select(func.count()).where(
-                        (audit_table.c.endpoint == "/v1/scores") & (audit_table.c.outcome == "allowed")
-                    )
-                ).scalar_one()
+            logged = _scores_logged(engine)
+
+            killed: list[tuple[float, int, int, dict[str, Any]]] = []
+            stop.clear()
+            # eight connections, so that the killed worker almost surely holds some
+            threads = [threading.Thread(target=hammer, args=(worker, killed)) for worker in range(8)]
+            for thread in threads:
+                thread.start()
+            time.sleep(0.5)
+            os.kill(_workers(process.pid)[0], signal.SIGKILL)
+            time.sleep(1.0)
+            stop.set()
+            for thread in threads:
+                thread.join()
+            logged_after_kill = _scores_logged(engine) - logged
         finally:
             process.send_signal(signal.SIGTERM)
             output = process.communicate(timeout=60)[0].decode()
@@ -147,3 +163,26 @@ def test_two_workers_on_postgresql_reload_under_load_without_a_failed_or_mixed_r
     assert logged == len(results)  # one durable audit row per answered request
     assert f"following the served model: version {second}" in output, output
     assert process.returncode in (0, -signal.SIGTERM), output
+    answered = sum(status == 200 for _, _, status, _ in killed)
+    cut_off = sum(status == -1 for _, _, status, _ in killed)
+    assert answered and not [status for _, _, status, _ in killed if status not in (200, -1)]
+    # No 200 without its durable row; a request cut off may have been logged before its worker died.
+    assert answered <= logged_after_kill <= answered + cut_off
+
+
+def _scores_logged(engine: Any) -> int:
+    with engine.connect() as connection:
+        count = connection.execute(
+            select(func.count()).where(
+                (audit_table.c.endpoint == "/v1/scores") & (audit_table.c.outcome == "allowed")
+            )
+        ).scalar_one()
+    return int(count)
+
+
+def _workers(parent: int) -> list[int]:
+    """The worker processes of a `previ serve --workers N` parent (not multiprocessing's resource tracker)."""
+    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    return [
+        int(pid) for pid in children if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]

@@ -52,6 +52,7 @@ def _pages(web: WebService) -> list[tuple[str | None, str]]:
         ("program_manager", "/manager/uptake"),
         ("program_manager", "/manager/uptake?group=municipality"),
         ("program_manager", "/manager/versions"),
+        ("program_manager", "/manager/effects"),
         ("program_manager", "/model"),
         ("auditor", "/auditor/log"),
         ("caseworker", "/auditor/log"),  # the 403 page
@@ -95,6 +96,8 @@ def test_the_raw_key_check_catches_a_key() -> None:
     [
         ("auditor", "/auditor/log", "table.log"),
         ("program_manager", "/manager/uptake", "section[aria-labelledby=places-heading] table"),
+        ("program_manager", "/manager/effects", "section[aria-labelledby=programmes-heading] table"),
+        ("program_manager", "/manager/effects", "section[aria-labelledby=municipalities-heading] table"),
     ],
 )
 def test_wide_tables_show_every_column_on_a_phone(
