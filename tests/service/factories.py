@@ -367,3 +367,43 @@ def expected_probability(model: ScoringModel, body: dict[str, Any]) -> float:
     """What the artifact's own (pandas) path gives for a request body."""
     frame = pd.DataFrame([{name: body["features"].get(name) for name in model.feature_names}], dtype=float)
     return float(model.probability(frame)[0])
+
+
+def refuse_audit_rows(engine: Any) -> None:
+    """A trigger that makes every insert into the audit log fail.
+
+    It breaks audit writes alone, on SQLite and PostgreSQL alike, while every other
+    table (tokens, caseloads) still reads and writes: what a full or failing log
+    looks like to the service. :func:`allow_audit_rows` removes it.
+    """
+    from sqlalchemy import text
+
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                text(
+                    "CREATE FUNCTION refuse_audit_row() RETURNS trigger AS $$ "
+                    "BEGIN RAISE EXCEPTION 'refused'; END $$ LANGUAGE plpgsql"
+                )
+            )
+            trigger = "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW"
+            connection.execute(text(f"{trigger} EXECUTE FUNCTION refuse_audit_row()"))
+        else:
+            connection.execute(
+                text(
+                    "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log "
+                    "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+                )
+            )
+
+
+def allow_audit_rows(engine: Any) -> None:
+    """Remove the trigger of :func:`refuse_audit_rows`."""
+    from sqlalchemy import text
+
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("DROP TRIGGER refuse_audit ON audit_log"))
+            connection.execute(text("DROP FUNCTION refuse_audit_row()"))
+        else:
+            connection.execute(text("DROP TRIGGER refuse_audit"))
