@@ -130,7 +130,9 @@ def create_app(config: PreviConfig | None = None, *, settings: ServiceSettings |
     app = _api()
     app.state.previ = state
     install_error_handlers(app)
-    install_openapi(app, model=lambda: state.holder.current, catalog=state.catalog)
+    install_openapi(
+        app, model=lambda: state.holder.current, catalog=state.catalog, purposes=settings.purposes
+    )
     mount_docs(app)
     mount_pages(app)
     # The last added runs first: headers on everything, then the log, then the checks.

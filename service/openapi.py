@@ -11,7 +11,7 @@ Two documents, one source (the routes and :mod:`service.schemas`):
   properties of ``features`` (each value's range, and whether null, "no
   record", is a state the model knows), the names ``unknown`` may list (none
   when the model cannot score unknown values: every feature is then required),
-  and the catalog's programme ids. ``info.x-model`` names the model (version
+  the catalog's programme ids and the deployment's purposes. ``info.x-model`` names the model (version
   and SHA-256); the document is rebuilt when a reload swaps it.
 
 The rules are those :func:`service.scoring.feature_problems` enforces: a
@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI
@@ -77,7 +77,13 @@ ALL_REQUIRED = (
 )
 
 
-def install_openapi(app: FastAPI, *, model: Callable[[], LoadedModel | None], catalog: Catalog) -> None:
+def install_openapi(
+    app: FastAPI,
+    *,
+    model: Callable[[], LoadedModel | None],
+    catalog: Catalog,
+    purposes: Sequence[str],
+) -> None:
     """Serve the document of the model loaded now at /openapi.json (built once per model)."""
     published = app.openapi  # FastAPI's own builder, which keeps what it built
     built: dict[str | None, dict[str, Any]] = {}
@@ -87,17 +93,24 @@ def install_openapi(app: FastAPI, *, model: Callable[[], LoadedModel | None], ca
         key = served.sha256 if served is not None else None
         if key not in built:
             built.clear()
-            built[key] = served_document(published(), served, catalog)
+            built[key] = served_document(published(), served, catalog, purposes=purposes)
         return built[key]
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def served_document(published: dict[str, Any], model: LoadedModel | None, catalog: Catalog) -> dict[str, Any]:
-    """The published document with the rules of ``model`` (None: none loaded yet) and ``catalog``."""
+def served_document(
+    published: dict[str, Any],
+    model: LoadedModel | None,
+    catalog: Catalog,
+    *,
+    purposes: Sequence[str],
+) -> dict[str, Any]:
+    """The published document with the rules of ``model`` (None: none loaded yet), catalog and purposes."""
     document = copy.deepcopy(published)
     schemas: dict[str, Any] = document["components"]["schemas"]
     _programmes(schemas, [programme.id for programme in catalog.programs])
+    _purposes(document, list(purposes))
     document["info"]["x-model"] = (
         None
         if model is None
@@ -218,6 +231,20 @@ def _programmes(schemas: dict[str, Any], programmes: list[str]) -> None:
         for example in schema.get("examples", []):
             if example.get("program") is not None and example["program"] not in programmes:
                 example["program"] = programmes[0]
+
+
+def _purposes(document: dict[str, Any], purposes: list[str]) -> None:
+    """A score states one of the deployment's purposes (any other is refused: 403, logged)."""
+    for holder in (ScoreRequest, BatchScoreRequest):
+        schema = document["components"]["schemas"][holder.__name__]
+        schema["properties"]["purpose"].update(enum=purposes, examples=purposes[:1])
+        for example in schema.get("examples", []):
+            if example["purpose"] not in purposes:
+                example["purpose"] = purposes[0]
+    for parameter in document["paths"]["/v1/youth/{youth_id}/score"]["get"]["parameters"]:
+        if parameter["name"] == "purpose":
+            parameter["schema"]["enum"] = purposes
+            parameter["schema"]["examples"] = purposes[:1]
 
 
 def _plain(value: Any) -> Any:

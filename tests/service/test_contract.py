@@ -109,6 +109,8 @@ def test_the_document_states_the_api_and_the_model_it_serves(
     assert model is not None
     assert served["info"]["version"] == API_VERSION
     assert served["info"]["x-model"] == {"version": model.version, "sha256": model.sha256, "kind": "glassbox"}
+    purposes = list(contract_service.state.settings.purposes)
+    assert served["components"]["schemas"]["ScoreRequest"]["properties"]["purpose"]["enum"] == purposes
 
 
 def test_features_are_the_served_models_with_their_ranges_and_the_age_is_the_requests_own(
@@ -142,7 +144,10 @@ def test_a_model_that_cannot_score_unknowns_requires_every_feature(contract_serv
     model = contract_service.state.holder.current
     assert model is not None
     complete = dataclasses.replace(model, scoring=dataclasses.replace(model.scoring, population=None))
-    document = served_document(published_document(), complete, contract_service.state.catalog)
+    state = contract_service.state
+    document = served_document(
+        published_document(), complete, state.catalog, purposes=state.settings.purposes
+    )
     request = document["components"]["schemas"]["ScoreRequest"]
     features = request["properties"]["features"]
     assert features["required"] == [name for name in model.scoring.feature_names if name != "age"]
