@@ -77,7 +77,7 @@ def main() -> None:
         folder = args.keep or Path(scratch)
         bundle = args.bundle
         if bundle is None:
-            from features.synth import synthesize
+            from synthetic.synth import synthesize
 
             bundle = folder / "bundle"
             started = time.perf_counter()

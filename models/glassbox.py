@@ -57,6 +57,7 @@ NOT_ADDITIVE = (
     "This booster is not a glass box: tree {tree} splits on several features ({features}). "
     "Train it with fit_glassbox, or explain it with models.explain.explain (TreeSHAP) instead."
 )
+STUMP_LEAVES = "A glass box of stumps has trees of 2 leaves; got num_leaves={leaves}."
 _RESERVED = frozenset({"objective", "interaction_constraints", "monotone_constraints", "linear_tree"})
 
 
@@ -73,6 +74,7 @@ def glassbox_params(
     max_bin: int = 255,
     num_threads: int = 1,
     monotone_method: MonotoneMethod = "intermediate",
+    stumps: bool = False,
 ) -> dict[str, Any]:
     """LightGBM parameters for a glass box over ``feature_names`` (in column order).
 
@@ -84,6 +86,13 @@ def glassbox_params(
     ``deterministic`` with ``force_row_wise`` and a fixed ``seed`` make a run
     repeatable; ``num_threads=1`` by default so that it is also repeatable across
     machines and so that grid runs can be spread over processes.
+
+    ``stumps=True`` keeps every tree to one feature by its shape rather than by
+    ``interaction_constraints``: trees of depth 1 (one split, two leaves;
+    ``num_leaves`` must be 2). LightGBM's distributed (data-parallel) learner
+    fails with interaction constraints (``std::bad_array_new_length``, LightGBM
+    issue #5680, open), so the Dask engine trains stumps; the model is additive
+    all the same and compiles to the same lookup tables.
     """
     names = list(feature_names)
     unknown = sorted(set(monotone) - set(names))
@@ -99,12 +108,17 @@ def glassbox_params(
         for name in categorical
         if monotone.get(name, 0) != 0
     ]
+    if stumps and num_leaves != 2:
+        problems.append(STUMP_LEAVES.format(leaves=num_leaves))
     if problems:
         raise PreviError(*problems)
+    one_feature_per_tree: dict[str, Any] = (
+        {"max_depth": 1} if stumps else {"interaction_constraints": [[index] for index in range(len(names))]}
+    )
     return {
         "objective": "binary",
         "metric": "binary_logloss",
-        "interaction_constraints": [[index] for index in range(len(names))],
+        **one_feature_per_tree,
         "monotone_constraints": [int(monotone.get(name, 0)) for name in names],
         "monotone_constraints_method": monotone_method,
         "num_leaves": num_leaves,

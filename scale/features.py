@@ -32,7 +32,13 @@ from previ.errors import PreviError
 from scale.cluster import Progress, run_per_partition
 from scale.partition import partition_dirs
 
-__all__ = ["PartitionedMatrix", "check_dataset_out", "load_partition", "write_feature_dataset"]
+__all__ = [
+    "PartitionedMatrix",
+    "check_dataset_out",
+    "default_dates",
+    "load_partition",
+    "write_feature_dataset",
+]
 
 
 @dataclass(frozen=True)
@@ -72,7 +78,7 @@ def write_feature_dataset(
     """
     check_dataset_out(out)
     parts = partition_dirs(data_dir)
-    dates = list(as_of) or _default_dates(client, settings, parts, progress)
+    dates = list(as_of) or default_dates(client, settings, parts, progress)
     with atomic_dir(out) as temporary:
         results = run_per_partition(
             client, _build_bucket, parts, settings, dates, temporary, progress=progress
@@ -108,10 +114,10 @@ def _build_bucket(part: Path, settings: PreviConfig, dates: list[dt.date], out: 
     return _BucketMatrix(as_of_counts(matrix.frame), matrix.features, matrix.removed)
 
 
-def _default_dates(
-    client: Any, settings: PreviConfig, parts: list[Path], progress: Progress | None
+def default_dates(
+    client: Any, settings: PreviConfig, parts: list[Path], progress: Progress | None = None
 ) -> list[dt.date]:
-    """The pandas default dates, from the first dates of every bucket."""
+    """The pandas engine's default as_of dates of the whole bundle, from the first dates of every bucket."""
     buckets = run_per_partition(client, _first_dates, parts, settings, progress=progress)
     tables: dict[str, list[pd.DataFrame]] = {}
     for _, minima in buckets:

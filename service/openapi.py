@@ -35,7 +35,6 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import pandas as pd
 from fastapi import FastAPI
 
 from models.artifact import ScoringModel
@@ -180,8 +179,8 @@ def example_values(scoring: ScoringModel) -> tuple[dict[str, Any], list[str]]:
         }
         unknown = [name for name in EXAMPLE_UNKNOWN if name in names and name not in features]
         return features, unknown
-    row = pd.DataFrame(scoring.golden["inputs"]).iloc[0]
-    return {name: _plain(row[name]) for name in _sendable(scoring)}, []
+    inputs = scoring.golden["inputs"]  # column -> values, as the artifact stores them (no pandas here)
+    return {name: _plain(inputs[name][0]) for name in _sendable(scoring)}, []
 
 
 def _sendable(scoring: ScoringModel) -> list[str]:

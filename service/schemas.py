@@ -212,11 +212,12 @@ class ReferralOut(BaseModel):
     name: str = Field(examples=["Reinserción escolar"])
     description: str | None = None
     capacity: int = Field(description="Places per cycle in the catalog.", examples=[60])
-    place: Literal["offered", "waiting", "open", "full"] = Field(
+    place: Literal["offered", "waiting", "declined", "withdrawn", "open", "full"] = Field(
         "open",
         description="Whether a place exists, after the latest `previ allocate` cycle: 'offered' (this young "
-        "person holds one), 'waiting' (on its waiting list), 'open' (places left unoffered, or no cycle "
-        "allocated yet) or 'full'.",
+        "person holds one), 'waiting' (on its waiting list), 'declined' (they turned down the place offered; "
+        "it went to the next in line), 'withdrawn' (they left its waiting list), 'open' (places left "
+        "unoffered, or no cycle allocated yet) or 'full'.",
     )
     waiting_position: int | None = Field(None, description="Place on the waiting list (1 = next).")
     cycle: str | None = Field(None, description="The allocation cycle the place refers to.")

@@ -41,10 +41,17 @@ CATEGORY_LABELS: dict[tuple[str, str], tuple[str, ...]] = {
 }
 
 
-def youth_ids(size: int) -> pa.Array:
-    """Pseudonymous ids Y000000, Y000001, ... (zero-padded, so text order is row order)."""
-    width = max(6, len(str(max(size - 1, 0))))
-    digits = pc.utf8_lpad(pa.array(np.arange(size)).cast(pa.string()), width=width, padding="0")
+def youth_ids(size: int, *, first: int = 0, total: int | None = None) -> pa.Array:
+    """Pseudonymous ids Y000000, Y000001, ... (zero-padded, so text order is row order).
+
+    ``first`` and ``total`` number a slice of a larger population (the buckets
+    of a partitioned synthesis): ids Y<first> to Y<first + size - 1>, padded to
+    the width of the whole population's ids.
+    """
+    width = max(6, len(str(max((total or size) - 1, 0))))
+    digits = pc.utf8_lpad(
+        pa.array(np.arange(first, first + size)).cast(pa.string()), width=width, padding="0"
+    )
     return pc.binary_join_element_wise("Y", digits, "")
 
 

@@ -11,13 +11,19 @@ here so the report can state them:
   num_leaves in {4, 8} x min_child_samples in {50, 200}, learning rate 0.05;
 * unconstrained LightGBM: num_leaves in {15, 31}, min_child_samples 50,
   learning rate 0.05.
+
+Where the learned models are fitted is a :class:`FitEngine`: :class:`LocalFit`
+(this process, the pandas engine) or the Dask engine's
+:class:`training.dask_fit.DaskFit`. Everything else (the grid, the choice on
+the stop rows, compiling the glass box) is the same code for both.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import lightgbm as lgb
 import numpy as np
@@ -39,6 +45,117 @@ MODEL_NAMES = ("abc_rule", "one_feature", "logistic", "glassbox", "lightgbm")
 GLASSBOX_GRID = {"num_leaves": (4, 8), "min_child_samples": (50, 200)}
 LIGHTGBM_GRID = {"num_leaves": (15, 31), "min_child_samples": (50,)}
 LOGISTIC_GRID = {"C": (0.1, 1.0)}
+MAX_ROUNDS = 2000
+"""Most trees a boosted model may grow while early stopping watches the stop rows."""
+PATIENCE = 50
+"""Early stopping: rounds without a better stop-row log loss before boosting stops."""
+
+
+class FitEngine(Protocol):
+    """Where the grid's boosted models and logistic regression are fitted.
+
+    ``rounds`` None: boost up to :data:`MAX_ROUNDS` trees, stopping early on the
+    ``stop`` rows after :data:`PATIENCE` rounds without improvement; a number:
+    exactly that many trees (``stop`` is then only watched). The boosters
+    returned behave as LightGBM's after early stopping: ``best_iteration`` set.
+    """
+
+    glassbox_grid: Mapping[str, tuple[Any, ...]]
+
+    def glassbox(
+        self,
+        train: TrainingSet,
+        stop: TrainingSet,
+        *,
+        seed: int,
+        threads: int,
+        params: dict[str, Any],
+        rounds: int | None,
+    ) -> lgb.Booster: ...
+
+    def lightgbm(
+        self,
+        train: TrainingSet,
+        stop: TrainingSet,
+        *,
+        seed: int,
+        threads: int,
+        params: dict[str, Any],
+        rounds: int | None,
+    ) -> lgb.Booster: ...
+
+    def logistic_rows(self, train: TrainingSet) -> TrainingSet:
+        """The rows the logistic regression is fitted on."""
+        ...
+
+
+class LocalFit:
+    """The pandas engine: every model fitted in this process, on every training row."""
+
+    glassbox_grid: Mapping[str, tuple[Any, ...]] = GLASSBOX_GRID
+
+    def glassbox(
+        self,
+        train: TrainingSet,
+        stop: TrainingSet,
+        *,
+        seed: int,
+        threads: int,
+        params: dict[str, Any],
+        rounds: int | None,
+    ) -> lgb.Booster:
+        return fit_glassbox(
+            train.features,
+            train.label,
+            stop.features,
+            stop.label,
+            monotone=train.monotone,
+            seed=seed,
+            num_threads=threads,
+            **params,
+            num_boost_round=rounds or MAX_ROUNDS,
+            early_stopping_rounds=None if rounds else PATIENCE,
+        )
+
+    def lightgbm(
+        self,
+        train: TrainingSet,
+        stop: TrainingSet,
+        *,
+        seed: int,
+        threads: int,
+        params: dict[str, Any],
+        rounds: int | None,
+    ) -> lgb.Booster:
+        names = lightgbm_names(train.feature_names)  # LightGBM refuses some characters of real column names
+        return lgb.train(
+            lightgbm_settings(seed, threads, params),
+            lgb.Dataset(train.features.set_axis(names, axis=1), train.label),
+            num_boost_round=rounds or MAX_ROUNDS,
+            valid_sets=[lgb.Dataset(stop.features.set_axis(names, axis=1), stop.label)],
+            callbacks=[] if rounds else [lgb.early_stopping(PATIENCE, verbose=False)],
+        )
+
+    def logistic_rows(self, train: TrainingSet) -> TrainingSet:
+        return train
+
+
+LOCAL = LocalFit()
+
+
+def lightgbm_settings(seed: int, threads: int, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameters of the unconstrained LightGBM: the grid's ``params`` over fixed settings."""
+    return {
+        "objective": "binary",
+        "learning_rate": 0.05,
+        "feature_fraction": 0.9,
+        "seed": seed,
+        "deterministic": True,
+        "force_row_wise": True,
+        "num_threads": threads,
+        "verbose": -1,
+        **params,
+    }
 
 
 @dataclass
@@ -62,7 +179,13 @@ class FittedModel:
 
 
 def fit_grid(
-    data: TrainingSet, fold: Fold, *, models: tuple[str, ...] = MODEL_NAMES, seed: int = 0, threads: int = 0
+    data: TrainingSet,
+    fold: Fold,
+    *,
+    models: tuple[str, ...] = MODEL_NAMES,
+    seed: int = 0,
+    threads: int = 0,
+    engine: FitEngine = LOCAL,
 ) -> dict[str, FittedModel]:
     """Fit every requested candidate on the fold's training rows."""
     train = data.subset(fold.train)
@@ -76,20 +199,35 @@ def fit_grid(
             "one_feature", "ranker", ranker, {"feature": ranker.feature, "sign": ranker.sign}
         )
     if "logistic" in models:
-        fitted["logistic"] = _best((_fit_logistic(train, C=C, seed=seed) for C in LOGISTIC_GRID["C"]), stop)
+        rows = engine.logistic_rows(train)
+        fitted["logistic"] = _best((_fit_logistic(rows, C=C, seed=seed) for C in LOGISTIC_GRID["C"]), stop)
     if "glassbox" in models:
         fitted["glassbox"] = _best(
-            (_fit_glassbox(train, stop, seed, threads, params) for params in _grid(GLASSBOX_GRID)), stop
+            (
+                _fit_glassbox(train, stop, seed, threads, params, engine=engine)
+                for params in _grid(engine.glassbox_grid)
+            ),
+            stop,
         )
     if "lightgbm" in models:
         fitted["lightgbm"] = _best(
-            (_fit_lightgbm(train, stop, seed, threads, params) for params in _grid(LIGHTGBM_GRID)), stop
+            (
+                _fit_lightgbm(train, stop, seed, threads, params, engine=engine)
+                for params in _grid(LIGHTGBM_GRID)
+            ),
+            stop,
         )
     return fitted
 
 
 def refit(
-    fitted: FittedModel, train: TrainingSet, monitor: TrainingSet, *, seed: int, threads: int
+    fitted: FittedModel,
+    train: TrainingSet,
+    monitor: TrainingSet,
+    *,
+    seed: int,
+    threads: int,
+    engine: FitEngine = LOCAL,
 ) -> FittedModel:
     """The same model with its tuned settings, fitted again on ``train``.
 
@@ -101,11 +239,11 @@ def refit(
     tuned = {key: value for key, value in fitted.params.items() if key in ("num_leaves", "min_child_samples")}
     rounds = int(fitted.params.get("trees", 0)) or None
     if fitted.kind == "glassbox":
-        model = _fit_glassbox(train, monitor, seed, threads, tuned, rounds=rounds)
+        model = _fit_glassbox(train, monitor, seed, threads, tuned, rounds=rounds, engine=engine)
     elif fitted.kind == "lightgbm":
-        model = _fit_lightgbm(train, monitor, seed, threads, tuned, rounds=rounds)
+        model = _fit_lightgbm(train, monitor, seed, threads, tuned, rounds=rounds, engine=engine)
     elif fitted.kind == "logistic":
-        model = _fit_logistic(train, C=float(fitted.params["C"]), seed=seed)
+        model = _fit_logistic(engine.logistic_rows(train), C=float(fitted.params["C"]), seed=seed)
     elif fitted.kind == "ranker":
         ranker = fit_one_feature_ranker(train.features, train.label)
         model = FittedModel("one_feature", "ranker", ranker, {"feature": ranker.feature, "sign": ranker.sign})
@@ -115,7 +253,7 @@ def refit(
     return model
 
 
-def _grid(space: dict[str, tuple[Any, ...]]) -> list[dict[str, Any]]:
+def _grid(space: Mapping[str, tuple[Any, ...]]) -> list[dict[str, Any]]:
     return [dict(zip(space, values, strict=True)) for values in itertools.product(*space.values())]
 
 
@@ -169,19 +307,9 @@ def _fit_glassbox(
     params: dict[str, Any],
     *,
     rounds: int | None = None,
+    engine: FitEngine = LOCAL,
 ) -> FittedModel:
-    booster = fit_glassbox(
-        train.features,
-        train.label,
-        stop.features,
-        stop.label,
-        monotone=train.monotone,
-        seed=seed,
-        num_threads=threads,
-        **params,
-        num_boost_round=rounds or 2000,
-        early_stopping_rounds=None if rounds else 50,
-    )
+    booster = engine.glassbox(train, stop, seed=seed, threads=threads, params=params, rounds=rounds)
     levels = {name: list(train.features[name].cat.categories) for name in train.categorical}
     lookup = compile_glassbox(booster, train.feature_names, levels)
     return FittedModel(
@@ -197,24 +325,7 @@ def _fit_lightgbm(
     params: dict[str, Any],
     *,
     rounds: int | None = None,
+    engine: FitEngine = LOCAL,
 ) -> FittedModel:
-    settings = {
-        "objective": "binary",
-        "learning_rate": 0.05,
-        "feature_fraction": 0.9,
-        "seed": seed,
-        "deterministic": True,
-        "force_row_wise": True,
-        "num_threads": threads,
-        "verbose": -1,
-        **params,
-    }
-    names = lightgbm_names(train.feature_names)  # LightGBM refuses some characters of real column names
-    booster = lgb.train(
-        settings,
-        lgb.Dataset(train.features.set_axis(names, axis=1), train.label),
-        num_boost_round=rounds or 2000,
-        valid_sets=[lgb.Dataset(stop.features.set_axis(names, axis=1), stop.label)],
-        callbacks=[] if rounds else [lgb.early_stopping(50, verbose=False)],
-    )
+    booster = engine.lightgbm(train, stop, seed=seed, threads=threads, params=params, rounds=rounds)
     return FittedModel("lightgbm", "lightgbm", booster, {**params, "trees": booster.num_trees()})

@@ -23,7 +23,7 @@ from previ.errors import PreviError
 from training.calibrate import fit_calibrator
 from training.dataset import TrainingSet
 from training.evaluate import Evaluation, evaluate
-from training.grid import FittedModel, fit_grid, refit
+from training.grid import LOCAL, FitEngine, FittedModel, fit_grid, refit
 from training.splits import Fold, _bucket, _halves, check_classes, stratified_folds, temporal_folds
 
 Progress = Callable[[str], None]
@@ -84,9 +84,17 @@ class TrainingResult:
 
 
 def run_training(
-    data: TrainingSet, settings: TrainingConfig, *, progress: Progress | None = None
+    data: TrainingSet,
+    settings: TrainingConfig,
+    *,
+    progress: Progress | None = None,
+    engine: FitEngine = LOCAL,
 ) -> TrainingResult:
-    """Fit, calibrate and evaluate the whole grid (see the module docstring)."""
+    """Fit, calibrate and evaluate the whole grid (see the module docstring).
+
+    ``engine`` fits the learned models: in this process (the default) or on a
+    Dask cluster (:class:`training.dask_fit.DaskFit`).
+    """
     report = progress or (lambda _: None)
     if data.time is not None and data.horizon_days is not None:
         folds = temporal_folds(data.time, data.ids, data.horizon_days)
@@ -106,7 +114,9 @@ def run_training(
     last: dict[str, tuple[FittedModel, Calibrator]] = {}
     for index, fold in enumerate(folds, start=1):
         report(f"fold {index}/{len(folds)}: {fold.description}")
-        fitted = fit_grid(data, fold, models=settings.models, seed=settings.seed, threads=settings.threads)
+        fitted = fit_grid(
+            data, fold, models=settings.models, seed=settings.seed, threads=settings.threads, engine=engine
+        )
         calibrate_rows = data.subset(fold.calibrate)
         test = data.subset(fold.test)
         test_positions.append(np.flatnonzero(fold.test))
@@ -141,7 +151,7 @@ def run_training(
         )
         models[name] = ModelResult(name, model, calibrator, evaluation, probability, raw, fold_metrics[name])
     report("refitting the served model on every closed label window")
-    served = refit_for_serving(data, models[settings.champion_candidate].fitted, settings)
+    served = refit_for_serving(data, models[settings.champion_candidate].fitted, settings, engine=engine)
     return TrainingResult(
         data=data,
         folds=folds,
@@ -153,7 +163,9 @@ def run_training(
     )
 
 
-def refit_for_serving(data: TrainingSet, fitted: FittedModel, settings: TrainingConfig) -> ServedModel:
+def refit_for_serving(
+    data: TrainingSet, fitted: FittedModel, settings: TrainingConfig, *, engine: FitEngine = LOCAL
+) -> ServedModel:
     """Refit the tuned champion candidate on all labelled rows but a calibration slice.
 
     The test figures describe the model fitted on the last fold, whose newest
@@ -176,7 +188,7 @@ def refit_for_serving(data: TrainingSet, fitted: FittedModel, settings: Training
     if len(np.unique(data.label[calibrate])) < 2 or len(np.unique(data.label[~calibrate])) < 2:
         raise PreviError("training: the refit's calibration slice holds a single class; add data")
     train, held_out = data.subset(~calibrate), data.subset(calibrate)
-    model = refit(fitted, train, held_out, seed=settings.seed, threads=settings.threads)
+    model = refit(fitted, train, held_out, seed=settings.seed, threads=settings.threads, engine=engine)
     calibrator = fit_calibrator(model.raw_score(held_out.features), held_out.label, seed=settings.seed)
     description = (
         f"Served model: {fitted.name} refitted with the tuned settings on {len(train.label):,} labelled rows "

@@ -10,10 +10,10 @@ address is printed, and the progress bar counts buckets.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import typer
 from rich.table import Table
@@ -51,18 +51,30 @@ MemoryOption = Annotated[
 ]
 
 
+class DaskSession(NamedTuple):
+    """A Dask client and the progress bar's two callbacks."""
+
+    client: Any
+    progress: Callable[[int, int], None]
+    """Counts buckets: called with (done, in all)."""
+    report: Callable[[str], None]
+    """Names the current step."""
+
+
 @contextmanager
 def dask_session(
-    data: Path, scheduler: str | None, workers: int, memory_limit: str, step: str
-) -> Iterator[tuple[Any, Any]]:
-    """A Dask client (dashboard address printed) and a progress callback counting buckets.
+    data: Path | None, scheduler: str | None, workers: int, memory_limit: str, step: str
+) -> Iterator[DaskSession]:
+    """A Dask client (dashboard address printed) and progress callbacks (buckets, steps).
 
-    ``data`` is checked to be a partitioned bundle before any cluster starts.
+    ``data`` (None when the command writes the partitioned bundle) is checked
+    to be a partitioned bundle before any cluster starts.
     """
     from scale.cluster import ClusterOptions, dask_client
     from scale.partition import partition_dirs
 
-    partition_dirs(data)
+    if data is not None:
+        partition_dirs(data)
     options = ClusterOptions(scheduler=scheduler, workers=workers, memory_limit=memory_limit)
     with dask_client(options) as client:
         served = "dashboard" in client.scheduler_info().get("services", {})
@@ -74,7 +86,10 @@ def dask_session(
             def advance(done: int, total: int) -> None:
                 bar.update(task, description=f"{step}: {done:,}/{total:,} buckets")
 
-            yield client, advance
+            def report(text: str) -> None:
+                bar.update(task, description=f"{step}: {text}")
+
+            yield DaskSession(client, advance, report)
 
 
 def register(app: typer.Typer) -> None:

@@ -54,12 +54,12 @@ def score_command(
         from scale.score import partitioned_scorer
 
         data_dir = data or settings.data.dir
-        with dask_session(data_dir, scheduler, workers, memory_limit, "score") as (client, progress):
+        with dask_session(data_dir, scheduler, workers, memory_limit, "score") as session:
             summary = write_snapshot(
                 settings,
                 data_dir=data_dir,
                 as_of=date,
-                scorer=partitioned_scorer(client, progress),
+                scorer=partitioned_scorer(session.client, session.progress),
             )
     else:
         summary = write_snapshot(settings, data_dir=data or settings.data.dir, as_of=date)

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from cli.commands import console, error_console, handles_errors, progress_bar, split_list
-from previ.config import load_config
+from cli.commands.engine import (
+    Engine,
+    EngineOption,
+    MemoryOption,
+    SchedulerOption,
+    WorkersOption,
+    dask_session,
+)
+from previ.config import PreviConfig, load_config
 from previ.errors import PreviError
+
+if TYPE_CHECKING:
+    from training.dataset import TrainingSet
+    from training.grid import FitEngine
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="previ.yaml (default: ./previ.yaml, else built-in defaults).")
@@ -50,6 +63,14 @@ def train_command(
     no_register: Annotated[
         bool, typer.Option("--no-register", help="Evaluate only; do not log to MLflow.")
     ] = False,
+    holdout_municipality: Annotated[
+        str | None,
+        typer.Option(
+            "--holdout-municipality",
+            help="Train without this municipality, then report how the model ranks and calibrates in it "
+            "(holdout.json; not registered).",
+        ),
+    ] = None,
     allow_feature: Annotated[
         list[str] | None,
         typer.Option(
@@ -57,6 +78,10 @@ def train_command(
             help="Keep this feature although the proxy screen flags it (repeatable; the model card says so).",
         ),
     ] = None,
+    engine: EngineOption = Engine.pandas,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = 2,
+    memory_limit: MemoryOption = "auto",
 ) -> None:
     """Train the model grid with temporal validation, calibrate, evaluate and register the champion candidate.
 
@@ -64,9 +89,11 @@ def train_command(
 
     From a flat table:     previ train --table FILE --label COL --id COL [--group COL,...]
                            [--exclude PATTERN,...] [--positive VALUE]
-    """
-    from training.pipeline import train_and_register, training_set_from_bundle, training_set_from_table
 
+    On Dask:               previ train --engine dask --data PARTITIONED_BUNDLE [--scheduler ADDRESS]
+    (features are built bucket by bucket on the workers, LightGBM trains there
+    with its data-parallel learner; see docs/scale.md)
+    """
     settings = load_config(config)
     if table is None and any(
         option is not None for option in (label, id_column, time, group, exclude, positive)
@@ -74,27 +101,31 @@ def train_command(
         raise PreviError(
             "train: --label, --id, --time, --group, --exclude and --positive go with --table FILE"
         )
-    with progress_bar() as progress:
-        task = progress.add_task("loading data", total=None)
+    from training.grid import LOCAL
+    from training.pipeline import train_and_register
 
-        def report(text: str) -> None:
-            progress.update(task, description=text)
+    if engine is Engine.dask and table is not None:
+        raise PreviError("train: --engine dask trains on a partitioned bundle (--data), not on --table")
+    with ExitStack() as stack:
+        if engine is Engine.dask:
+            from scale.partition import partition_dirs
+            from training.dask_fit import DaskFit
+            from training.partitioned import training_set_from_partitions
 
-        if table is not None:
-            if not label or not id_column:
-                raise PreviError("train: --table needs --label COL and --id COL")
-            dataset = training_set_from_table(
-                table,
-                label=label,
-                id_column=id_column,
-                time=time,
-                groups=split_list(group),
-                exclude=split_list(exclude),
-                positive=positive,
-                horizon_days=settings.features.horizon_days,
-            )
+            data_dir = data or settings.data.dir
+            session = stack.enter_context(dask_session(data_dir, scheduler, workers, memory_limit, "train"))
+            report = session.report
+            dataset = training_set_from_partitions(session.client, settings, data_dir, session.progress)
+            fit: FitEngine = DaskFit(session.client, len(partition_dirs(data_dir)))
         else:
-            dataset = training_set_from_bundle(settings, data)
+            progress = stack.enter_context(progress_bar())
+            task = progress.add_task("loading data", total=None)
+
+            def report(text: str) -> None:
+                progress.update(task, description=text)
+
+            dataset = _training_set(settings, data, table, label, id_column, time, group, exclude, positive)
+            fit = LOCAL
         for warning in dataset.warnings:
             error_console.print(f"warning: {warning}", markup=False)
         outcome = train_and_register(
@@ -104,6 +135,8 @@ def train_command(
             register=not no_register,
             allow_features=allow_feature or (),
             progress=report,
+            engine=fit,
+            holdout_municipality=holdout_municipality,
         )
     for warning in outcome.result.data.warnings[len(dataset.warnings) :]:
         error_console.print(f"warning: {warning}", markup=False, soft_wrap=True)
@@ -112,12 +145,46 @@ def train_command(
     console.print(
         f"Fairness gate: {gate['champion_gate']} ({gate['champion_flags']})", markup=False, soft_wrap=True
     )
+    if "holdout" in outcome.metrics:
+        console.print(holdout_table(outcome.metrics["holdout"]))
     console.print(f"Run folder: {outcome.out_dir} (metrics.json, plots, model_card.md)")
+    if holdout_municipality is not None:
+        console.print("Not registered: a model trained without a municipality is for this check only.")
     if outcome.registration is not None:
         console.print(
             f"Registered {settings.training.registered_model} version {outcome.registration.version} "
             f"as 'challenger' (run {outcome.registration.run_id})."
         )
+
+
+def _training_set(
+    settings: PreviConfig,
+    data: Path | None,
+    table: Path | None,
+    label: str | None,
+    id_column: str | None,
+    time: str | None,
+    group: str | None,
+    exclude: str | None,
+    positive: str | None,
+) -> TrainingSet:
+    """The training set of a bundle, or of a flat table (pandas engine)."""
+    from training.pipeline import training_set_from_bundle, training_set_from_table
+
+    if table is None:
+        return training_set_from_bundle(settings, data)
+    if not label or not id_column:
+        raise PreviError("train: --table needs --label COL and --id COL")
+    return training_set_from_table(
+        table,
+        label=label,
+        id_column=id_column,
+        time=time,
+        groups=split_list(group),
+        exclude=split_list(exclude),
+        positive=positive,
+        horizon_days=settings.features.horizon_days,
+    )
 
 
 @handles_errors
@@ -141,6 +208,29 @@ def promote_command(
         error_console.print(f"reviewed: {failure}", markup=False, soft_wrap=True)
     previous = f" (was v{decision.previous_champion})" if decision.previous_champion else ""
     console.print(f"{settings.training.registered_model} v{decision.version} is now champion{previous}.")
+
+
+def holdout_table(holdout: dict[str, Any]) -> Table:
+    """The champion candidate in the held-out municipality beside the municipalities it learned from."""
+    name = holdout["municipality"]
+    table = Table(
+        title=f"{holdout['model']} trained without {name}, test date {holdout['test_date']}",
+        caption="observed/predicted 1 and slope 1: calibrated; slope < 1: predictions too spread out",
+    )
+    for header in ("rows", "ROC AUC (95% CI)", "observed/predicted (95% CI)", "calibration slope (95% CI)"):
+        table.add_column(header)
+    table.add_column("", justify="left")
+    for label, figures in ((name, holdout["held_out"]), ("other municipalities", holdout["others"])):
+        ratio, slope = figures["observed_over_predicted"], figures["calibration_slope"]
+        low, high = figures["roc_auc_ci"]
+        table.add_row(
+            f"{figures['n']:,}",
+            f"{figures['roc_auc']:.3f} ({low:.3f}-{high:.3f})",
+            f"{ratio['value']:.2f} ({ratio['ci'][0]:.2f}-{ratio['ci'][1]:.2f})",
+            f"{slope['value']:.2f} ({slope['ci'][0]:.2f}-{slope['ci'][1]:.2f})",
+            label,
+        )
+    return table
 
 
 def metrics_table(metrics: dict[str, Any]) -> Table:

@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from service.deps import ProgramManagerGuard
 from service.responses import refusals
-from service.texts import text
+from service.texts import NO_AUDIT, text
 
 router = APIRouter(tags=["model"])
 
@@ -32,7 +32,7 @@ def fairness(request: Request, guard: ProgramManagerGuard) -> Response:
     wants_html = "text/html" in request.headers.get("accept", "")
     content = model.audit_report(guard.language) if wants_html else model.audit_json
     if content is None:
-        guard.refuse(404, text("no_audit", guard.language), model=model, detail="no_audit")
+        guard.refuse(404, text(NO_AUDIT, guard.language), model=model, detail="no_audit")
     guard.log("allowed", 200, model=model)
     if isinstance(content, str):
         return HTMLResponse(content)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-import pandas as pd
 from fastapi import APIRouter
 
 from service.allocation_store import places_for
@@ -14,7 +12,7 @@ from service.model_store import LoadedModel
 from service.responses import refusals
 from service.results import Partial, enrolment_map, score_out
 from service.schemas import BatchScoreOut, BatchScoreRequest, Person, ScoreOut, ScoreRequest
-from service.scoring import FeatureProblem, feature_problems, score_rows, unknown_features, values_row
+from service.scoring import FeatureProblem, explained_scores, feature_problems, unknown_features, values_row
 
 router = APIRouter(tags=["scores"])
 
@@ -97,33 +95,30 @@ def score_people(
         guard.invalid(problems, purpose=purpose, youth_ids=ids, model=model)
     scoring = model.scoring
     rows = [values_row(scoring, person.features, age=person.age) for person in people]
-    if scoring.categorical_levels:
-        values = pd.DataFrame(rows, columns=scoring.feature_names, dtype=object)
-    else:
-        values = pd.DataFrame(np.array(rows, dtype=np.float64), columns=scoring.feature_names)
     unknown = [
         unknown_features(scoring, person.features, person.unknown, age=person.age) for person in people
     ]
-    mask = np.array([[name in names for name in scoring.feature_names] for names in unknown], dtype=bool)
+    masks = [[name in listed for name in scoring.feature_names] for listed in map(set, unknown)]
     settings = guard.state.settings
     reference = guard.state.snapshots.reference_for(model.sha256)
-    scored = score_rows(scoring, values, reference=reference, unknown=mask.reshape(values.shape))
-    reasons = scored.reasons(guard.language, top=settings.top_reasons)
+    scores = explained_scores(
+        scoring, rows, masks, reference=reference, language=guard.language, top=settings.top_reasons
+    )
     places = places_for(guard.state.snapshots, ids)
     answers = [
         score_out(
             youth_id=person.youth_id,
             model_version=model.version,
-            probability=float(scored.probability[row]),
-            percentile=float(scored.percentile[row]),
-            reference=scored.reference,
-            tier=str(scored.tier[row]),
-            reasons=reasons.for_row(row),
+            probability=score.probability,
+            percentile=score.percentile,
+            reference=score.reference,
+            tier=score.tier,
+            reasons=score.reasons,
             partial=Partial(
-                low=float(scored.low[row]),
-                high=float(scored.high[row]),
-                unknown=tuple(unknown[row]),
-                most_informative=scored.most_informative[row],
+                low=score.low,
+                high=score.high,
+                unknown=tuple(names),
+                most_informative=score.most_informative,
                 tiers=scoring.tiers,
                 registry=scoring.registry,
             ),
@@ -135,7 +130,7 @@ def score_people(
             max_referrals=settings.max_referrals,
             places=places.get(person.youth_id),
         )
-        for row, person in enumerate(people)
+        for person, score, names in zip(people, scores, unknown, strict=True)
     ]
     guard.log("allowed", 200, purpose=purpose, youth_ids=ids, model=model)
     return answers

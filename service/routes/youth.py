@@ -12,7 +12,7 @@ from service.deps import OUT_OF_CASELOAD, CaseworkerGuard
 from service.responses import refusals
 from service.results import score_out
 from service.schemas import ScoreOut
-from service.texts import text
+from service.texts import NO_SNAPSHOT, NOT_IN_SNAPSHOT, text
 
 router = APIRouter(tags=["scores"])
 
@@ -69,16 +69,16 @@ def snapshot_score(
     except SQLAlchemyError:
         guard.refuse(
             503,
-            text("no_snapshot", guard.language),
+            text(NO_SNAPSHOT, guard.language),
             purpose=purpose,
             youth_ids=ids,
             detail="snapshots_unreadable",
         )
     if snapshot is None or person is None:
         message = (
-            text("no_snapshot", guard.language)
+            text(NO_SNAPSHOT, guard.language)
             if snapshot is None
-            else text("not_in_snapshot", guard.language, as_of=snapshot.as_of)
+            else text(NOT_IN_SNAPSHOT, guard.language, as_of=snapshot.as_of)
         )
         version = snapshot.model_version if snapshot else None
         guard.log(

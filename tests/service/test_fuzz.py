@@ -13,11 +13,16 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service.tokens import Role
 from tests.service.factories import Registry, RunningService
+
+# Run once, on SQLite: the bodies test what the contract cannot say, not the stores
+# (tests/service/test_api.py runs on PostgreSQL too).
+pytestmark = pytest.mark.parametrize("service", ["sqlite"], indirect=True)
 
 ACCEPTED = {400, 403, 413, 422}
 FUZZ = settings(
