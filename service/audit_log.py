@@ -52,7 +52,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from previ.errors import PreviError
-from service.database import create_schema, make_engine
+from service.database import create_schema, lock_in_schema, make_engine
 from service.group_commit import GroupCommit
 from service.pseudonym import Pseudonym
 
@@ -90,7 +90,6 @@ audit_table = Table(
     Column("row_hash", String(64)),
 )
 GENESIS = "0" * 64
-CHAIN_LOCK_ID = 0x70726576  # "prev": the PostgreSQL advisory lock that serialises chained inserts
 feedback_table = Table(
     "feedback",
     metadata,
@@ -260,7 +259,7 @@ class AuditLog:
 
     def _lock_chain(self, connection: Connection) -> None:
         if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_ID})
+            lock_in_schema(connection, "audit_log chain")
 
     def entries(
         self,

@@ -29,7 +29,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 
 from previ.errors import PreviError
@@ -41,6 +41,7 @@ __all__ = [
     "check_private",
     "create_schema",
     "database_url",
+    "lock_in_schema",
     "make_engine",
     "private_file",
     "reader",
@@ -72,6 +73,19 @@ def make_engine(url: str, *, fsync: bool = True) -> Engine:
     event.listen(engine, "connect", partial(_sqlite_pragmas, synchronous="FULL" if fsync else "OFF"))
     event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def lock_in_schema(connection: Connection, name: str) -> None:
+    """Take PostgreSQL's transaction-level advisory lock ``name`` of the connection's schema.
+
+    Advisory locks belong to the whole database; keying them by the current schema
+    as well lets several deployments (or test runs) share a database without
+    waiting for each other's locks.
+    """
+    connection.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':' || :name, 0))"),
+        {"name": name},
+    )
 
 
 def reader(engine: Engine) -> Engine:

@@ -16,10 +16,11 @@ import asyncio
 import datetime as dt
 import logging
 import signal
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI
 from sqlalchemy.exc import SQLAlchemyError
@@ -56,6 +57,7 @@ from service.tokens import token_store
 __all__ = ["create_app", "published_document"]
 
 log = logging.getLogger("previ.service")
+T = TypeVar("T")
 
 DESCRIPTION = """
 **previ** estimates which young people would benefit from prevention support, explains why, and
@@ -191,12 +193,9 @@ def check_state_files(settings: ServiceSettings) -> None:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state: ServiceState = app.state.previ
-    tasks: set[asyncio.Task[None]] = set()
 
     def start_reload(reason: str) -> None:
-        task = asyncio.get_running_loop().create_task(asyncio.to_thread(_reload, state, reason))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
+        threading.Thread(target=_reload, args=(state, reason), name="previ-reload", daemon=True).start()
 
     start_reload("start-up")
     if state.settings.retention_days is not None:
@@ -230,11 +229,11 @@ async def _follow_served_model(state: ServiceState, retry_seconds: float = 10.0)
         if state.holder.current is None and state.holder.last_error is None:
             continue  # the start-up load is still running
         try:
-            swap = await asyncio.to_thread(state.follower.follow)
+            swap = await _in_daemon_thread(state.follower.follow)
             now = asyncio.get_running_loop().time()
             if swap is None and state.holder.current is None and now - retried >= retry_seconds:
                 retried = now
-                await asyncio.to_thread(_reload, state, "retry: no model yet")
+                await _in_daemon_thread(partial(_reload, state, "retry: no model yet"))
         except Exception as error:  # a failed check must not end the loop
             log.error("following the served model failed (%s)", type(error).__name__)
 
@@ -248,6 +247,35 @@ async def _flush_refusals(state: ServiceState, every: float = 10.0) -> None:
             await asyncio.to_thread(state.refusals.flush, before=minute)
         except AuditUnavailable as error:
             log.error("audit log unavailable (%s): counted refusals kept for later", error)
+
+
+async def _in_daemon_thread(function: Callable[[], T]) -> T:
+    """``function()`` in a daemon thread: a model load in progress never holds up the process's exit.
+
+    (``asyncio.to_thread`` runs in the loop's executor, which the end of the loop
+    waits for: a worker stopped during a slow download would wait for it.)
+    """
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if done.cancelled():
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(result)  # type: ignore[arg-type]
+
+    def run() -> None:
+        try:
+            result, error = function(), None
+        except Exception as raised:
+            result, error = None, raised
+        with suppress(RuntimeError):  # the loop closed meanwhile: nobody waits for the result
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=run, name="previ-follow", daemon=True).start()
+    return await done
 
 
 def _purge(state: ServiceState) -> None:

@@ -42,7 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.database import create_schema, make_engine, reader, sqlite_path
+from service.database import create_schema, lock_in_schema, make_engine, reader, sqlite_path
 
 __all__ = ["SQLStorage", "rates_url"]
 
@@ -150,9 +150,7 @@ class SQLStorage(Storage, MovingWindowSupport):
             connection = connection.execution_options(immediate=True)
             with connection.begin():
                 if connection.dialect.name == "postgresql":
-                    connection.execute(
-                        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
-                    )
+                    lock_in_schema(connection, f"rate {key}")
                 yield connection
 
     def _sweep(self, now: float) -> None:

@@ -28,9 +28,9 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, get_args
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
-from service.database import private_file, sqlite_path
+from service.database import lock_in_schema, private_file, sqlite_path
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -40,7 +40,6 @@ __all__ = ["STORES", "Store", "ensure_schema", "revisions", "upgrade"]
 Store = Literal["service", "snapshots", "rates"]
 STORES: tuple[Store, ...] = get_args(Store)
 FOLDER = Path(__file__).parent
-MIGRATION_LOCK_ID = 0x70726D67  # "prmg": the PostgreSQL advisory lock that serialises upgrades
 
 _current: set[tuple[str, Store]] = set()
 _current_lock = threading.Lock()
@@ -78,7 +77,7 @@ def upgrade(engine: Engine, store: Store) -> list[str]:
         connection = connection.execution_options(immediate=True)
         with connection.begin():
             if connection.dialect.name == "postgresql":
-                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_ID})
+                lock_in_schema(connection, "migrations")
             before = _heads(connection, store)
             config = _config(connection)
             command.upgrade(config, f"{store}@head")

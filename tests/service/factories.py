@@ -323,7 +323,7 @@ def running_service(
             wait_until(lambda: server.started, what="uvicorn to start")
             wait_until(lambda: holder.current is not None or holder.last_error is not None, what="the model")
         if wait_ready:
-            assert httpx.get(f"{running.url}/readyz").status_code == 200, holder.last_error
+            assert httpx.get(f"{running.url}/readyz", timeout=60).status_code == 200, holder.last_error
         yield running
     finally:
         server.should_exit = True

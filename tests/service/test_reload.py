@@ -187,8 +187,10 @@ def test_previ_serve_reloads_the_champion_on_sighup(registry: Registry, tmp_path
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until(
-            lambda: httpx.get(f"{url}/readyz").json().get("model_version") == first, what="previ serve"
+        wait_until(  # a slow start on a loaded machine is not what this test is about
+            lambda: httpx.get(f"{url}/readyz").json().get("model_version") == first,
+            what="previ serve",
+            timeout=240,
         )
         registry.set_champion(name, second)
         process.send_signal(signal.SIGHUP)

@@ -150,8 +150,14 @@ def test_two_workers_on_postgresql_reload_under_load_without_a_failed_or_mixed_r
             logged_after_kill = _scores_logged(engine) - logged
         finally:
             process.send_signal(signal.SIGTERM)
-            output = process.communicate(timeout=60)[0].decode()
-            engine.dispose()
+            try:
+                output = process.communicate(timeout=120)[0].decode()
+            except subprocess.TimeoutExpired:
+                process.kill()
+                output = process.communicate()[0].decode()
+                pytest.fail(f"previ serve did not stop within 120 s of SIGTERM:\n{output}")
+            finally:
+                engine.dispose()
 
     assert reloaded.status_code == 200, reloaded.text
     assert reloaded.json()["version"] == second

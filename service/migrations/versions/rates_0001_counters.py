@@ -42,7 +42,7 @@ CREATE FUNCTION previ_rate_acquire(
 ) RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
 DECLARE counted integer;
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtextextended(hit_key, 0));
+    PERFORM pg_advisory_xact_lock(hashtextextended(current_schema() || ':' || 'rate ' || hit_key, 0));
     SELECT count(*) INTO counted FROM rate_limits WHERE key = hit_key AND at > hit_at - window_seconds;
     IF counted + amount > hit_limit THEN
         RETURN false;
