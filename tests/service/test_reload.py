@@ -187,7 +187,9 @@ def test_previ_serve_reloads_the_champion_on_sighup(registry: Registry, tmp_path
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until(
-            lambda: httpx.get(f"{url}/readyz").json().get("model_version") == first, what="previ serve"
+            lambda: httpx.get(f"{url}/readyz").json().get("model_version") == first,
+            what="previ serve",
+            timeout=180,  # start-up runs the migrations and a child process that reads the registry
         )
         registry.set_champion(name, second)
         process.send_signal(signal.SIGHUP)
