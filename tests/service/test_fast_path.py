@@ -26,7 +26,7 @@ from models.calibration import Calibrator
 from models.reasons import Reason, RowReasons
 from service.catalog import load_catalog
 from service.referrals import suggest_referrals
-from service.scoring import FeatureValue, PercentileReference, explained_scores, score_rows
+from service.scoring import UNIT_RANGES, FeatureValue, PercentileReference, explained_scores, score_rows
 from tests.service.factories import Registry
 
 TOLERANCE = 1e-12
@@ -49,14 +49,21 @@ def model(request: pytest.FixtureRequest, registry: Registry) -> ScoringModel:
 
 
 def _values(model: ScoringModel, name: str) -> st.SearchStrategy[FeatureValue]:
-    """A feature's value: on or beside one of its bin edges, anywhere in its range, or missing."""
+    """A value the API accepts: on or beside one of the feature's bin edges, anywhere in range, or missing.
+
+    Only values within the unit's feasible range (``UNIT_RANGES``), as the API
+    checks them before scoring: LightGBM keeps edges far outside (1e300 and
+    the like) that no request can reach.
+    """
+    declaration = model.registry.get(name)
+    low, high = UNIT_RANGES.get(declaration.unit if declaration else "", (-1e6, 1e6))
     j = model.feature_names.index(name)
-    edges = model.model.edges[j].tolist()
-    on_edges = st.sampled_from(edges) if edges else st.just(0.0)
+    edges = [edge for edge in model.model.edges[j].tolist() if low <= edge <= high]
+    on_edges = st.sampled_from(edges) if edges else st.just(low)
     beside = on_edges.flatmap(
         lambda edge: st.sampled_from([math.nextafter(edge, -math.inf), math.nextafter(edge, math.inf)])
-    )
-    anywhere = st.floats(min_value=-5.0, max_value=400.0, allow_nan=False)
+    ).filter(lambda value: low <= value <= high)
+    anywhere = st.floats(min_value=low, max_value=min(high, 1000.0), allow_nan=False)
     choices = [on_edges, beside, anywhere]
     if model.population is not None and not model.population.never_missing(name):
         choices.append(st.none())
