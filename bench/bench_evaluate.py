@@ -1,35 +1,45 @@
-"""previ evaluate against the synthetic truth: coverage over seeds, and speed.
+"""previ evaluate against the synthetic truth: coverage over seeds, the margin designs, and speed.
 
-For each seed it synthesises two worlds of ``--youth`` young people over five
-years, one with the default programme effects and one with none, and
-estimates the effect on the served (and, in the default world, of each
-programme) with the library function behind ``previ evaluate``. It prints,
-per seed and in total:
+For each seed it synthesises three worlds of ``--youth`` young people over five
+years: one with the default programme effects, one with none, and one whose
+places go by rank within capacity with a lottery band around the cut-off
+(``synth.allocation: rank``, ``allocation.lottery_band`` width 0.25). It
+estimates with the library functions behind ``previ evaluate`` and prints, per
+seed and in total:
 
 * whether the 95% CI of the served effect covers the truth of truth_effects.json
   (Done when: >= 18 of 20 seeds) and whether the naive estimate misses it;
 * with no effects, whether the CI covers 0 (>= 18 of 20);
 * per programme with >= 300 served, whether its CI covers its truth (>= 17 of 20);
-* with ``--speed N``, the wall time of ``previ evaluate`` on N young people (target: < 2 min).
+* in the lottery world, whether ``--design lottery`` and ``--design rd`` cover the
+  truth at the margin;
+* with ``--speed N``, the wall and CPU time of ``previ evaluate`` on N young
+  people (target: < 2 min) and the load average around it.
 
-    .venv/bin/python bench/bench_evaluate.py --seeds 20 --youth 20000 --keep /tmp/bench-evaluate
-    .venv/bin/python bench/bench_evaluate.py --seeds 0 --speed 100000
+Each seed's figures are also appended to ``--log`` (JSON lines) as soon as they
+are known, so a run cut short still leaves its figures; ``--keep`` keeps the
+bundles between runs.
+
+    nice .venv/bin/python bench/bench_evaluate.py --seeds 20 --youth 20000 --keep /tmp/bench-evaluate
+    .venv/bin/python bench/bench_evaluate.py --seeds 0 --speed 100000 --keep /tmp/bench-evaluate
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from evaluation.evaluate import SERVED, evaluate_bundle
-from previ.config import PreviConfig, SynthConfig
+from evaluation.evaluate import SERVED, evaluate_bundle, evaluate_margin
+from previ.config import LotteryBandConfig, PreviConfig, SynthConfig
 from synthetic.synth import synthesize
 
 MIN_PROGRAM = 300
+BAND = LotteryBandConfig(width=0.25, seed=7)
 
 
 def main() -> None:
@@ -39,77 +49,139 @@ def main() -> None:
     parser.add_argument("--youth", type=int, default=20_000)
     parser.add_argument("--speed", type=int, default=0, help="also time evaluate on this many youth")
     parser.add_argument("--keep", type=Path, default=None, help="keep bundles here between runs")
+    parser.add_argument("--log", type=Path, default=None, help="append each seed's figures (JSON lines)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         root = args.keep or Path(scratch)
         if args.seeds:
-            coverage(root, range(args.first_seed, args.first_seed + args.seeds), args.youth)
+            seeds = range(args.first_seed, args.first_seed + args.seeds)
+            results = [_seed(root, seed, args.youth, args.log) for seed in seeds]
+            summarise(results)
         if args.speed:
             speed(root, args.speed)
 
 
-def coverage(root: Path, seeds: range, youth: int) -> None:
-    served_hits = naive_misses = null_hits = 0
-    programs: dict[str, list[bool]] = {}
-    for seed in seeds:
-        world = _bundle(root, seed, youth, "default")
-        truth = json.loads((world / "truth_effects.json").read_text())
-        found = evaluate_bundle(PreviConfig(), data_dir=world, seed=seed).as_dict()
-        true_served = truth[SERVED]["relative_risk_reduction"]
-        hit = _covers(found[SERVED], true_served)
-        naive_miss = abs(found[SERVED]["naive_relative_risk_reduction"] - true_served) > _half_width(
-            found[SERVED]
+def _seed(root: Path, seed: int, youth: int, log: Path | None) -> dict[str, Any]:
+    """Every figure of one seed (printed as it comes)."""
+    started = time.perf_counter()
+    world = _bundle(root, seed, youth, "default")
+    truth = json.loads((world / "truth_effects.json").read_text())
+    found = evaluate_bundle(PreviConfig(), data_dir=world, seed=seed).as_dict()
+    true_served = truth[SERVED]["relative_risk_reduction"]
+    result: dict[str, Any] = {
+        "seed": seed,
+        "served": {
+            "truth": true_served,
+            "estimate": found[SERVED]["relative_risk_reduction"],
+            "covers": _covers(found[SERVED], true_served),
+            "naive": found[SERVED]["naive_relative_risk_reduction"],
+            "naive_misses": abs(found[SERVED]["naive_relative_risk_reduction"] - true_served)
+            > _half_width(found[SERVED]),
+        },
+        "programs": {},
+    }
+    for name, effect in found["programs"].items():
+        true_effect = truth["programs"][name]
+        if true_effect["n_served"] >= MIN_PROGRAM:
+            result["programs"][name] = {
+                "n": effect["n_served"],
+                "truth": true_effect["relative_risk_reduction"],
+                "estimate": effect["relative_risk_reduction"],
+                "covers": _covers(effect, true_effect["relative_risk_reduction"]),
+            }
+    null = evaluate_bundle(PreviConfig(), data_dir=_bundle(root, seed, youth, "none"), programs=[], seed=seed)
+    null_served = null.as_dict()[SERVED]
+    result["none"] = {
+        "estimate": null_served["relative_risk_reduction"],
+        "covers_0": _covers(null_served, 0.0),
+    }
+    lottery_world = _bundle(root, seed, youth, "lottery")
+    margin_truth = json.loads((lottery_world / "truth_effects.json").read_text())["margin"]
+    result["margin"] = {"truth": margin_truth["relative_risk_reduction"]}
+    for design in ("lottery", "rd"):
+        effect = evaluate_margin(PreviConfig(), data_dir=lottery_world, design=design).as_dict()[SERVED]
+        result["margin"][design] = {
+            "estimate": effect["relative_risk_reduction"],
+            "covers": _covers(effect, margin_truth["relative_risk_reduction"]),
+        }
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    _print_seed(result)
+    if log is not None:
+        with log.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(result) + "\n")
+    return result
+
+
+def _print_seed(result: dict[str, Any]) -> None:
+    served, null, margin = result["served"], result["none"], result["margin"]
+    lines = [
+        f"seed {result['seed']} ({result['seconds']:.0f} s): served truth {served['truth']:.3f} estimate "
+        f"{_show(served['estimate'])} {'covers' if served['covers'] else 'MISSES'}; "
+        f"naive {served['naive']:.3f}"
+    ]
+    for name, effect in result["programs"].items():
+        lines.append(
+            f"  {name} (n={effect['n']}) truth {effect['truth']:.3f} estimate {_show(effect['estimate'])} "
+            f"{'covers' if effect['covers'] else 'MISSES'}"
         )
-        served_hits += hit
-        naive_misses += naive_miss
-        line = [
-            f"seed {seed}: served truth {true_served:.3f} estimate {_show(found[SERVED])} "
-            f"{'covers' if hit else 'MISSES'}; naive {found[SERVED]['naive_relative_risk_reduction']:.3f}"
-        ]
-        for name, effect in found["programs"].items():
-            true_effect = truth["programs"][name]
-            if true_effect["n_served"] >= MIN_PROGRAM:
-                covered = _covers(effect, true_effect["relative_risk_reduction"])
-                programs.setdefault(name, []).append(covered)
-                line.append(
-                    f"  {name} (n={effect['n_served']}) truth {true_effect['relative_risk_reduction']:.3f} "
-                    f"estimate {_show(effect)} {'covers' if covered else 'MISSES'}"
-                )
-        null_world = _bundle(root, seed, youth, "none")
-        null = evaluate_bundle(PreviConfig(), data_dir=null_world, programs=[], seed=seed).as_dict()
-        null_hit = _covers(null[SERVED], 0.0)
-        null_hits += null_hit
-        line.append(f"  no effects: estimate {_show(null[SERVED])} {'covers 0' if null_hit else 'MISSES 0'}")
-        print("\n".join(line), flush=True)
-    total = len(seeds)
-    print(f"served CI covers the truth: {served_hits}/{total} (goal >= 90%)")
-    print(f"naive estimate misses the truth: {naive_misses}/{total}")
-    print(f"no effects, CI covers 0: {null_hits}/{total} (goal >= 90%)")
+    lines.append(
+        f"  no effects: estimate {_show(null['estimate'])} {'covers 0' if null['covers_0'] else 'MISSES 0'}"
+    )
+    for design in ("lottery", "rd"):
+        found = margin[design]
+        lines.append(
+            f"  margin truth {margin['truth']:.3f}, {design}: {_show(found['estimate'])} "
+            f"{'covers' if found['covers'] else 'MISSES'}"
+        )
+    print("\n".join(lines), flush=True)
+
+
+def summarise(results: list[dict[str, Any]]) -> None:
+    total = len(results)
+    print(f"seeds: {total} ({', '.join(str(result['seed']) for result in results)})")
+    print(f"served CI covers the truth: {sum(r['served']['covers'] for r in results)}/{total} (goal >= 90%)")
+    print(f"naive estimate misses the truth: {sum(r['served']['naive_misses'] for r in results)}/{total}")
+    print(f"no effects, CI covers 0: {sum(r['none']['covers_0'] for r in results)}/{total} (goal >= 90%)")
+    programs: dict[str, list[bool]] = {}
+    for result in results:
+        for name, effect in result["programs"].items():
+            programs.setdefault(name, []).append(effect["covers"])
     for name, hits in sorted(programs.items()):
-        print(f"{name}: CI covers its truth {sum(hits)}/{len(hits)} (goal >= 85%)")
+        print(f"{name} (>= {MIN_PROGRAM} served): CI covers its truth {sum(hits)}/{len(hits)} (goal >= 85%)")
+    for design in ("lottery", "rd"):
+        hits = sum(result["margin"][design]["covers"] for result in results)
+        print(f"margin, {design}: CI covers the truth at the margin {hits}/{total}")
 
 
 def speed(root: Path, youth: int) -> None:
     world = _bundle(root, 1, youth, "default")
-    started = time.perf_counter()
+    load_before = os.getloadavg()[0]
+    started, cpu = time.perf_counter(), time.process_time()
     found = evaluate_bundle(PreviConfig(), data_dir=world, seed=1)
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
     print(
         f"evaluate on {youth:,} young people ({found.served.n_served:,} served, "
-        f"{found.served.n_comparison:,} comparisons, {len(found.programs)} programmes): {seconds:.1f} s"
+        f"{found.served.n_comparison:,} comparisons, {len(found.programs)} programmes): "
+        f"{seconds:.1f} s wall, "
+        f"{cpu_seconds:.1f} s CPU (load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, "
+        f"{os.cpu_count()} cores)"
     )
 
 
-def _bundle(root: Path, seed: int, youth: int, effects: str) -> Path:
-    folder = root / f"{effects}-{youth}-{seed}"
+def _bundle(root: Path, seed: int, youth: int, world: str) -> Path:
+    folder = root / f"{world}-{youth}-{seed}"
     if not (folder / "manifest.json").exists():
-        synthesize(SynthConfig(youth=youth, years=5, seed=seed, program_effects=effects), folder)
+        if world == "lottery":
+            config = SynthConfig(youth=youth, years=5, seed=seed, allocation="rank")
+            synthesize(config, folder, lottery=BAND)
+        else:
+            synthesize(SynthConfig(youth=youth, years=5, seed=seed, program_effects=world), folder)
     return folder
 
 
 def _covers(effect: dict[str, Any], truth: float) -> bool:
     low, high = effect["relative_risk_reduction"]["ci"]
-    return bool(low <= truth <= high)
+    return bool(low is not None and high is not None and low <= truth <= high)
 
 
 def _half_width(effect: dict[str, Any]) -> float:
@@ -117,9 +189,11 @@ def _half_width(effect: dict[str, Any]) -> float:
     return float(high - low) / 2.0
 
 
-def _show(effect: dict[str, Any]) -> str:
-    value = effect["relative_risk_reduction"]
-    return f"{value['value']:.3f} [{value['ci'][0]:.3f}, {value['ci'][1]:.3f}]"
+def _show(value: dict[str, Any]) -> str:
+    low, high = value["ci"]
+    if value["value"] is None or low is None or high is None:
+        return "n/a"
+    return f"{value['value']:.3f} [{low:.3f}, {high:.3f}]"
 
 
 if __name__ == "__main__":

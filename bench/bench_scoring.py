@@ -106,6 +106,7 @@ def latency(folder: Path, run: Path, *, requests: int, fsync: bool) -> None:
     import pandas as pd
 
     from models.artifact import load_artifact
+    from service.database import make_engine
     from service.tokens import TokenStore
 
     home = folder / f"serve-fsync-{str(fsync).lower()}"
@@ -116,7 +117,7 @@ def latency(folder: Path, run: Path, *, requests: int, fsync: bool) -> None:
     (home / "previ.yaml").write_text(
         f"service:\n  model_path: {run}\n  port: {port}\n  audit_fsync: {str(fsync).lower()}\n"
     )
-    _, token = TokenStore(home / "tokens.json").add(role="caseworker", name="bench")
+    _, token = TokenStore(make_engine(f"sqlite:///{home / 'audit.db'}")).add(role="caseworker", name="bench")
     model = load_artifact(run / "scoring_model")
     rows = pd.DataFrame(model.golden["inputs"])
     bodies = []

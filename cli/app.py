@@ -16,10 +16,12 @@ from cli.commands import (
     audit,
     audit_log,
     caseload,
+    db,
     engine,
     evaluate,
     features,
     forget,
+    openapi,
     quickstart,
     score,
     serve,
@@ -62,8 +64,10 @@ for module in (
     tokens,
     caseload,
     audit_log,
+    db,
     forget,
     evaluate,
     engine,
+    openapi,
 ):
     module.register(app)

@@ -22,8 +22,9 @@ from previ.config import PreviConfig
 from previ.errors import PreviError
 from service.batch import SnapshotSummary, write_snapshot
 from service.caseload import caseload_store
+from service.db import upgrade_databases
 from service.settings import service_settings
-from service.tokens import TokenStore
+from service.tokens import token_store
 from synthetic.synth import SynthSummary, synthesize
 from training.dataset import training_set_from_matrix
 from training.pipeline import TrainOutcome, train_and_register
@@ -70,12 +71,14 @@ def run_quickstart(settings: PreviConfig, *, progress: Progress | None = None) -
     if not _has_champion(settings):
         return QuickstartResult(summary, tuple(bundle.warnings), outcome, promotion, refusal)
     as_of = summary.as_of[-1]
+    service = service_settings(settings)
+    report("creating or upgrading the service's databases")
+    upgrade_databases(service)
     report(f"scoring everyone at {as_of} into a snapshot for the service")
     snapshot = write_snapshot(settings, data_dir=data_dir, as_of=as_of)
     assert dataset.time is not None
     example = str(dataset.ids[dataset.time == np.datetime64(as_of, "ns")][0])  # someone in the snapshot
-    service = service_settings(settings)
-    _, token = TokenStore(service.tokens_file).add(role="caseworker", name=DEMO_CASEWORKER)
+    _, token = token_store(service).add(role="caseworker", name=DEMO_CASEWORKER)
     caseload_store(service).add(caseworker=DEMO_CASEWORKER, youth_id=example)  # scores are caseload-only
     return QuickstartResult(
         summary, tuple(bundle.warnings), outcome, promotion, refusal, snapshot, token, example

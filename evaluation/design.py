@@ -30,7 +30,7 @@ import pandas as pd
 
 from features._events import as_day
 from features._youth import ExitFeatures
-from features.build import ID_COLUMNS, LABEL_COLUMN, BundleLike, build_features, first_record_date
+from features.build import ID_COLUMNS, LABEL_COLUMN, BundleLike, FeatureBuilder, first_record_date
 from features.labels import OutcomeEvents
 from previ.config import FeaturesConfig
 from previ.errors import PreviError
@@ -90,26 +90,38 @@ def evaluation_sample(
     rate = min(1.0, wanted / max(followed, 1.0))
     rng = np.random.default_rng(seed)
 
+    builder = FeatureBuilder(bundle, settings)
+    # programme spells as integer positions into the youth table: no string look-ups month by month
+    program_youth = youth_index.get_indexer(pd.Index(programs["youth_id"].to_numpy(dtype=object)))
+    program_name = programs["program"].astype(str).to_numpy(dtype=object)
     blocks = []
     for first in range(0, len(months), DATES_PER_BLOCK):
         dates = months[first : first + DATES_PER_BLOCK]
-        matrix = build_features(bundle, dates, settings)
+        matrix = builder.build(dates)
         frame = matrix.frame.drop(columns=[LABEL_COLUMN])
+        positions = youth_index.get_indexer(pd.Index(frame["youth_id"].to_numpy(dtype=object)))
+        as_of = frame["as_of"].to_numpy()
         parts = []
-        for date, rows in frame.groupby("as_of", sort=True):
-            month_start = pd.Timestamp(str(date))
+        for date in np.unique(as_of):
+            at = np.flatnonzero(as_of == date)
+            position = positions[at]
+            month_start = pd.Timestamp(date)
             following = month_start + pd.DateOffset(months=1)
-            in_program = programs["youth_id"][(starts < month_start) & (ends.isna() | (ends >= month_start))]
-            enrolling = programs[(starts >= month_start) & (starts < following)]
-            enrolled = enrolling.drop_duplicates("youth_id").set_index("youth_id")["program"]
-            keep = ~rows["youth_id"].isin(in_program).to_numpy()
-            position = youth_index.get_indexer(rows["youth_id"])
+            running = ((starts < month_start) & (ends.isna() | (ends >= month_start))).to_numpy()
+            in_program = np.zeros(len(youth_index), dtype=bool)
+            in_program[program_youth[running]] = True
+            enrolling = ((starts >= month_start) & (starts < following)).to_numpy()
+            enrolled = np.full(len(youth_index), NOT_SERVED, dtype=object)
+            # the first spell of the month, as drop_duplicates would keep it
+            for row in np.flatnonzero(enrolling)[::-1]:
+                enrolled[program_youth[row]] = program_name[row]
+            keep = ~in_program[position]
             if exits is not None:
                 keep &= ~exits.left_population(as_day(following))[position]
-            served = rows["youth_id"].map(enrolled).astype("string").fillna(NOT_SERVED).to_numpy()
-            keep &= (served != NOT_SERVED) | (rng.random(len(rows)) < rate)
+            served = enrolled[position]
+            keep &= (served != NOT_SERVED) | (rng.random(at.size) < rate)
             label = outcomes.label(as_day(following), settings.horizon_days, extraction_day)[position]
-            part = rows.assign(**{TREATMENT_COLUMN: served, "outcome": label})[keep]
+            part = frame.iloc[at[keep]].assign(**{TREATMENT_COLUMN: served[keep], "outcome": label[keep]})
             parts.append(part)
         blocks.append(pd.concat(parts, ignore_index=True))
         covariates = tuple(matrix.feature_names)

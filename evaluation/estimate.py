@@ -34,6 +34,7 @@ from scipy import stats
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import cross_val_predict
+from threadpoolctl import threadpool_limits
 
 from previ.errors import PreviError
 
@@ -110,6 +111,7 @@ def estimate_effect(
     groups: Mapping[str, npt.NDArray[Any]] | None = None,
     seed: int = 0,
     trim: float = TRIM,
+    threads: int = 1,
 ) -> Effect:
     """Effect of ``treated`` on ``outcome`` (0/1) among the treated, adjusted for ``covariates``.
 
@@ -118,8 +120,24 @@ def estimate_effect(
     per-group effects, an inverse-variance pooled one and Cochran's Q test of
     heterogeneity. Rows with a propensity above ``1 - trim`` are trimmed (their
     share is reported). Raises PreviError with fewer than ``MIN_GROUP`` treated
-    or untreated rows.
+    or untreated rows. ``threads`` caps the OpenMP threads of the boosted trees
+    (0: every core); one thread by default, as training's ``threads``: on a
+    shared machine a second thread spends its time waiting for the first.
     """
+    with threadpool_limits(limits=threads or None, user_api="openmp"):
+        return _estimate(covariates, treated, outcome, name, clusters, groups, seed, trim)
+
+
+def _estimate(
+    covariates: pd.DataFrame,
+    treated: BoolArray,
+    outcome: FloatArray,
+    name: str,
+    clusters: npt.ArrayLike | None,
+    groups: Mapping[str, npt.NDArray[Any]] | None,
+    seed: int,
+    trim: float,
+) -> Effect:
     treated = np.asarray(treated, dtype=bool)
     outcome = np.asarray(outcome, dtype=float)
     _check_size(name, treated)
@@ -266,17 +284,21 @@ def _effect(
         n_comparison=n_comparison,
         risk_served=risk_served,
         risk_not_served=risk_not_served,
-        relative_risk_reduction=Interval(
-            _rrr(risk_served, difference), (_rrr(risk_served, high), _rrr(risk_served, low))
-        ),
+        relative_risk_reduction=effect_interval(risk_served, difference, (low, high)),
         risk_difference=Interval(difference, (low, high)),
         naive_relative_risk_reduction=1.0 - naive_served / naive_not_served if naive_not_served else math.nan,
         naive_risk_difference=naive_served - naive_not_served,
         e_value=e_value(risk_served, risk_served - difference),
-        e_value_ci=_e_value_ci(risk_served, low, high),
+        e_value_ci=e_value_ci(risk_served, low, high),
         balance=balance,
         overlap=overlap,
     )
+
+
+def effect_interval(risk_served: float, difference: float, ci: tuple[float, float]) -> Interval:
+    """The relative risk reduction and its interval, from a risk difference with its interval."""
+    low, high = ci
+    return Interval(_rrr(risk_served, difference), (_rrr(risk_served, high), _rrr(risk_served, low)))
 
 
 def _rrr(risk_served: float, difference: float) -> float:
@@ -294,7 +316,7 @@ def e_value(risk_treated: float, risk_untreated: float) -> float:
     return float(ratio + math.sqrt(ratio * (ratio - 1.0)))
 
 
-def _e_value_ci(risk_served: float, low: float, high: float) -> float:
+def e_value_ci(risk_served: float, low: float, high: float) -> float:
     """E-value of the interval's bound nearest to no effect (1 when the interval holds 0)."""
     if low <= 0 <= high:
         return 1.0

@@ -22,6 +22,7 @@ import pandas as pd
 
 from evaluation.design import NOT_SERVED, TREATMENT_COLUMN, evaluation_sample
 from evaluation.estimate import Effect, estimate_effect
+from evaluation.margin import DESIGNS, Design, lottery_effect, margin_rows, rd_effect, read_allocations
 from evaluation.report import write_evaluation
 from features.load import load_bundle
 from previ.config import PreviConfig
@@ -30,6 +31,9 @@ from previ.errors import PreviError
 GOAL = 0.15  # the programmes' goal: 15% less violence among the young people served
 SERVED = "served"
 GROUPINGS = ("municipality", "tier")
+COMPARISONS_PER_PROGRAM = 10  # comparison rows per served row of one programme (a random share of them)
+MAX_SERVED = 12_000  # served rows per estimate (a random subset above it): bounds the time on large bundles
+MAX_COMPARISONS = 80_000  # comparison rows sampled in all (see evaluation.design)
 
 
 @dataclass(frozen=True)
@@ -40,10 +44,12 @@ class Evaluation:
     served: Effect
     programs: dict[str, Effect]
     notes: dict[str, Any]
+    design: str = "observational"
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "goal": GOAL,
+            "design": self.design,
             "source": self.source,
             "served": self.served.as_dict(),
             "programs": {name: effect.as_dict() for name, effect in self.programs.items()},
@@ -58,10 +64,14 @@ def evaluate_bundle(
     programs: list[str] | None = None,
     by_municipality: bool = False,
     seed: int = 0,
-    max_comparisons: int = 150_000,
+    max_comparisons: int = MAX_COMPARISONS,
 ) -> Evaluation:
     """Effects of every programme (or those in ``programs``) and of being served at all.
 
+    Each estimate uses at most ``MAX_SERVED`` served rows (a random subset above
+    it) and a random share of the comparison rows; neither draw depends on
+    anything but the seed, so the effect on the served stays unbiased and only
+    its interval widens. At the issue's scale (20,000 young people) no cap binds.
     Raises PreviError for an unknown programme or one with too few served rows.
     """
     bundle = load_bundle(data_dir, audit_columns=settings.data.audit_columns)
@@ -81,12 +91,39 @@ def evaluate_bundle(
     groups = {"tier": _need_tier(frame, sample.covariates, settings)}
     if by_municipality:
         groups["municipality"] = frame["municipality"].astype(str).to_numpy()
-    pooled = estimate_effect(
-        covariates, served, outcome, name=SERVED, clusters=clusters, groups=groups, seed=seed
-    )
+    if served.sum() <= MAX_SERVED:
+        pooled = estimate_effect(
+            covariates,
+            served,
+            outcome,
+            name=SERVED,
+            clusters=clusters,
+            groups=groups,
+            seed=seed,
+            threads=settings.training.threads,
+        )
+    else:
+        rows = ~served | _at_most(served, MAX_SERVED, seed)
+        pooled = estimate_effect(
+            covariates[rows],
+            served[rows],
+            outcome[rows],
+            name=SERVED,
+            clusters=clusters[rows],
+            groups={grouping: labels[rows] for grouping, labels in groups.items()},
+            seed=seed,
+            threads=settings.training.threads,
+        )
     effects = {}
-    for name in wanted:
-        rows = ((frame[TREATMENT_COLUMN] == name) | ~served).to_numpy()
+    comparisons = np.flatnonzero(~served)
+    for index, name in enumerate(wanted):
+        # each programme against a random share of the comparison rows, at most COMPARISONS_PER_PROGRAM
+        # per served row: a share drawn independently of everything keeps the effect on the served unbiased
+        mine = _at_most((frame[TREATMENT_COLUMN] == name).to_numpy(), MAX_SERVED, seed)
+        share = min(1.0, COMPARISONS_PER_PROGRAM * mine.sum() / max(comparisons.size, 1))
+        drawn = np.random.default_rng([seed, index]).random(comparisons.size) < share
+        rows = mine.copy()
+        rows[comparisons[drawn]] = True
         effects[name] = estimate_effect(
             covariates[rows],
             served[rows],
@@ -95,16 +132,59 @@ def evaluate_bundle(
             clusters=clusters[rows],
             groups={"municipality": groups["municipality"][rows]} if by_municipality else None,
             seed=seed,
+            threads=settings.training.threads,
         )
     notes = {
         "design": "served in month m versus not served then; covariates at the first day of m; outcome "
         f"within {sample.horizon_days} days from the first day of m + 1",
         "months": [sample.months[0].isoformat(), sample.months[-1].isoformat()],
         "comparison_sampling_rate": sample.comparison_rate,
+        "comparisons_per_program": (
+            f"a random share of the comparison rows, at most {COMPARISONS_PER_PROGRAM} per served row"
+        ),
+        "served_per_estimate": f"at most {MAX_SERVED:,} (a random subset above it)",
         "covariates": list(sample.covariates),
         "tier": "tiers by the share of comparison rows with a higher need score (the config's tier shares)",
     }
     return Evaluation(source=str(data_dir), served=pooled, programs=effects, notes=notes)
+
+
+def _at_most(mask: np.ndarray, limit: int, seed: int) -> np.ndarray:
+    """``mask`` itself, or a random subset of ``limit`` of its rows when it has more."""
+    rows = np.flatnonzero(mask)
+    if rows.size <= limit:
+        return mask
+    kept = np.zeros(mask.size, dtype=bool)
+    kept[np.random.default_rng([seed, limit]).choice(rows, size=limit, replace=False)] = True
+    return kept
+
+
+def evaluate_margin(settings: PreviConfig, *, data_dir: Path, design: Design) -> Evaluation:
+    """The effect at the capacity cut-off, by ``rd`` or ``lottery`` (:mod:`evaluation.margin`).
+
+    ``served`` is the effect among those ranked near the cut-off; there is no
+    per-programme estimate (the margin mixes programmes). Raises PreviError when
+    the bundle has no allocations table, or no lottery band for ``lottery``.
+    """
+    if design not in DESIGNS:
+        raise PreviError(f"--design: expected rd or lottery (got '{design}')")
+    allocations = read_allocations(data_dir, design)
+    bundle = load_bundle(data_dir, audit_columns=settings.data.audit_columns)
+    rows = margin_rows(bundle, allocations, settings.features)
+    effect = lottery_effect(rows) if design == "lottery" else rd_effect(rows)
+    described = {
+        "lottery": "a place offered by lottery within the band around the capacity cut-off, winners versus "
+        "losers (cycle fixed effects, clustered by young person)",
+        "rd": "regression discontinuity in the priority at the capacity cut-off, or at the lottery band's "
+        "two edges (rdrobust, clustered by young person)",
+    }
+    notes = {
+        "design": f"{described[design]}; outcome within {settings.features.horizon_days} days from the "
+        "first day of the month after the cycle",
+        "cycles": list(rows.cycles),
+        "rows": len(rows.frame),
+    }
+    return Evaluation(source=str(data_dir), served=effect, programs={}, notes=notes, design=design)
 
 
 def _need_tier(frame: pd.DataFrame, covariates: tuple[str, ...], settings: PreviConfig) -> np.ndarray:
@@ -134,6 +214,7 @@ def evaluate_table(
     id_column: str,
     exclude: list[str],
     seed: int = 0,
+    threads: int = 1,
 ) -> Evaluation:
     """One treatment value against a control value (or every other row) in a flat table.
 
@@ -176,6 +257,7 @@ def evaluate_table(
         name=value,
         clusters=frame[id_column].to_numpy(),
         seed=seed,
+        threads=threads,
     )
     notes = {
         "design": f"{column} = {value} versus {control or 'every other row'}; outcome {label} = {positive}",

@@ -53,6 +53,18 @@ TEXTS: dict[str, dict[str, str]] = {
             "programa y con el desenlace para explicar todo el efecto."
         ),
         "served": "Atendidos (todos los programas)",
+        "method_lottery": (
+            "Sorteo: dentro de la franja alrededor del corte de capacidad, un lugar se decidió al azar; "
+            "se comparan ganadores y no ganadores (efectos fijos por ciclo, errores agrupados por joven). "
+            "El balance es el de la prioridad: debe ser cercano a cero."
+        ),
+        "method_rd": (
+            "Regresión discontinua en la prioridad en el corte de capacidad (rdrobust: lineal local, "
+            "intervalo robusto con corrección de sesgo, agrupado por joven); con sorteo, en los dos "
+            "bordes de la franja."
+        ),
+        "served_lottery": "En el margen: franja del sorteo",
+        "served_rd": "En el margen: corte de capacidad",
     },
     "en": {
         "title": "Does it work? Effect of the programmes on the young people served",
@@ -85,6 +97,18 @@ TEXTS: dict[str, dict[str, str]] = {
             "the programme and the outcome to explain the whole effect away."
         ),
         "served": "Served (every programme)",
+        "method_lottery": (
+            "Lottery: within the band around the capacity cut-off a place was decided by a draw; winners "
+            "are compared with losers (cycle fixed effects, errors clustered by young person). The "
+            "balance shown is the priority's: it should be near zero."
+        ),
+        "method_rd": (
+            "Regression discontinuity in the priority at the capacity cut-off (rdrobust: local linear, "
+            "robust bias-corrected interval, clustered by young person); with a lottery, at the band's "
+            "two edges."
+        ),
+        "served_lottery": "At the margin: the lottery band",
+        "served_rd": "At the margin: the capacity cut-off",
     },
 }
 
@@ -111,10 +135,13 @@ def render(result: dict[str, Any], language: str) -> str:
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
-    texts = TEXTS[language]
+    texts = dict(TEXTS[language])
+    design = result.get("design", "observational")
+    if design != "observational":
+        texts |= {"method": texts[f"method_{design}"], "served": texts[f"served_{design}"]}
     rows = [(texts["served"], result["served"]), *result["programs"].items()]
     return environment.get_template("report.html.j2").render(
-        lang=language, t=texts, result=result, rows=rows, verdict=_verdict(result, texts), pct=_pct
+        lang=language, t=texts, result=result, rows=rows, verdict=_verdict(result, texts), pct=_pct, num=_num
     )
 
 
@@ -129,6 +156,10 @@ def _verdict(result: dict[str, Any], texts: dict[str, str]) -> str:
 
 def _pct(value: float | None) -> str:
     return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.1%}"
+
+
+def _num(value: float | None) -> str:
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.2f}"
 
 
 def _finite(value: Any) -> Any:

@@ -19,6 +19,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
 from fairness_audits.result import CheckStatus, Estimate, GroupResult, ScoreHistogram
+from fairness_audits.texts import METRIC, readable
+from previ.i18n import Translation
 
 COLOURS: Mapping[str, str] = {
     "ok": "#1f4e79",
@@ -31,9 +33,7 @@ COLOURS: Mapping[str, str] = {
 BAND_COLOUR = "#dcebd5"
 
 
-def primary_figure(
-    groups: Sequence[GroupResult], *, measures: Sequence[str], texts: Mapping[str, str]
-) -> str:
+def primary_figure(groups: Sequence[GroupResult], *, measures: Sequence[str], texts: Translation) -> str:
     """Each gated measure by group, with 95% intervals and the acceptable band shaded."""
     labels = [_group_label(group, texts) for group in groups]
     with _style():
@@ -50,7 +50,7 @@ def primary_figure(
                 if measure in group.checks:
                     check = group.checks[measure]
                     _interval_point(ax, position, check.estimate, check.status)
-            ax.set_title(texts[f"metric.{measure}"], loc="left", wrap=True)
+            ax.set_title(texts.gettext(METRIC[measure]), loc="left", wrap=True)
             ax.grid(axis="x", color="#e6e6e6", linewidth=0.6)
             ax.set_axisbelow(True)
         axes[0].set_yticks(positions, labels)
@@ -58,19 +58,31 @@ def primary_figure(
         return _data_uri(figure)
 
 
-def calibration_figure(groups: Sequence[GroupResult], *, texts: Mapping[str, str]) -> str:
+def calibration_figure(groups: Sequence[GroupResult], *, texts: Translation) -> str:
     """Observed rate against mean score by decile, one line per group with enough data."""
     with _style():
         figure = _figure(width=6.2, height=4.6)
         ax = figure.subplots()
-        ax.plot([0, 1], [0, 1], color="#777777", linestyle="--", linewidth=0.9, label=texts["plot.perfect"])
+        ax.plot(
+            [0, 1],
+            [0, 1],
+            color="#777777",
+            linestyle="--",
+            linewidth=0.9,
+            label=texts.gettext("perfect calibration"),
+        )
         for group in groups:
             if group.status != "ok" or not group.calibration_curve:
                 continue
             predicted = [point.predicted for point in group.calibration_curve]
             observed = [point.observed for point in group.calibration_curve]
             ax.plot(predicted, observed, marker="o", markersize=3.5, linewidth=1.4, label=group.value)
-        ax.set(xlim=(0, 1), ylim=(0, 1), xlabel=texts["plot.predicted"], ylabel=texts["plot.observed"])
+        ax.set(
+            xlim=(0, 1),
+            ylim=(0, 1),
+            xlabel=texts.gettext("Mean score (predicted)"),
+            ylabel=texts.gettext("Share with a need (observed)"),
+        )
         ax.set_aspect("equal")
         ax.grid(color="#e6e6e6", linewidth=0.6)
         ax.legend(frameon=False, fontsize=8.5, loc="upper left")
@@ -82,7 +94,7 @@ def distribution_figure(
     groups: Sequence[GroupResult],
     *,
     cutoff: float | None,
-    texts: Mapping[str, str],
+    texts: Translation,
 ) -> str:
     """Share of each group's scores per bin, with the rule's cut-off marked."""
     edges = np.asarray(histogram.edges)
@@ -98,7 +110,7 @@ def distribution_figure(
             line = cutoff - 0.5 if histogram.discrete else cutoff
             ax.axvline(line, color="#333333", linestyle=":", linewidth=1.2)
             ax.annotate(
-                f"{texts['plot.rule']}: ≥ {cutoff:.3g}",
+                f"{texts.gettext('rule')}: ≥ {texts.significant(cutoff, 3)}",
                 xy=(line, 1),
                 xycoords=("data", "axes fraction"),
                 xytext=(4, -2),
@@ -107,7 +119,7 @@ def distribution_figure(
                 fontsize=8.5,
             )
         ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
-        ax.set(xlabel=texts["plot.score"], ylabel=texts["plot.share"])
+        ax.set(xlabel=texts.gettext("Score"), ylabel=texts.gettext("Share of group"))
         ax.grid(axis="y", color="#e6e6e6", linewidth=0.6)
         ax.legend(frameon=False, fontsize=8.5, loc="upper right")
         return _data_uri(figure)
@@ -156,8 +168,8 @@ def _interval_point(ax: Axes, position: float, estimate: Estimate, status: Check
         )
 
 
-def _group_label(group: GroupResult, texts: Mapping[str, str]) -> str:
-    label = group.value
+def _group_label(group: GroupResult, texts: Translation) -> str:
+    label = readable(group.value, texts, level=True)
     if group.is_reference:
-        label += f" {texts['reference_mark']}"
+        label += f" {texts.gettext('(ref.)')}"
     return label

@@ -1,13 +1,13 @@
 """Write the audit as ``audit.json`` (every number) and ``report.html`` (for people).
 
 The HTML file is self-contained: CSS inline, figures as SVG data URIs, no
-script and no network. All its words come from :mod:`fairness_audits.texts`.
+script and no network. Its words are message ids translated by the gettext catalogs (:mod:`previ.i18n`),
+its numbers are written in the report's locale.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,9 +28,10 @@ from fairness_audits.narrative import (
 from fairness_audits.plots import calibration_figure, distribution_figure, primary_figure
 from fairness_audits.result import AuditResult, Disparity, GateCheck, GroupResult
 from fairness_audits.rules import Threshold
-from fairness_audits.texts import LANGUAGES, TEXTS, Lang
+from fairness_audits.texts import HELP, LANGUAGES, METRIC, STATUS, Lang, readable
 from previ.atomic import atomic_dir
 from previ.errors import PreviError
+from previ.i18n import Translation, translation
 
 JSON_NAME = "audit.json"
 HTML_NAME = "report.html"
@@ -71,19 +72,22 @@ def render_html(result: AuditResult, *, lang: Lang = "es") -> str:
     """The HTML report in Spanish (``"es"``) or English (``"en"``)."""
     if lang not in LANGUAGES:
         raise PreviError(LANGUAGE_UNKNOWN.format(languages=", ".join(LANGUAGES), lang=lang))
-    texts = TEXTS[lang]
+    texts = translation(lang)
     rule = rule_text(result, texts)
     sections = [_section(result, column, groups, texts) for column, groups in by_column(result.groups)]
     return _environment.get_template("report.html.j2").render(
         lang=lang,
-        t=texts,
-        data_line=texts["data_line"].format(
-            n=f"{result.n:,}",
+        _=texts.gettext,
+        ngettext=texts.ngettext,
+        data_line=texts.gettext(
+            "{n} records · outcome: “{label}” · score: “{score}” · rule: {rule} · groups: {groups} · "
+            "{resamples} resamples, seed {seed}",
+            n=texts.integer(result.n),
             label=result.label,
             score=result.score,
             rule=rule,
-            groups=", ".join(result.group_columns),
-            resamples=f"{result.resamples:,}",
+            groups=", ".join(readable(column, texts) for column in result.group_columns),
+            resamples=texts.integer(result.resamples),
             seed=result.seed,
         ),
         gate=result.gate,
@@ -97,7 +101,9 @@ def render_html(result: AuditResult, *, lang: Lang = "es") -> str:
         why=why(result, texts),
         overall=_overall_rows(result.overall, texts),
         sections=sections,
-        glossary=[(texts[f"metric.{m}"], texts[f"help.{m}"]) for m in (*GATE_MEASURES, *SECONDARY_COLUMNS)],
+        glossary=[
+            (texts.gettext(METRIC[m]), texts.gettext(HELP[m])) for m in (*GATE_MEASURES, *SECONDARY_COLUMNS)
+        ],
     )
 
 
@@ -119,38 +125,43 @@ class _Section:
     distribution_figure: str | None
 
 
-def _section(
-    result: AuditResult, column: str, groups: list[GroupResult], texts: Mapping[str, str]
-) -> _Section:
+def _section(result: AuditResult, column: str, groups: list[GroupResult], texts: Translation) -> _Section:
     single = column in result.group_columns
     measures = [m for m in GATE_MEASURES if any(m in group.checks for group in groups)]
-    headers = [texts["table.group"], texts["table.n"], texts["table.positives"], texts["metric.tpr"]]
-    headers += [texts[f"metric.{m}"] for m in measures]
+    headers = [
+        texts.gettext("Group"),
+        texts.gettext("People"),
+        texts.gettext("With a need"),
+        texts.gettext("Detection rate (TPR)"),
+    ]
+    headers += [texts.gettext(METRIC[m]) for m in measures]
     if measures:
-        headers.append(texts["table.verdict"])
+        headers.append(texts.gettext("Result"))
     rows = []
     for group in groups:
         row = [
             _Cell(_label(group, texts)),
-            _Cell(f"{group.n:,}"),
-            _Cell(f"{group.positives:,}"),
-            _Cell(percent(group.metrics["tpr"])),
+            _Cell(texts.integer(group.n)),
+            _Cell(texts.integer(group.positives)),
+            _Cell(percent(group.metrics["tpr"], texts)),
         ]
         statuses = []
         for measure in measures:
             check = group.checks[measure]
-            row.append(_Cell(_check_text(check), _css(check.status)))
+            row.append(_Cell(_check_text(check, texts), _css(check.status)))
             statuses.append(check.status)
         if statuses:
             verdict = min(statuses, key=_STATUS_ORDER.index)
-            row.append(_Cell(texts[f"status.{verdict}"], _css(verdict)))
+            row.append(_Cell(texts.gettext(STATUS[verdict]), _css(verdict)))
         rows.append(row)
-    detail_headers = [texts["table.group"], *(texts[f"metric.{m}"] for m in SECONDARY_COLUMNS)]
-    detail_headers += [f"{texts[f'metric.{m}']} {texts['table.ratio']}" for m in SECONDARY_RATIOS]
+    detail_headers = [texts.gettext("Group"), *(texts.gettext(METRIC[m]) for m in SECONDARY_COLUMNS)]
+    detail_headers += [
+        texts.gettext("{metric} ratio", metric=texts.gettext(METRIC[m])) for m in SECONDARY_RATIOS
+    ]
     detail_rows = [
         [_Cell(_label(group, texts))]
         + [
-            _Cell(ratio(group.metrics[m]) if m == "roc_auc" else percent(group.metrics[m]))
+            _Cell(ratio(group.metrics[m], texts) if m == "roc_auc" else percent(group.metrics[m], texts))
             for m in SECONDARY_COLUMNS
         ]
         + [
@@ -162,7 +173,9 @@ def _section(
     histogram = next((h for h in result.histograms if h.column == column), None)
     cutoff = result.rule.value if isinstance(result.rule, Threshold) else result.selection.get("cutoff_score")
     return _Section(
-        heading=texts["column.heading" if single else "intersection.heading"].format(column=readable(column)),
+        heading=texts.gettext("By {column}", column=readable(column, texts))
+        if single
+        else texts.gettext("Intersection {column}", column=readable(column, texts)),
         primary_figure=primary_figure(groups, measures=measures, texts=texts) if measures else None,
         headers=headers,
         rows=rows,
@@ -179,7 +192,7 @@ def _section(
     )
 
 
-def _overall_rows(overall: GroupResult, texts: Mapping[str, str]) -> list[list[str]]:
+def _overall_rows(overall: GroupResult, texts: Translation) -> list[list[str]]:
     metrics = (
         "prevalence",
         "selection_rate",
@@ -193,44 +206,46 @@ def _overall_rows(overall: GroupResult, texts: Mapping[str, str]) -> list[list[s
     )
     return [
         [
-            texts[f"metric.{m}"],
-            ratio(overall.metrics[m])
+            texts.gettext(METRIC[m]),
+            ratio(overall.metrics[m], texts)
             if m in ("roc_auc", "calibration_in_the_large")
-            else percent(overall.metrics[m]),
+            else percent(overall.metrics[m], texts),
         ]
         for m in metrics
         if np.isfinite(overall.metrics[m].value)
     ]
 
 
-def _finding_row(column: str, value: str, check: GateCheck, texts: Mapping[str, str]) -> list[str]:
+def _finding_row(column: str, value: str, check: GateCheck, texts: Translation) -> list[str]:
     low, high = check.limits
-    band = f"≥ {low:g}" if not np.isfinite(high) else f"{low:g}–{high:g}"
+    band = (
+        f"≥ {_limit(low, texts)}" if not np.isfinite(high) else f"{_limit(low, texts)}–{_limit(high, texts)}"
+    )
     return [
-        f"{readable(column)} = {readable(value)}",
-        texts[f"metric.{check.measure}"],
-        _check_text(check),
+        f"{readable(column, texts)} = {readable(value, texts, level=True)}",
+        texts.gettext(METRIC[check.measure]),
+        _check_text(check, texts),
         band,
-        f"{check.p_adjusted:.2g}",
+        _limit(check.p_adjusted, texts, digits=2),
     ]
 
 
-def _check_text(check: GateCheck) -> str:
-    return ratio(check.estimate)
+def _check_text(check: GateCheck, texts: Translation) -> str:
+    return ratio(check.estimate, texts)
 
 
-def _disparity_text(disparity: Disparity, texts: Mapping[str, str]) -> str:
-    return texts["status.reference"] if disparity.status == "reference" else ratio(disparity.ratio)
+def _limit(value: float, texts: Translation, *, digits: int = 6) -> str:
+    """A limit or p-value with the locale's decimal mark, as few digits as it needs ("0,8", "1,25")."""
+    return texts.significant(value, digits)
 
 
-def _label(group: GroupResult, texts: Mapping[str, str]) -> str:
-    value = readable(group.value)
-    return f"{value} {texts['reference_mark']}" if group.is_reference else value
+def _disparity_text(disparity: Disparity, texts: Translation) -> str:
+    return texts.gettext("reference") if disparity.status == "reference" else ratio(disparity.ratio, texts)
 
 
-def readable(name: str) -> str:
-    """A column, intersection or level as people read it: "sex × age band", "F × 15-17"."""
-    return name.replace("*", " × ").replace("_", " ")
+def _label(group: GroupResult, texts: Translation) -> str:
+    value = readable(group.value, texts, level=True)
+    return f"{value} {texts.gettext('(ref.)')}" if group.is_reference else value
 
 
 def _css(status: str) -> str:

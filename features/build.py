@@ -83,62 +83,81 @@ def build_features(
     Raises PreviError when an as_of date falls after the extraction date (the
     data cannot describe it) or when no as_of date is given.
     """
-    settings = settings or FeaturesConfig()
-    if not as_of:
-        raise PreviError("features: no as_of dates given (use --as-of or features.as_of in previ.yaml)")
-    extraction = pd.Timestamp(bundle.extraction_date)
-    late = [str(date) for date in as_of if pd.Timestamp(date) > extraction + pd.Timedelta(days=1)]
-    if late:
-        raise PreviError(f"features: as_of {', '.join(late)} after the extraction date {extraction.date()}")
+    return FeatureBuilder(bundle, settings).build(as_of)
 
-    tables = bundle.tables
-    youth = tables["youth"].reset_index(drop=True)
-    youth_index = pd.Index(youth["youth_id"])
-    sources = [source(tables[source.source], youth_index) for source in _SOURCES if source.source in tables]
-    exits = next((source for source in sources if isinstance(source, ExitFeatures)), None)
-    outcomes = OutcomeEvents(dict(tables), youth_index, settings.outcome)
-    present = set(tables)
-    features = features_for(present)
-    removed = {
-        table: tuple(feature.name for feature in FEATURES if feature.source == table)
-        for table in sorted({feature.source for feature in FEATURES} - present)
-    }
-    audit_columns = tuple(column for column in bundle.audit_columns if column in youth.columns)
 
-    blocks = []
-    for date in sorted(set(as_of)):
-        timestamp = pd.Timestamp(date)
-        day = as_day(timestamp)
-        ages = age_in_years(youth["birth_date"], timestamp)
-        values: dict[str, np.ndarray] = {"age": ages}
-        for source in sources:
-            values.update(source.compute(day))
-        in_population = (ages >= settings.min_age) & (ages <= settings.max_age)
-        if exits is not None:
-            in_population &= ~exits.left_population(day)
-        rows = np.flatnonzero(in_population)
-        block = {
-            "youth_id": youth["youth_id"].to_numpy()[rows],
-            "as_of": np.full(len(rows), timestamp.to_datetime64()),
-            "sex": youth["sex"].to_numpy()[rows],
-            "municipality": youth["municipality"].to_numpy()[rows],
-            "age_band": age_band(ages[rows]),
-            **{column: youth[column].to_numpy()[rows] for column in audit_columns},
-            **{feature.name: values[feature.name][rows] for feature in features},
-            LABEL_COLUMN: outcomes.label(day, settings.horizon_days, as_day(extraction))[rows],
+class FeatureBuilder:
+    """The bundle's tables read into event arrays once, for features at any as_of dates.
+
+    :func:`build_features` is one call of :meth:`build`; callers that build in
+    blocks of dates (``previ evaluate`` month by month) keep one builder so the
+    tables are indexed once, not once per block.
+    """
+
+    def __init__(self, bundle: BundleLike, settings: FeaturesConfig | None = None) -> None:
+        self.settings = settings or FeaturesConfig()
+        self.extraction = pd.Timestamp(bundle.extraction_date)
+        tables = bundle.tables
+        self.youth = tables["youth"].reset_index(drop=True)
+        youth_index = pd.Index(self.youth["youth_id"])
+        self.sources = [
+            source(tables[source.source], youth_index) for source in _SOURCES if source.source in tables
+        ]
+        self.exits = next((source for source in self.sources if isinstance(source, ExitFeatures)), None)
+        self.outcomes = OutcomeEvents(dict(tables), youth_index, self.settings.outcome)
+        present = set(tables)
+        self.features = features_for(present)
+        self.removed = {
+            table: tuple(feature.name for feature in FEATURES if feature.source == table)
+            for table in sorted({feature.source for feature in FEATURES} - present)
         }
-        blocks.append(pd.DataFrame(block))
-    frame = pd.concat(blocks, ignore_index=True)
-    frame["as_of"] = frame["as_of"].astype("datetime64[ns]")
-    frame[LABEL_COLUMN] = frame[LABEL_COLUMN].astype("Int8")
-    frame = frame.sort_values(list(ID_COLUMNS), kind="stable", ignore_index=True)
-    return FeatureMatrix(
-        frame=frame,
-        features=features,
-        group_columns=(*BASE_GROUP_COLUMNS, *audit_columns),
-        removed=removed,
-        horizon_days=settings.horizon_days,
-    )
+        self.audit_columns = tuple(column for column in bundle.audit_columns if column in self.youth.columns)
+
+    def build(self, as_of: Sequence[dt.date]) -> FeatureMatrix:
+        """The matrix at ``as_of`` (see :func:`build_features`)."""
+        settings, extraction, youth = self.settings, self.extraction, self.youth
+        if not as_of:
+            raise PreviError("features: no as_of dates given (use --as-of or features.as_of in previ.yaml)")
+        late = [str(date) for date in as_of if pd.Timestamp(date) > extraction + pd.Timedelta(days=1)]
+        if late:
+            raise PreviError(
+                f"features: as_of {', '.join(late)} after the extraction date {extraction.date()}"
+            )
+        features, audit_columns = self.features, self.audit_columns
+        blocks = []
+        for date in sorted(set(as_of)):
+            timestamp = pd.Timestamp(date)
+            day = as_day(timestamp)
+            ages = age_in_years(youth["birth_date"], timestamp)
+            values: dict[str, np.ndarray] = {"age": ages}
+            for source in self.sources:
+                values.update(source.compute(day))
+            in_population = (ages >= settings.min_age) & (ages <= settings.max_age)
+            if self.exits is not None:
+                in_population &= ~self.exits.left_population(day)
+            rows = np.flatnonzero(in_population)
+            block = {
+                "youth_id": youth["youth_id"].to_numpy()[rows],
+                "as_of": np.full(len(rows), timestamp.to_datetime64()),
+                "sex": youth["sex"].to_numpy()[rows],
+                "municipality": youth["municipality"].to_numpy()[rows],
+                "age_band": age_band(ages[rows]),
+                **{column: youth[column].to_numpy()[rows] for column in audit_columns},
+                **{feature.name: values[feature.name][rows] for feature in features},
+                LABEL_COLUMN: self.outcomes.label(day, settings.horizon_days, as_day(extraction))[rows],
+            }
+            blocks.append(pd.DataFrame(block))
+        frame = pd.concat(blocks, ignore_index=True)
+        frame["as_of"] = frame["as_of"].astype("datetime64[ns]")
+        frame[LABEL_COLUMN] = frame[LABEL_COLUMN].astype("Int8")
+        frame = frame.sort_values(list(ID_COLUMNS), kind="stable", ignore_index=True)
+        return FeatureMatrix(
+            frame=frame,
+            features=features,
+            group_columns=(*BASE_GROUP_COLUMNS, *audit_columns),
+            removed=self.removed,
+            horizon_days=settings.horizon_days,
+        )
 
 
 def first_record_date(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp:

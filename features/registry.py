@@ -4,10 +4,15 @@ A declaration carries everything the rest of previ reads about a feature: its
 *kind* (what a caseworker can do about it), the source table it needs, how it
 aggregates and over which window, its unit, the expected direction of its effect
 (used as the glass box's monotone constraint), a description and a neutral
-reason sentence in Spanish and English, the referral tags it points to and the
-*factor* it measures. Reason sentences state a fact with its value ("7 faltas
-injustificadas en los últimos 90 días"); whether that fact raised or lowered the
-need is for the explanation to say.
+reason sentence, the referral tags it points to and the *factor* it measures.
+Reason sentences state a fact with its value ("7 unexcused absences in the last
+90 days"); whether that fact raised or lowered the need is for the explanation
+to say.
+
+Descriptions and sentences are English message ids, translated by the gettext
+catalogs (:mod:`previ.i18n`): "7 faltas injustificadas en los últimos 90 días".
+A counted sentence is a :class:`Plural`, whose form is chosen by the catalog's
+plural rule for the number as written ("1 falta", "2 faltas").
 
 Kinds (see DESIGN.md, "The feature registry"):
 
@@ -26,16 +31,47 @@ model's reasons can be checked against the truth.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from functools import lru_cache
+from typing import Final, Literal
+
+from previ.i18n import N_, Language, Plural, translation
+
+__all__ = [
+    "FEATURES",
+    "FEATURES_BY_NAME",
+    "KINDS",
+    "PROTECTIVE_FACTORS",
+    "REASON_KINDS",
+    "REFERRAL_TAGS",
+    "RISK_FACTORS",
+    "UNITS",
+    "Feature",
+    "Kind",
+    "Language",
+    "Plural",
+    "Unit",
+    "features_for",
+    "features_removed_by",
+    "format_value",
+]
 
 Direction = Literal[-1, 0, 1]
 Unit = Literal["count", "days", "rate", "grade", "flag", "years", "points"]
-Language = Literal["es", "en"]
 Kind = Literal["need", "history", "context"]
 
 KINDS: tuple[Kind, ...] = ("need", "history", "context")
 # Kinds whose recorded values may be a score's reasons, protective factors and referral basis.
 REASON_KINDS: frozenset[str] = frozenset({"need", "history"})
+# What each unit measures, in words (a value out of its range is refused naming it).
+UNITS: Final[dict[str, str]] = {
+    "count": N_("a count"),
+    "days": N_("days"),
+    "rate": N_("a share from 0 to 1"),
+    "grade": N_("grade points"),
+    "flag": N_("yes (1) or no (0)"),
+    "years": N_("years"),
+    "points": N_("a change in share, from -1 to 1"),
+}
 
 RISK_FACTORS = (
     "unexcused_absences",
@@ -56,18 +92,7 @@ REFERRAL_TAGS = (
     "substance_prevention",
     "sport_and_culture",
 )
-
-
-@dataclass(frozen=True)
-class Plural:
-    """A sentence whose words agree with a number: ``one`` for exactly 1, ``other`` for any other."""
-
-    one: str
-    other: str
-
-    def pick(self, written: str) -> str:
-        """The form that agrees with a number as written ("1", "+1" and "-1" take ``one``)."""
-        return self.one if written.lstrip("+-") == "1" else self.other
+NO_RECORD = N_("No record: {description}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,11 +103,12 @@ class Feature:
     all history before ``as_of``, or a state as it stood at ``as_of``).
     ``direction`` is +1 when a higher value raises the need for support, -1 when
     it protects, 0 when unknown; the glass box uses it as a monotone constraint.
-    ``reason_es``/``reason_en`` hold ``{value}``; for counted units they are
-    :class:`Plural` so that "1 falta" and "2 faltas" both read right.
-    ``missing_es``/``missing_en`` say what an absent value means where it is a
-    fact rather than a gap (no incident ever: "days since the last incident" is
-    empty); otherwise the gap reads "No record: <description>".
+    ``description_text`` and ``reason_text`` are English message ids (see the
+    module's docstring); ``reason_text`` holds ``{value}`` and, for counted
+    units, is a :class:`Plural` so that "1 falta" and "2 faltas" both read right.
+    ``missing_text`` says what an absent value means where it is a fact rather
+    than a gap (no incident ever: "days since the last incident" is empty);
+    otherwise the gap reads "No record: <description>".
     """
 
     name: str
@@ -92,56 +118,71 @@ class Feature:
     window_days: int | None
     unit: Unit
     direction: Direction
-    description_es: str
-    description_en: str
-    reason_es: str | Plural
-    reason_en: str | Plural
+    description_text: str
+    reason_text: str | Plural
     referral_tags: tuple[str, ...] = ()
     factor: str | None = None
-    missing_es: str | None = None
-    missing_en: str | None = None
+    missing_text: str | None = None
 
     def description(self, language: Language) -> str:
-        return self.description_es if language == "es" else self.description_en
+        return translation(language).gettext(self.description_text)
 
     def reason(self, value: float | None, language: Language) -> str:
         """The reason sentence with the value filled in; what a missing value means when there is none."""
         if value is None or value != value:  # None or NaN: the template would read "Promedio de sin dato"
             return self.missing(language)
-        template = self.reason_es if language == "es" else self.reason_en
         text = format_value(value, self.unit, language)
-        if isinstance(template, Plural):
-            template = template.pick(text)
-        return template.format(value=text)
+        template = self.reason_text
+        if isinstance(template, Plural):  # the form agrees with the number as written ("1", "+1", "1.234")
+            return template.text(_count(text), language, value=text)
+        return translation(language).gettext(template).format(value=text)
 
     def missing(self, language: Language) -> str:
         """What an absent value says: the declared meaning, else "No record: <description>"."""
-        declared = self.missing_es if language == "es" else self.missing_en
-        if declared:
-            return declared
-        prefix = "Sin registro" if language == "es" else "No record"
-        return f"{prefix}: {self.description(language).lower()}"
+        texts = translation(language)
+        if self.missing_text:
+            return texts.gettext(self.missing_text)
+        description = self.description(language)
+        return texts.gettext(NO_RECORD, description=description[:1].lower() + description[1:])
 
 
 def format_value(value: float | None, unit: Unit, language: Language) -> str:
-    """Write a feature value for people: counts as integers, rates as percentages."""
+    """Write a feature value for people in the language's locale: counts as integers, rates as percentages.
+
+    Values are rounded as they are written, and each written form is kept
+    (there are few: whole counts, rates to the percent), so wording a large
+    batch costs a dictionary look-up per value.
+    """
     if value is None or value != value:  # None or NaN
-        return "sin dato" if language == "es" else "no data"
+        return translation(language).gettext("no data")
+    return _written(unit, language, _as_written(value, unit))
+
+
+def _as_written(value: float, unit: Unit) -> float:
+    """``value`` rounded to what its unit writes, without the "-0" a tiny negative number would print."""
+    digits = {"rate": 2, "grade": 1}.get(unit, 0)
+    scaled = 100 * value if unit == "points" else value
+    return round(scaled, digits) + 0.0
+
+
+@lru_cache(maxsize=65_536)
+def _written(unit: Unit, language: Language, value: float) -> str:
+    texts = translation(language)
     if unit == "rate":
-        return f"{_unsigned_zero(100 * value, 0):.0f}%"
+        return texts.percent(value)
     if unit == "points":
-        return f"{_unsigned_zero(100 * value, 0):+.0f}".replace("+0", "0")
+        return ("+" if value > 0 else "") + texts.integer(int(value))
     if unit == "grade":
-        text = f"{_unsigned_zero(value, 1):.1f}"
-        return text.replace(".", ",") if language == "es" else text
+        return texts.decimal(value, 1)
     if unit == "flag":
-        return ("sí" if value else "no") if language == "es" else ("yes" if value else "no")
-    return f"{_unsigned_zero(value, 0):.0f}"
+        return texts.gettext("yes") if value else texts.gettext("no")
+    return texts.integer(int(value))
 
 
-def _unsigned_zero(value: float, digits: int) -> float:
-    """``value`` rounded as it will be written, without the "-0" a tiny negative number would print."""
-    return round(value, digits) + 0.0
+def _count(written: str) -> int:
+    """The whole number a written value shows, for the plural rule: "+1" -> 1, "1.234" -> 1234."""
+    digits = "".join(character for character in written if character.isdigit())
+    return int(digits) if digits else 0
 
 
 _SCHOOL = ("school_reengagement", "family_support")
@@ -149,8 +190,8 @@ _TUTOR = ("tutoring",)
 _CONFLICT = ("restorative_mediation", "mentoring")
 _SUBSTANCE = ("substance_prevention", "family_support")
 _JUSTICE = ("restorative_mediation", "mentoring", "family_support")
-_NO_INCIDENT = ("Sin incidentes escolares registrados", "No school incident on record")
-_NO_CONTACT = ("Sin contactos con la justicia cívica registrados", "No civic-justice contact on record")
+_NO_INCIDENT = N_("No school incident on record")
+_NO_CONTACT = N_("No civic-justice contact on record")
 
 FEATURES: tuple[Feature, ...] = (
     # --- attendance: periods that ended before as_of ---------------------------------
@@ -162,10 +203,8 @@ FEATURES: tuple[Feature, ...] = (
         window_days=90,
         unit="rate",
         direction=-1,
-        description_es="Tasa de asistencia en los últimos 90 días",
-        description_en="Attendance rate over the last 90 days",
-        reason_es="Asistencia del {value} en los últimos 90 días",
-        reason_en="Attended {value} of school days in the last 90 days",
+        description_text=N_("Attendance rate over the last 90 days"),
+        reason_text=N_("Attended {value} of school days in the last 90 days"),
         referral_tags=_SCHOOL,
         factor="steady_attendance",
     ),
@@ -177,10 +216,8 @@ FEATURES: tuple[Feature, ...] = (
         window_days=365,
         unit="rate",
         direction=-1,
-        description_es="Tasa de asistencia en los últimos 365 días",
-        description_en="Attendance rate over the last 365 days",
-        reason_es="Asistencia del {value} en el último año",
-        reason_en="Attended {value} of school days in the last year",
+        description_text=N_("Attendance rate over the last 365 days"),
+        reason_text=N_("Attended {value} of school days in the last year"),
         referral_tags=_SCHOOL,
         factor="steady_attendance",
     ),
@@ -192,15 +229,10 @@ FEATURES: tuple[Feature, ...] = (
         window_days=365,
         unit="points",
         direction=-1,
-        description_es="Cambio de la asistencia: últimos 90 días frente a los 9 meses previos",
-        description_en="Change in attendance: last 90 days against the 9 months before",
-        reason_es=Plural(
-            one="Cambio de {value} punto en la asistencia frente a los meses anteriores",
-            other="Cambio de {value} puntos en la asistencia frente a los meses anteriores",
-        ),
-        reason_en=Plural(
-            one="Attendance changed by {value} point against the months before",
-            other="Attendance changed by {value} points against the months before",
+        description_text=N_("Change in attendance: last 90 days against the 9 months before"),
+        reason_text=Plural(
+            "Attendance changed by {value} point against the months before",
+            "Attendance changed by {value} points against the months before",
         ),
         referral_tags=_SCHOOL,
         factor="unexcused_absences",
@@ -213,15 +245,10 @@ FEATURES: tuple[Feature, ...] = (
         window_days=90,
         unit="count",
         direction=1,
-        description_es="Faltas injustificadas en los últimos 90 días",
-        description_en="Unexcused absences over the last 90 days",
-        reason_es=Plural(
-            one="{value} falta injustificada en los últimos 90 días",
-            other="{value} faltas injustificadas en los últimos 90 días",
-        ),
-        reason_en=Plural(
-            one="{value} unexcused absence in the last 90 days",
-            other="{value} unexcused absences in the last 90 days",
+        description_text=N_("Unexcused absences over the last 90 days"),
+        reason_text=Plural(
+            "{value} unexcused absence in the last 90 days",
+            "{value} unexcused absences in the last 90 days",
         ),
         referral_tags=_SCHOOL,
         factor="unexcused_absences",
@@ -234,15 +261,10 @@ FEATURES: tuple[Feature, ...] = (
         window_days=365,
         unit="count",
         direction=1,
-        description_es="Faltas injustificadas en los últimos 365 días",
-        description_en="Unexcused absences over the last 365 days",
-        reason_es=Plural(
-            one="{value} falta injustificada en el último año",
-            other="{value} faltas injustificadas en el último año",
-        ),
-        reason_en=Plural(
-            one="{value} unexcused absence in the last year",
-            other="{value} unexcused absences in the last year",
+        description_text=N_("Unexcused absences over the last 365 days"),
+        reason_text=Plural(
+            "{value} unexcused absence in the last year",
+            "{value} unexcused absences in the last year",
         ),
         referral_tags=_SCHOOL,
         factor="unexcused_absences",
@@ -255,15 +277,10 @@ FEATURES: tuple[Feature, ...] = (
         window_days=90,
         unit="count",
         direction=0,
-        description_es="Faltas justificadas en los últimos 90 días",
-        description_en="Excused absences over the last 90 days",
-        reason_es=Plural(
-            one="{value} falta justificada en los últimos 90 días",
-            other="{value} faltas justificadas en los últimos 90 días",
-        ),
-        reason_en=Plural(
-            one="{value} excused absence in the last 90 days",
-            other="{value} excused absences in the last 90 days",
+        description_text=N_("Excused absences over the last 90 days"),
+        reason_text=Plural(
+            "{value} excused absence in the last 90 days",
+            "{value} excused absences in the last 90 days",
         ),
         referral_tags=("family_support",),
     ),
@@ -275,15 +292,10 @@ FEATURES: tuple[Feature, ...] = (
         window_days=90,
         unit="count",
         direction=1,
-        description_es="Retardos en los últimos 90 días",
-        description_en="Days late over the last 90 days",
-        reason_es=Plural(
-            one="{value} retardo en los últimos 90 días",
-            other="{value} retardos en los últimos 90 días",
-        ),
-        reason_en=Plural(
-            one="Late {value} day in the last 90 days",
-            other="Late {value} days in the last 90 days",
+        description_text=N_("Days late over the last 90 days"),
+        reason_text=Plural(
+            "Late {value} day in the last 90 days",
+            "Late {value} days in the last 90 days",
         ),
         referral_tags=_SCHOOL,
         factor="unexcused_absences",
@@ -296,15 +308,10 @@ FEATURES: tuple[Feature, ...] = (
         window_days=90,
         unit="count",
         direction=-1,
-        description_es="Días de inscripción escolar en los últimos 90 días",
-        description_en="Days enrolled in school over the last 90 days",
-        reason_es=Plural(
-            one="{value} día inscrito en la escuela en los últimos 90 días",
-            other="{value} días inscrito en la escuela en los últimos 90 días",
-        ),
-        reason_en=Plural(
-            one="Enrolled in school {value} day in the last 90 days",
-            other="Enrolled in school {value} days in the last 90 days",
+        description_text=N_("Days enrolled in school over the last 90 days"),
+        reason_text=Plural(
+            "Enrolled in school {value} day in the last 90 days",
+            "Enrolled in school {value} days in the last 90 days",
         ),
         referral_tags=("school_reengagement",),
     ),
@@ -317,15 +324,10 @@ FEATURES: tuple[Feature, ...] = (
         window_days=None,
         unit="count",
         direction=1,
-        description_es="Materias reprobadas en el último periodo",
-        description_en="Subjects failed in the latest term",
-        reason_es=Plural(
-            one="{value} materia reprobada en el último periodo",
-            other="{value} materias reprobadas en el último periodo",
-        ),
-        reason_en=Plural(
-            one="Failed {value} subject in the latest term",
-            other="Failed {value} subjects in the latest term",
+        description_text=N_("Subjects failed in the latest term"),
+        reason_text=Plural(
+            "Failed {value} subject in the latest term",
+            "Failed {value} subjects in the latest term",
         ),
         referral_tags=_TUTOR,
         factor="falling_grades",
@@ -338,15 +340,10 @@ FEATURES: tuple[Feature, ...] = (
         window_days=365,
         unit="count",
         direction=1,
-        description_es="Materias reprobadas en el último año",
-        description_en="Subjects failed over the last 365 days",
-        reason_es=Plural(
-            one="{value} materia reprobada en el último año",
-            other="{value} materias reprobadas en el último año",
-        ),
-        reason_en=Plural(
-            one="Failed {value} subject in the last year",
-            other="Failed {value} subjects in the last year",
+        description_text=N_("Subjects failed over the last 365 days"),
+        reason_text=Plural(
+            "Failed {value} subject in the last year",
+            "Failed {value} subjects in the last year",
         ),
         referral_tags=_TUTOR,
         factor="falling_grades",
@@ -359,10 +356,8 @@ FEATURES: tuple[Feature, ...] = (
         window_days=None,
         unit="flag",
         direction=1,
-        description_es="Reprobó matemáticas o español en el último periodo",
-        description_en="Failed mathematics or Spanish in the latest term",
-        reason_es="Reprobó matemáticas o español en el último periodo: {value}",
-        reason_en="Failed mathematics or Spanish in the latest term: {value}",
+        description_text=N_("Failed mathematics or Spanish in the latest term"),
+        reason_text=N_("Failed mathematics or Spanish in the latest term: {value}"),
         referral_tags=_TUTOR,
         factor="falling_grades",
     ),
@@ -374,10 +369,8 @@ FEATURES: tuple[Feature, ...] = (
         window_days=None,
         unit="grade",
         direction=-1,
-        description_es="Promedio del último periodo (0-10)",
-        description_en="Mean grade in the latest term (0-10)",
-        reason_es="Promedio de {value} en el último periodo",
-        reason_en="Mean grade of {value} in the latest term",
+        description_text=N_("Mean grade in the latest term (0-10)"),
+        reason_text=N_("Mean grade of {value} in the latest term"),
         referral_tags=_TUTOR,
         factor="falling_grades",
     ),
@@ -389,10 +382,8 @@ FEATURES: tuple[Feature, ...] = (
         window_days=365,
         unit="grade",
         direction=-1,
-        description_es="Promedio del último año (0-10)",
-        description_en="Mean grade over the last 365 days (0-10)",
-        reason_es="Promedio de {value} en el último año",
-        reason_en="Mean grade of {value} in the last year",
+        description_text=N_("Mean grade over the last 365 days (0-10)"),
+        reason_text=N_("Mean grade of {value} in the last year"),
         referral_tags=_TUTOR,
         factor="falling_grades",
     ),
@@ -404,11 +395,9 @@ FEATURES: tuple[Feature, ...] = (
         window_days=365,
         unit="grade",
         direction=-1,
-        description_es="Cambio del promedio: último periodo frente a los anteriores",
-        description_en="Change in mean grade: latest term against the terms before",
+        description_text=N_("Change in mean grade: latest term against the terms before"),
         # A grade is written with one decimal ("1,0"), which takes the plural in both languages.
-        reason_es="El promedio cambió {value} puntos frente a periodos anteriores",
-        reason_en="Mean grade changed by {value} points against earlier terms",
+        reason_text=N_("Mean grade changed by {value} points against earlier terms"),
         referral_tags=_TUTOR,
         factor="falling_grades",
     ),
@@ -421,15 +410,10 @@ FEATURES: tuple[Feature, ...] = (
         window_days=90,
         unit="count",
         direction=1,
-        description_es="Peleas registradas en la escuela en los últimos 90 días",
-        description_en="Fights recorded at school over the last 90 days",
-        reason_es=Plural(
-            one="{value} pelea en la escuela en los últimos 90 días",
-            other="{value} peleas en la escuela en los últimos 90 días",
-        ),
-        reason_en=Plural(
-            one="{value} fight at school in the last 90 days",
-            other="{value} fights at school in the last 90 days",
+        description_text=N_("Fights recorded at school over the last 90 days"),
+        reason_text=Plural(
+            "{value} fight at school in the last 90 days",
+            "{value} fights at school in the last 90 days",
         ),
         referral_tags=_CONFLICT,
         factor="school_incidents",
@@ -442,15 +426,10 @@ FEATURES: tuple[Feature, ...] = (
         window_days=365,
         unit="count",
         direction=1,
-        description_es="Peleas registradas en la escuela en el último año",
-        description_en="Fights recorded at school over the last 365 days",
-        reason_es=Plural(
-            one="{value} pelea en la escuela en el último año",
-            other="{value} peleas en la escuela en el último año",
-        ),
-        reason_en=Plural(
-            one="{value} fight at school in the last year",
-            other="{value} fights at school in the last year",
+        description_text=N_("Fights recorded at school over the last 365 days"),
+        reason_text=Plural(
+            "{value} fight at school in the last year",
+            "{value} fights at school in the last year",
         ),
         referral_tags=_CONFLICT,
         factor="school_incidents",
@@ -463,15 +442,10 @@ FEATURES: tuple[Feature, ...] = (
         window_days=90,
         unit="count",
         direction=1,
-        description_es="Incidentes escolares en los últimos 90 días",
-        description_en="School incidents over the last 90 days",
-        reason_es=Plural(
-            one="{value} incidente escolar en los últimos 90 días",
-            other="{value} incidentes escolares en los últimos 90 días",
-        ),
-        reason_en=Plural(
-            one="{value} school incident in the last 90 days",
-            other="{value} school incidents in the last 90 days",
+        description_text=N_("School incidents over the last 90 days"),
+        reason_text=Plural(
+            "{value} school incident in the last 90 days",
+            "{value} school incidents in the last 90 days",
         ),
         referral_tags=_CONFLICT,
         factor="school_incidents",
@@ -484,15 +458,10 @@ FEATURES: tuple[Feature, ...] = (
         window_days=365,
         unit="count",
         direction=1,
-        description_es="Incidentes escolares en el último año",
-        description_en="School incidents over the last 365 days",
-        reason_es=Plural(
-            one="{value} incidente escolar en el último año",
-            other="{value} incidentes escolares en el último año",
-        ),
-        reason_en=Plural(
-            one="{value} school incident in the last year",
-            other="{value} school incidents in the last year",
+        description_text=N_("School incidents over the last 365 days"),
+        reason_text=Plural(
+            "{value} school incident in the last year",
+            "{value} school incidents in the last year",
         ),
         referral_tags=_CONFLICT,
         factor="school_incidents",
@@ -505,15 +474,10 @@ FEATURES: tuple[Feature, ...] = (
         window_days=365,
         unit="count",
         direction=1,
-        description_es="Incidentes de acoso escolar en el último año",
-        description_en="Bullying incidents over the last 365 days",
-        reason_es=Plural(
-            one="{value} incidente de acoso escolar en el último año",
-            other="{value} incidentes de acoso escolar en el último año",
-        ),
-        reason_en=Plural(
-            one="{value} bullying incident in the last year",
-            other="{value} bullying incidents in the last year",
+        description_text=N_("Bullying incidents over the last 365 days"),
+        reason_text=Plural(
+            "{value} bullying incident in the last year",
+            "{value} bullying incidents in the last year",
         ),
         referral_tags=_CONFLICT,
         factor="school_incidents",
@@ -526,15 +490,10 @@ FEATURES: tuple[Feature, ...] = (
         window_days=365,
         unit="count",
         direction=1,
-        description_es="Incidentes graves (severidad 3 o con arma) en el último año",
-        description_en="Serious incidents (severity 3 or a weapon) over the last 365 days",
-        reason_es=Plural(
-            one="{value} incidente grave en la escuela en el último año",
-            other="{value} incidentes graves en la escuela en el último año",
-        ),
-        reason_en=Plural(
-            one="{value} serious school incident in the last year",
-            other="{value} serious school incidents in the last year",
+        description_text=N_("Serious incidents (severity 3 or a weapon) over the last 365 days"),
+        reason_text=Plural(
+            "{value} serious school incident in the last year",
+            "{value} serious school incidents in the last year",
         ),
         referral_tags=_CONFLICT,
         factor="school_incidents",
@@ -547,15 +506,10 @@ FEATURES: tuple[Feature, ...] = (
         window_days=365,
         unit="count",
         direction=1,
-        description_es="Incidentes escolares por sustancias en el último año",
-        description_en="Substance incidents at school over the last 365 days",
-        reason_es=Plural(
-            one="{value} incidente por consumo de sustancias en la escuela en el último año",
-            other="{value} incidentes por consumo de sustancias en la escuela en el último año",
-        ),
-        reason_en=Plural(
-            one="{value} substance-use incident at school in the last year",
-            other="{value} substance-use incidents at school in the last year",
+        description_text=N_("Substance incidents at school over the last 365 days"),
+        reason_text=Plural(
+            "{value} substance-use incident at school in the last year",
+            "{value} substance-use incidents at school in the last year",
         ),
         referral_tags=_SUBSTANCE,
         factor="substance",
@@ -568,15 +522,10 @@ FEATURES: tuple[Feature, ...] = (
         window_days=365,
         unit="count",
         direction=1,
-        description_es="Días de suspensión en el último año",
-        description_en="Days of suspension over the last 365 days",
-        reason_es=Plural(
-            one="{value} día de suspensión en el último año",
-            other="{value} días de suspensión en el último año",
-        ),
-        reason_en=Plural(
-            one="{value} day of suspension in the last year",
-            other="{value} days of suspension in the last year",
+        description_text=N_("Days of suspension over the last 365 days"),
+        reason_text=Plural(
+            "{value} day of suspension in the last year",
+            "{value} days of suspension in the last year",
         ),
         referral_tags=("school_reengagement", "restorative_mediation"),
         factor="school_incidents",
@@ -589,20 +538,14 @@ FEATURES: tuple[Feature, ...] = (
         window_days=None,
         unit="days",
         direction=-1,
-        description_es="Días desde el último incidente escolar",
-        description_en="Days since the latest school incident",
-        reason_es=Plural(
-            one="{value} día desde el último incidente escolar",
-            other="{value} días desde el último incidente escolar",
-        ),
-        reason_en=Plural(
-            one="{value} day since the latest school incident",
-            other="{value} days since the latest school incident",
+        description_text=N_("Days since the latest school incident"),
+        reason_text=Plural(
+            "{value} day since the latest school incident",
+            "{value} days since the latest school incident",
         ),
         referral_tags=_CONFLICT,
         factor="school_incidents",
-        missing_es=_NO_INCIDENT[0],
-        missing_en=_NO_INCIDENT[1],
+        missing_text=_NO_INCIDENT,
     ),
     # --- civic justice and probation: a record that stays ---------------------------------
     Feature(
@@ -613,15 +556,10 @@ FEATURES: tuple[Feature, ...] = (
         window_days=365,
         unit="count",
         direction=1,
-        description_es="Faltas cívicas registradas en el último año",
-        description_en="Civic infractions recorded over the last 365 days",
-        reason_es=Plural(
-            one="{value} falta cívica registrada en el último año",
-            other="{value} faltas cívicas registradas en el último año",
-        ),
-        reason_en=Plural(
-            one="{value} civic infraction recorded in the last year",
-            other="{value} civic infractions recorded in the last year",
+        description_text=N_("Civic infractions recorded over the last 365 days"),
+        reason_text=Plural(
+            "{value} civic infraction recorded in the last year",
+            "{value} civic infractions recorded in the last year",
         ),
         referral_tags=_JUSTICE,
         factor="civic_infractions",
@@ -634,15 +572,10 @@ FEATURES: tuple[Feature, ...] = (
         window_days=None,
         unit="count",
         direction=1,
-        description_es="Faltas cívicas registradas en total",
-        description_en="Civic infractions recorded in all",
-        reason_es=Plural(
-            one="{value} falta cívica registrada en total",
-            other="{value} faltas cívicas registradas en total",
-        ),
-        reason_en=Plural(
-            one="{value} civic infraction recorded in all",
-            other="{value} civic infractions recorded in all",
+        description_text=N_("Civic infractions recorded in all"),
+        reason_text=Plural(
+            "{value} civic infraction recorded in all",
+            "{value} civic infractions recorded in all",
         ),
         referral_tags=_JUSTICE,
         factor="civic_infractions",
@@ -655,15 +588,10 @@ FEATURES: tuple[Feature, ...] = (
         window_days=365,
         unit="count",
         direction=1,
-        description_es="Contactos con la justicia cívica por violencia en el último año",
-        description_en="Civic-justice contacts for violence over the last 365 days",
-        reason_es=Plural(
-            one="{value} contacto con la justicia cívica por violencia en el último año",
-            other="{value} contactos con la justicia cívica por violencia en el último año",
-        ),
-        reason_en=Plural(
-            one="{value} civic-justice contact for violence in the last year",
-            other="{value} civic-justice contacts for violence in the last year",
+        description_text=N_("Civic-justice contacts for violence over the last 365 days"),
+        reason_text=Plural(
+            "{value} civic-justice contact for violence in the last year",
+            "{value} civic-justice contacts for violence in the last year",
         ),
         referral_tags=_JUSTICE,
         factor="civic_infractions",
@@ -676,15 +604,10 @@ FEATURES: tuple[Feature, ...] = (
         window_days=365,
         unit="count",
         direction=1,
-        description_es="Contactos con la justicia cívica por sustancias en el último año",
-        description_en="Civic-justice contacts for substances over the last 365 days",
-        reason_es=Plural(
-            one="{value} contacto con la justicia cívica por sustancias en el último año",
-            other="{value} contactos con la justicia cívica por sustancias en el último año",
-        ),
-        reason_en=Plural(
-            one="{value} civic-justice contact for substances in the last year",
-            other="{value} civic-justice contacts for substances in the last year",
+        description_text=N_("Civic-justice contacts for substances over the last 365 days"),
+        reason_text=Plural(
+            "{value} civic-justice contact for substances in the last year",
+            "{value} civic-justice contacts for substances in the last year",
         ),
         referral_tags=_SUBSTANCE,
         factor="substance",
@@ -697,15 +620,10 @@ FEATURES: tuple[Feature, ...] = (
         window_days=None,
         unit="count",
         direction=0,
-        description_es="Casos resueltos por mediación",
-        description_en="Cases resolved through mediation",
-        reason_es=Plural(
-            one="{value} caso resuelto por mediación",
-            other="{value} casos resueltos por mediación",
-        ),
-        reason_en=Plural(
-            one="{value} case resolved through mediation",
-            other="{value} cases resolved through mediation",
+        description_text=N_("Cases resolved through mediation"),
+        reason_text=Plural(
+            "{value} case resolved through mediation",
+            "{value} cases resolved through mediation",
         ),
         referral_tags=("restorative_mediation",),
     ),
@@ -717,15 +635,10 @@ FEATURES: tuple[Feature, ...] = (
         window_days=None,
         unit="count",
         direction=1,
-        description_es="Detenciones registradas en total",
-        description_en="Detentions recorded in all",
-        reason_es=Plural(
-            one="{value} detención registrada en total",
-            other="{value} detenciones registradas en total",
-        ),
-        reason_en=Plural(
-            one="{value} detention recorded in all",
-            other="{value} detentions recorded in all",
+        description_text=N_("Detentions recorded in all"),
+        reason_text=Plural(
+            "{value} detention recorded in all",
+            "{value} detentions recorded in all",
         ),
         referral_tags=_JUSTICE,
         factor="civic_infractions",
@@ -738,10 +651,8 @@ FEATURES: tuple[Feature, ...] = (
         window_days=None,
         unit="flag",
         direction=1,
-        description_es="Medida de libertad asistida vigente",
-        description_en="Probation in force",
-        reason_es="Medida de libertad asistida vigente: {value}",
-        reason_en="Probation in force: {value}",
+        description_text=N_("Probation in force"),
+        reason_text=N_("Probation in force: {value}"),
         referral_tags=("mentoring", "family_support"),
         factor="probation",
     ),
@@ -753,10 +664,8 @@ FEATURES: tuple[Feature, ...] = (
         window_days=None,
         unit="flag",
         direction=1,
-        description_es="Ha tenido una medida de libertad asistida",
-        description_en="Has ever been on probation",
-        reason_es="Ha tenido una medida de libertad asistida: {value}",
-        reason_en="Has ever been on probation: {value}",
+        description_text=N_("Has ever been on probation"),
+        reason_text=N_("Has ever been on probation: {value}"),
         referral_tags=("mentoring", "family_support"),
         factor="probation",
     ),
@@ -768,20 +677,14 @@ FEATURES: tuple[Feature, ...] = (
         window_days=None,
         unit="days",
         direction=-1,
-        description_es="Días desde el último contacto con la justicia cívica",
-        description_en="Days since the latest civic-justice contact",
-        reason_es=Plural(
-            one="{value} día desde el último contacto con la justicia cívica",
-            other="{value} días desde el último contacto con la justicia cívica",
-        ),
-        reason_en=Plural(
-            one="{value} day since the latest civic-justice contact",
-            other="{value} days since the latest civic-justice contact",
+        description_text=N_("Days since the latest civic-justice contact"),
+        reason_text=Plural(
+            "{value} day since the latest civic-justice contact",
+            "{value} days since the latest civic-justice contact",
         ),
         referral_tags=_JUSTICE,
         factor="civic_infractions",
-        missing_es=_NO_CONTACT[0],
-        missing_en=_NO_CONTACT[1],
+        missing_text=_NO_CONTACT,
     ),
     # --- prevention programmes ---------------------------------------------------------
     Feature(
@@ -792,15 +695,10 @@ FEATURES: tuple[Feature, ...] = (
         window_days=None,
         unit="count",
         direction=-1,
-        description_es="Programas de prevención concluidos",
-        description_en="Prevention programmes completed",
-        reason_es=Plural(
-            one="{value} programa de prevención concluido",
-            other="{value} programas de prevención concluidos",
-        ),
-        reason_en=Plural(
-            one="Completed {value} prevention programme",
-            other="Completed {value} prevention programmes",
+        description_text=N_("Prevention programmes completed"),
+        reason_text=Plural(
+            "Completed {value} prevention programme",
+            "Completed {value} prevention programmes",
         ),
         referral_tags=("mentoring",),
         factor="program_completion",
@@ -813,15 +711,10 @@ FEATURES: tuple[Feature, ...] = (
         window_days=None,
         unit="count",
         direction=1,
-        description_es="Programas de prevención abandonados",
-        description_en="Prevention programmes dropped",
-        reason_es=Plural(
-            one="{value} programa de prevención abandonado",
-            other="{value} programas de prevención abandonados",
-        ),
-        reason_en=Plural(
-            one="Dropped {value} prevention programme",
-            other="Dropped {value} prevention programmes",
+        description_text=N_("Prevention programmes dropped"),
+        reason_text=Plural(
+            "Dropped {value} prevention programme",
+            "Dropped {value} prevention programmes",
         ),
         referral_tags=("mentoring", "family_support"),
         factor="program_dropout",
@@ -834,10 +727,8 @@ FEATURES: tuple[Feature, ...] = (
         window_days=None,
         unit="flag",
         direction=0,
-        description_es="Participa actualmente en un programa de prevención",
-        description_en="Currently enrolled in a prevention programme",
-        reason_es="Participa actualmente en un programa de prevención: {value}",
-        reason_en="Currently enrolled in a prevention programme: {value}",
+        description_text=N_("Currently enrolled in a prevention programme"),
+        reason_text=N_("Currently enrolled in a prevention programme: {value}"),
     ),
     Feature(
         name="program_attendance_rate",
@@ -847,10 +738,8 @@ FEATURES: tuple[Feature, ...] = (
         window_days=None,
         unit="rate",
         direction=-1,
-        description_es="Asistencia a sesiones de programas concluidos o abandonados",
-        description_en="Attendance at sessions of programmes that ended",
-        reason_es="Asistió al {value} de las sesiones de sus programas",
-        reason_en="Attended {value} of the sessions of past programmes",
+        description_text=N_("Attendance at sessions of programmes that ended"),
+        reason_text=N_("Attended {value} of the sessions of past programmes"),
         referral_tags=("mentoring",),
         factor="program_completion",
     ),
@@ -863,10 +752,8 @@ FEATURES: tuple[Feature, ...] = (
         window_days=None,
         unit="flag",
         direction=1,
-        description_es="Dejó la escuela antes de la fecha de corte",
-        description_en="Left school before the as-of date",
-        reason_es="Dejó la escuela: {value}",
-        reason_en="Left school: {value}",
+        description_text=N_("Left school before the as-of date"),
+        reason_text=N_("Left school: {value}"),
         referral_tags=("school_reengagement", "family_support"),
     ),
     Feature(
@@ -877,10 +764,11 @@ FEATURES: tuple[Feature, ...] = (
         window_days=None,
         unit="years",
         direction=0,
-        description_es="Edad en años cumplidos",
-        description_en="Age in whole years",
-        reason_es=Plural(one="{value} año de edad", other="{value} años de edad"),
-        reason_en=Plural(one="{value} year old", other="{value} years old"),
+        description_text=N_("Age in whole years"),
+        reason_text=Plural(
+            "{value} year old",
+            "{value} years old",
+        ),
     ),
 )
 

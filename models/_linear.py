@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
-import pandas as pd
 
 from previ.errors import PreviError
+from previ.frames import is_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["LinearColumn", "LinearModel", "column_sources", "explain_linear"]
 
@@ -118,6 +121,8 @@ class LinearModel:
 
     def transform(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """The model columns, centred and scaled: the pipeline's transformed matrix."""
+        import pandas as pd
+
         frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X), columns=self.feature_names)
         missing = [name for name in self.feature_names if name not in frame.columns]
         if missing:
@@ -234,6 +239,8 @@ def column_sources(step: Any, n_inputs: int) -> np.ndarray:
     if kind == "ColumnTransformer":
         return _column_transformer_sources(step)
     if kind == "SimpleImputer":
+        import pandas as pd
+
         kept = np.arange(n_inputs)
         if not getattr(step, "keep_empty_features", False):
             kept = kept[~pd.isna(step.statistics_)]
@@ -291,7 +298,7 @@ def _transform(transforms: list[Any], X: pd.DataFrame | np.ndarray) -> np.ndarra
 def _input_names(first: Any, X: pd.DataFrame | np.ndarray, n_inputs: int) -> tuple[str, ...]:
     if hasattr(first, "feature_names_in_"):
         return tuple(str(name) for name in first.feature_names_in_)
-    if isinstance(X, pd.DataFrame):
+    if is_frame(X):
         return tuple(str(name) for name in X.columns)
     return tuple(f"x{index}" for index in range(n_inputs))
 

@@ -4,18 +4,26 @@ A glass box is a sum of one-feature trees, so its logit is ``base + sum_j f_j(x_
 and each ``f_j`` is a step function. :class:`LookupModel` stores those step
 functions as arrays and evaluates them with one ``np.searchsorted`` per feature.
 It is built by :func:`models.glassbox.compile_glassbox`; the service loads it
-with :meth:`LookupModel.from_dict` from the stored JSON.
+with :meth:`LookupModel.from_dict` from the stored JSON and scores one person
+with :meth:`LookupModel.row_contributions`, a binary search per feature over
+plain lists. pandas is imported only to read DataFrames or level names, so a
+serving process that scores arrays and single rows never loads it.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 
 from previ.errors import PreviError
+from previ.frames import is_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Kind = Literal["numeric", "categorical"]
 FloatArray = np.ndarray
@@ -24,6 +32,9 @@ FORMAT_VERSION = 1
 MISSING_COLUMNS = "The data to score lacks the model's feature columns: {columns}."
 WRONG_WIDTH = "The array to score has {received} columns; the model expects {expected} ({names})."
 WRONG_FORMAT = "This lookup model was stored in format {received}; previ reads format {expected}. Retrain it."
+CATEGORICAL_ROW = (
+    "row_contributions scores numeric features only; score categorical rows with contributions()."
+)
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,10 @@ class LookupModel:
     levels: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _search: tuple[FloatArray, ...] = field(init=False, repr=False)
     _lookup: tuple[FloatArray, ...] = field(init=False, repr=False)
+    _row_search: tuple[list[float], ...] = field(init=False, repr=False)
+    _row_lookup: tuple[list[float], ...] = field(init=False, repr=False)
+    all_numeric: bool = field(init=False, repr=False)
+    """True when no feature is categorical: :meth:`row_contributions` can score every row."""
 
     def __post_init__(self) -> None:
         # A +inf sentinel puts finite values and +inf in bins 0..m and NaN (which
@@ -81,6 +96,32 @@ class LookupModel:
         )
         object.__setattr__(self, "_search", search)
         object.__setattr__(self, "_lookup", lookup)
+        # The same tables as Python lists, for one row at a time: bisect on a list of floats costs a
+        # fraction of a numpy call, and compares exactly as np.searchsorted does.
+        object.__setattr__(self, "_row_search", tuple(edges.tolist() for edges in search))
+        object.__setattr__(self, "_row_lookup", tuple(table.tolist() for table in lookup))
+        object.__setattr__(self, "all_numeric", all(kind == "numeric" for kind in self.kinds))
+
+    def row_contributions(self, row: Sequence[float]) -> list[float]:
+        """One row's contributions (logit units), features in model order; NaN is a missing value.
+
+        The one-person path of the service: exactly :meth:`contributions` for a
+        row of floats (``bisect_left`` over the edges and the +inf sentinel is
+        ``np.searchsorted(side="left")``; NaN, which numpy sorts last, takes the
+        missing value's position). Numeric features only (see :attr:`all_numeric`).
+        """
+        if not self.all_numeric:
+            raise PreviError(CATEGORICAL_ROW)
+        if len(row) != len(self.kinds):
+            raise PreviError(
+                WRONG_WIDTH.format(
+                    received=len(row), expected=len(self.kinds), names=", ".join(self.feature_names)
+                )
+            )
+        return [
+            table[len(search) if value != value else bisect_left(search, value)]
+            for value, search, table in zip(row, self._row_search, self._row_lookup, strict=True)
+        ]
 
     def raw_score(self, X: pd.DataFrame | np.ndarray) -> FloatArray:
         """The logit per row: ``base`` plus the row's contributions."""
@@ -122,7 +163,7 @@ class LookupModel:
 
     def as_matrix(self, X: pd.DataFrame | np.ndarray) -> FloatArray:
         """The float matrix the tables read: features in model order, levels as codes."""
-        if isinstance(X, pd.DataFrame):
+        if is_frame(X):
             absent = [name for name in self.feature_names if name not in X.columns]
             if absent:
                 raise PreviError(MISSING_COLUMNS.format(columns=", ".join(absent)))
@@ -139,6 +180,8 @@ class LookupModel:
             )
         if array.dtype != object:
             return np.ascontiguousarray(array, dtype=np.float64)
+        import pandas as pd
+
         columns = [self._column(name, pd.Series(array[:, j])) for j, name in enumerate(self.feature_names)]
         return np.column_stack(columns)
 
@@ -189,6 +232,8 @@ class LookupModel:
         )
 
     def _column(self, name: str, column: pd.Series) -> FloatArray:
+        import pandas as pd
+
         if name in self.levels and not pd.api.types.is_numeric_dtype(column.dtype):
             return level_codes(column, self.levels[name])
         return column.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -199,6 +244,8 @@ def level_codes(column: pd.Series, levels: tuple[str, ...]) -> FloatArray:
 
     Numbers in an object column are taken as codes already.
     """
+    import pandas as pd
+
     if isinstance(column.dtype, pd.CategoricalDtype):
         positions = pd.Index(levels).get_indexer(column.cat.categories.astype(str))
         codes = column.cat.codes.to_numpy()

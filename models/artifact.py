@@ -15,7 +15,10 @@ The folder holds
 * ``model.txt``, for a LightGBM challenger: the booster in LightGBM's text format;
 * ``manifest.json``, written last: the SHA-256 of every other file.
 
-Nothing in it is unpickled. :func:`load_artifact` checks every file against the
+Nothing in it is unpickled, and a glass box or logistic artifact loads with
+numpy and the standard library's JSON alone (LightGBM only for a LightGBM
+challenger, pandas only to score DataFrames), so the serving process stays
+lean. :func:`load_artifact` checks every file against the
 manifest before it parses any, and refuses a folder with a file missing,
 changed or added. The SHA-256 of ``manifest.json``, which pins every file, is
 the artifact's digest: :func:`save_artifact` returns it, MLflow records it
@@ -30,20 +33,21 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lightgbm as lgb
 import numpy as np
-import pandas as pd
 
 from features.registry import FEATURES_BY_NAME, Feature, Plural
 from models._linear import LinearModel
+from models._lookup import LookupModel
 from models.calibration import Calibrator
 from models.explain import Explanation, explain
-from models.glassbox import LookupModel
 from models.marginal import Population
 from previ.errors import PreviError
 from previ.jsonio import json_default
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "ARTIFACT_FOLDER",
@@ -124,6 +128,8 @@ class ScoringModel:
 
     def prepare(self, features: pd.DataFrame) -> pd.DataFrame:
         """Columns in training order and dtypes (categories with the training levels)."""
+        import pandas as pd
+
         missing = [name for name in self.feature_names if name not in features.columns]
         if missing:
             raise PreviError(f"features: missing {', '.join(missing)}")
@@ -157,13 +163,31 @@ class ScoringModel:
             100.0 * np.searchsorted(self.reference, probability, side="right") / max(1, len(self.reference))
         )
 
+    @property
+    def scores_rows(self) -> bool:
+        """True for a glass box of numeric features: it scores one row of floats from its tables alone.
+
+        Such a model needs neither pandas nor LightGBM to load, check and serve
+        (see :meth:`LookupModel.row_contributions`).
+        """
+        return self.kind == "glassbox" and not self.categorical_levels and self.model.all_numeric
+
     def check_golden(self, tolerance: float = 1e-9) -> None:
         """Raise PreviError unless the model reproduces the probabilities recorded at training."""
-        inputs = pd.DataFrame(self.golden["inputs"])
-        for name, levels in self.categorical_levels.items():
-            inputs[name] = pd.Categorical(inputs[name], categories=levels)
         expected = np.asarray(self.golden["probability"], dtype=float)
-        got = self.probability(inputs)
+        if self.scores_rows:  # the golden rows as a float matrix: no DataFrame, no pandas
+            columns = [self.golden["inputs"][name] for name in self.feature_names]
+            matrix = np.array(
+                [[np.nan if value is None else value for value in column] for column in columns], dtype=float
+            ).T.reshape(len(expected), len(self.feature_names))
+            got = self.calibrator.probability(self.model.raw_score(matrix))
+        else:
+            import pandas as pd
+
+            inputs = pd.DataFrame(self.golden["inputs"])
+            for name, levels in self.categorical_levels.items():
+                inputs[name] = pd.Categorical(inputs[name], categories=levels)
+            got = self.probability(inputs)
         worst = float(np.max(np.abs(got - expected))) if len(expected) else 0.0
         if worst > tolerance:
             raise PreviError(f"model: golden predictions differ by {worst:.3g} (tolerance {tolerance:g})")
@@ -312,6 +336,8 @@ def load_artifact(folder: Path, *, expected_sha256: str | None = None) -> Scorin
     if kind == "glassbox":
         model: Any = LookupModel.from_dict(payload["model"])
     elif kind == "lightgbm":
+        import lightgbm as lgb
+
         model = lgb.Booster(model_str=contents[BOOSTER_FILE].decode("utf-8"))
     else:
         model = LinearModel.from_dict(payload["model"])
@@ -416,8 +442,23 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# An artifact saved before the catalogs held both languages' texts per feature; its English texts are the
+# message ids the catalogs translate today.
+_BILINGUAL_FIELDS = {
+    "description_en": "description_text",
+    "reason_en": "reason_text",
+    "missing_en": "missing_text",
+}
+
+
 def _declaration(name: str, saved: dict[str, Any], path: Path) -> Feature:
     """A :class:`Feature` rebuilt from the artifact's copy of its declaration (lists back to tuples)."""
+    if "description_en" in saved:
+        saved = {
+            _BILINGUAL_FIELDS.get(key, key): value
+            for key, value in saved.items()
+            if key not in ("description_es", "reason_es", "missing_es")
+        }
     values: dict[str, Any] = {key: _restored(value) for key, value in saved.items()}
     try:
         feature = Feature(**values)

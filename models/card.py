@@ -1,31 +1,41 @@
 """The model card: what a model is for, what it is not for, and how well it works.
 
 Built from the training run's figures, so it cannot drift from them; written
-as JSON (for the service's ``GET /v1/model``) and as Markdown (for people).
+as JSON (for the service's ``GET /v1/model``) and as Markdown (for people), in
+English. Its fixed texts are message ids: the service's model card page shows
+them in the reader's language through the catalogs (:mod:`previ.i18n`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-INTENDED_USE = (
+from previ.i18n import N_
+
+INTENDED_USE = N_(
     "Prioritise voluntary prevention support (tutoring, school re-engagement, mentoring, family support, "
     "restorative mediation, substance-use prevention) for young people aged 11-19, within a municipal "
     "prevention programme of limited capacity. A score is a prompt for a caseworker's conversation, "
     "never a determination about a young person."
 )
-OUT_OF_SCOPE = (
+OUT_OF_SCOPE = N_(
     "Sanctions of any kind, policing, patrol or surveillance targeting, school discipline or "
     "expulsion, immigration or benefits decisions, court or probation decisions, and any public list "
     "of young people ranked by need."
 )
 LIMITATIONS = (
-    "Records reflect who was seen by schools and civic justice, not only behaviour: recording can differ by "
-    "municipality or group, so the fairness audit must be read with the metrics.",
-    "The outcome is a recorded event within the horizon; a young person without records may still "
-    "need support.",
-    "Figures hold for the period and population of the training data; re-evaluate after changes in recording "
-    "practice, programmes or the population served.",
+    N_(
+        "Records reflect who was seen by schools and civic justice, not only behaviour: recording can differ "
+        "by municipality or group, so the fairness audit must be read with the metrics."
+    ),
+    N_(
+        "The outcome is a recorded event within the horizon; a young person without records may still "
+        "need support."
+    ),
+    N_(
+        "Figures hold for the period and population of the training data; re-evaluate after changes in "
+        "recording practice, programmes or the population served."
+    ),
 )
 
 

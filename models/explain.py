@@ -17,14 +17,17 @@ model card read one object:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from models import _linear, _trees
 from models._lookup import LookupModel
 from previ.errors import PreviError
+from previ.frames import is_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Explanation", "explain"]
 
@@ -90,7 +93,7 @@ def _explain_booster(booster: Any, X: pd.DataFrame | np.ndarray) -> Explanation:
     if dumped["num_tree_per_iteration"] != 1:
         raise PreviError(MULTICLASS_BOOSTER.format(classes=dumped["num_class"]))
     names = tuple(dumped["feature_names"])
-    if isinstance(X, pd.DataFrame):
+    if is_frame(X):
         names = tuple(str(name) for name in X.columns) if len(X.columns) == len(names) else names
     if len(X) == 0:
         base = sum(_trees.expected_value(tree["tree_structure"]) for tree in dumped["tree_info"])
@@ -100,6 +103,8 @@ def _explain_booster(booster: Any, X: pd.DataFrame | np.ndarray) -> Explanation:
 
 
 def _lookup_values(model: LookupModel, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
+    import pandas as pd
+
     if isinstance(X, pd.DataFrame):
         return _frame(X[list(model.feature_names)], model.feature_names)
     frame = _frame(X, model.feature_names)
@@ -113,6 +118,8 @@ def _lookup_values(model: LookupModel, X: pd.DataFrame | np.ndarray) -> pd.DataF
 
 
 def _frame(X: pd.DataFrame | np.ndarray, names: tuple[str, ...]) -> pd.DataFrame:
+    import pandas as pd
+
     if isinstance(X, pd.DataFrame):
         return X.reset_index(drop=True)
     return pd.DataFrame(np.asarray(X), columns=list(names))

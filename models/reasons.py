@@ -17,24 +17,39 @@ factor it measures and the referral tags it points to. A feature with no registr
 entry (a flat table's column) counts as a need and gets a plain sentence, its
 readable name and value ("V60 SAVRY total score: 24").
 
-Selection is vectorised over rows (``argpartition`` on the contribution matrix), and
-sentences are written once per distinct (feature, value) among the selected cells,
-so a batch of 100,000 rows costs a fraction of a second.
+Two ways in, one selection rule. :func:`reason_codes` serves batches: selection
+is vectorised over rows (a stable sort of the contribution matrix), and sentences
+are written once per distinct (feature, value) among the selected cells, so
+100,000 rows cost a fraction of a second. :func:`row_reasons` serves one person
+(the live API): the same rule over one row of plain floats, in microseconds and
+without pandas. Both pick, among equal contributions, the earlier column; a test
+holds them to the same answers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 
 from features.registry import FEATURES_BY_NAME, Feature, Language, format_value
-from models.explain import Explanation
 
-__all__ = ["DIRECTIONS", "TABLE_COLUMNS", "Reason", "ReasonCodes", "RowReasons", "reason_codes"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from models.explain import Explanation
+
+__all__ = [
+    "DIRECTIONS",
+    "TABLE_COLUMNS",
+    "Reason",
+    "ReasonCodes",
+    "RowReasons",
+    "reason_codes",
+    "row_reasons",
+]
 
 Direction = Literal["raises", "lowers", "context", "gap"]
 # Order of the groups in the long table.
@@ -137,6 +152,8 @@ def reason_codes(
     ``registry`` maps feature names to declarations (default: previ's feature
     registry; pass ``{}`` for a flat table whose columns are not registry features).
     """
+    import pandas as pd
+
     registry = FEATURES_BY_NAME if registry is None else registry
     names = explanation.feature_names
     rows, columns, ranks, groups = _select(explanation, registry, top, min_contribution)
@@ -163,6 +180,73 @@ def reason_codes(
         }
     )
     return ReasonCodes(table=table, n_rows=len(explanation))
+
+
+def row_reasons(
+    feature_names: Sequence[str],
+    contributions: Sequence[float],
+    values: Sequence[float | str | None],
+    *,
+    language: Language = "es",
+    registry: Mapping[str, Feature] | None = None,
+    top: int = 3,
+    min_contribution: float = 0.01,
+) -> RowReasons:
+    """One person's reasons, as :func:`reason_codes` gives them for one explained row.
+
+    ``contributions`` (logit units) and ``values`` (None or NaN: missing) are in
+    ``feature_names`` order. The rule is :func:`reason_codes`'s: up to ``top``
+    recorded need or history values each way, at least ``min_contribution``
+    strong, strongest first (ties: the earlier feature); every context feature,
+    in feature order; up to ``top`` missing values as data gaps, by absolute
+    contribution. Built for the one-person path of the service: no pandas, no
+    arrays, a few microseconds.
+    """
+    registry = FEATURES_BY_NAME if registry is None else registry
+    raises: list[tuple[float, int]] = []
+    lowers: list[tuple[float, int]] = []
+    gaps: list[tuple[float, int]] = []
+    context: list[int] = []
+    for column, name in enumerate(feature_names):
+        declared = registry.get(name)
+        if declared is not None and declared.kind == "context":
+            context.append(column)
+            continue
+        value = values[column]
+        contribution = float(contributions[column])
+        if value is None or value != value:  # missing: a record to check, never a reason
+            gaps.append((abs(contribution), column))
+        else:
+            raises.append((contribution, column))
+            lowers.append((-contribution, column))
+
+    def reason(column: int, direction: Direction) -> Reason:
+        name = feature_names[column]
+        value = values[column]
+        value = None if value is None or value != value else value
+        declared = registry.get(name)
+        return Reason(
+            feature=name,
+            value=value,
+            contribution=float(contributions[column]),
+            direction=direction,
+            sentence=_sentence(name, value, declared, language),
+            factor=declared.factor if declared is not None else None,
+            referral_tags=tuple(declared.referral_tags) if declared is not None else (),
+        )
+
+    return RowReasons(
+        risk=tuple(reason(column, "raises") for column in _top(raises, top, min_contribution)),
+        protective=tuple(reason(column, "lowers") for column in _top(lowers, top, min_contribution)),
+        context=tuple(reason(column, "context") for column in context),
+        gaps=tuple(reason(column, "gap") for column in _top(gaps, top, min_contribution)),
+    )
+
+
+def _top(scored: list[tuple[float, int]], top: int, minimum: float) -> list[int]:
+    """The columns of the ``top`` largest scores at or above ``minimum``, largest first (ties: earlier)."""
+    ranked = sorted(scored, key=lambda item: (-item[0], item[1]))
+    return [column for score, column in ranked[: max(top, 0)] if score >= minimum]
 
 
 def _select(
@@ -208,21 +292,17 @@ def _all_of(columns: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray, n
 def _strongest(scores: np.ndarray, top: int, minimum: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per row, the columns of the ``top`` largest scores at or above ``minimum``, largest first.
 
-    Returns flat (row, column, rank) arrays; ties go to the earlier column.
+    Returns flat (row, column, rank) arrays; ties go to the earlier column (a
+    stable sort: a partial one, ``argpartition``, would break ties at the cut
+    arbitrarily, and the one-row path, :func:`row_reasons`, could then differ).
     """
     n_rows, n_columns = scores.shape
     k = min(top, n_columns)
     if k <= 0 or n_rows == 0:
         empty = np.empty(0, dtype=np.intp)
         return empty, empty, empty
-    if k < n_columns:
-        candidates = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    else:
-        candidates = np.broadcast_to(np.arange(n_columns), (n_rows, n_columns))
-    picked = np.take_along_axis(scores, candidates, axis=1)
-    order = np.lexsort((candidates, -picked), axis=1)
-    candidates = np.take_along_axis(candidates, order, axis=1)
-    kept = np.take_along_axis(picked, order, axis=1) >= minimum
+    candidates = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    kept = np.take_along_axis(scores, candidates, axis=1) >= minimum
     rows = np.broadcast_to(np.arange(n_rows)[:, None], kept.shape)[kept]
     ranks = np.broadcast_to(np.arange(1, k + 1), kept.shape)[kept]
     return rows.astype(np.intp), candidates[kept].astype(np.intp), ranks.astype(np.intp)
@@ -236,6 +316,8 @@ def _word(
     language: Language,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The value (None if missing) and sentence of each chosen cell, one feature at a time."""
+    import pandas as pd
+
     values = np.empty(rows.size, dtype=object)
     sentences = np.empty(rows.size, dtype=object)
     by_column = np.argsort(columns, kind="stable")
@@ -253,6 +335,8 @@ def _word(
 
 def _sentences(name: str, values: np.ndarray, feature: Feature | None, language: Language) -> np.ndarray:
     """One sentence per value, each distinct value worded once."""
+    import pandas as pd
+
     codes, distinct = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
     # factorize turns None back into NaN; a sentence reads either as "no data"
     texts = [_sentence(name, None if pd.isna(value) else value, feature, language) for value in distinct]

@@ -60,6 +60,15 @@ class SynthConfig(_Section):
         "default",
         description="True programme effects: default, none, or a YAML file (see synthetic/_effects.py).",
     )
+    allocation: Literal["referral", "rank"] = Field(
+        "referral",
+        description="How young people get places: one by one on referral, or each month by rank within "
+        "capacity (with allocation.lottery_band around the cut-off, if set; see synthetic/_allocation.py).",
+    )
+    places_share: Annotated[float, Field(gt=0.0, le=0.5)] = Field(
+        0.012,
+        description="allocation rank: places offered each month, as a share of those ranked.",
+    )
 
 
 class OutcomeConfig(_Section):
@@ -127,7 +136,9 @@ class TrainingConfig(_Section):
     seed: int = 42
     resamples: Annotated[int, Field(ge=0, le=10_000)] = 1000
     threads: Annotated[int, Field(ge=0)] = Field(
-        1, description="LightGBM threads (0: all cores). One thread is deterministic across machines."
+        1,
+        description="Threads of LightGBM (training) and of the boosted trees of `previ evaluate` (0: all "
+        "cores). One thread is deterministic across machines, and on a shared machine often faster.",
     )
     out: Path = Field(Path("runs/latest"), description="Folder for metrics.json, plots and the model card.")
     tracking_uri: str | None = Field(
@@ -206,6 +217,22 @@ class AuditConfig(_Section):
         return value
 
 
+class LotteryBandConfig(_Section):
+    """A lottery among the young people ranked just around the capacity cut-off.
+
+    With ``K`` places and ``m = round(width x K)``, the top ``K - m`` get a
+    place, the ``2 m`` ranked next draw lots for the last ``m`` (an even chance
+    each) and nobody below gets one. Among people of nearly equal priority this
+    costs little in need served and gives the strongest evidence of effect
+    (``previ evaluate --design lottery``).
+    """
+
+    width: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        0.25, description="Half-width of the band, as a share of the places (0.25: a quarter of them)."
+    )
+    seed: int = Field(0, description="Seed of the draws; logged with every draw.")
+
+
 class AllocationConfig(_Section):
     """How scarce places are shared between groups (a programme manager's decision), and `previ allocate`.
 
@@ -227,6 +254,11 @@ class AllocationConfig(_Section):
     out: Path = Field(
         Path("allocations"),
         description="`previ allocate`: folder for the Parquet file of each cycle (when --out is not given).",
+    )
+    lottery_band: LotteryBandConfig | None = Field(
+        None,
+        description="A lottery among those ranked around the cut-off (width, seed); none when unset. "
+        "Used by `previ allocate` and by `previ synth` with synth.allocation rank.",
     )
 
     @model_validator(mode="after")
@@ -258,19 +290,40 @@ class ServiceConfig(_Section):
         description="With model_path: refuse an artifact whose manifest.json has another SHA-256 "
         "(the scoring_sha256 that metrics.json and the registry record).",
     )
-    tokens_file: Path = Field(Path("tokens.json"), description="Hashed bearer tokens (`previ tokens add`).")
+    tokens_file: Path = Field(
+        Path("tokens.json"),
+        description="A token file of earlier versions: `previ db upgrade` moves its tokens into the service "
+        "database (where `previ tokens add` keeps them) and renames it tokens.json.imported.",
+    )
     pseudonym_key_file: Path = Field(
         Path("pseudonym.key"),
         description="Secret key of the audit log's keyed hash of youth ids; created on first use. "
         "Keep it: a new key makes earlier log entries unmatchable.",
     )
     audit_url: str = Field(
-        "sqlite:///audit.db", description="SQLAlchemy URL of the audit log and feedback (PostgreSQL works)."
+        "sqlite:///audit.db",
+        description="SQLAlchemy URL of the service database: audit log, feedback, tokens, caseloads, web "
+        "sessions, rate counts, served model (PostgreSQL: postgresql+psycopg://USER@HOST:5432/DB).",
     )
     audit_fsync: bool = Field(
         True,
-        description="SQLite audit log: fsync every entry, so it survives a power cut; false saves the "
-        "fsync per request and still survives a crash of the service, not of the machine.",
+        description="SQLite audit log: fsync every commit, so it survives a power cut; false saves the "
+        "fsync and still survives a crash of the service, not of the machine.",
+    )
+    audit_group_commit: bool = Field(
+        True,
+        description="Concurrent requests' audit rows share one transaction and one fsync; each response "
+        "still waits until its own row is durable. false: one commit per request.",
+    )
+    workers: Annotated[int, Field(ge=1, le=64)] = Field(
+        1,
+        description="Worker processes of `previ serve` (or --workers); they share every store through "
+        "audit_url and snapshot_url (SQLite on one disk works; PostgreSQL serves many workers better).",
+    )
+    reload_poll_seconds: Annotated[float, Field(ge=0.1, le=3600)] = Field(
+        2.0,
+        description="How often each worker checks the served_model row, and loads the model another "
+        "worker's reload named there.",
     )
     snapshot_dir: Path = Field(Path("snapshots"), description="Parquet files of `previ score` snapshots.")
     snapshot_url: str | None = Field(
@@ -324,9 +377,9 @@ class ServiceConfig(_Section):
         "10/minute", description="Login attempts per client address (limits syntax)."
     )
     rate_limit_storage: str = Field(
-        "memory://",
-        description="Where counters live (limits storage URI); memory:// counts per worker, "
-        "redis://... across workers.",
+        "sql",
+        description="Where rate counts live: sql (the service database, shared by every worker; on SQLite "
+        "a -rates file beside it), memory:// (per worker), or another limits storage URI (redis://...).",
     )
     lockout_failures: Annotated[int, Field(ge=1)] = Field(
         5, description="Failed attempts with one token id that lock the token for lockout_minutes."

@@ -1,4 +1,8 @@
-"""One JSON convention for everything previ writes (metrics, artifacts, cards)."""
+"""One JSON convention for everything previ writes (metrics, artifacts, cards).
+
+It needs numpy only: a pandas ``Timestamp`` is a ``datetime``, hence a
+``date``, so the serving process can write JSON without loading pandas.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 
 def json_default(value: Any) -> Any:
@@ -16,7 +19,7 @@ def json_default(value: Any) -> Any:
         return value.item()
     if isinstance(value, np.ndarray):
         return value.tolist()
-    if isinstance(value, pd.Timestamp | dt.date):
+    if isinstance(value, dt.date):  # datetime and pandas' Timestamp included
         return value.isoformat()
     if isinstance(value, Path):
         return str(value)

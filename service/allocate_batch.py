@@ -5,7 +5,9 @@ programmes each young person was in at its date), shares the catalog's places
 with :func:`service.allocation.allocate` and stores the result twice, all or
 nothing: the Parquet file at ``out`` and the cycle's rows of the ``allocations``
 table (:mod:`service.allocation_store`). The Parquet file is moved into place
-inside the SQL transaction, so a failure leaves neither.
+inside the SQL transaction, so a failure leaves neither. Run again for a cycle,
+it keeps the cycle's offers and the programmes turned down in it, and offers
+the places left or freed by a decline to the next young people in line.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from previ.atomic import atomic_file
 from previ.config import PreviConfig
 from previ.errors import PreviError
 from service.allocation import Allocation, allocate, priority
-from service.allocation_store import write_allocation
+from service.allocation_store import cycle_decisions, write_allocation
 from service.batch import snapshot_store
 from service.catalog import load_catalog
 from service.settings import service_settings
@@ -65,6 +67,7 @@ def run_allocation(
     catalog = load_catalog(settings.catalog)
     tables = store.tables(snapshot.id)
     scores = tables["scores"]
+    decided = cycle_decisions(store, name)
     allocation = allocate(
         scores,
         tables["reasons"],
@@ -72,6 +75,11 @@ def run_allocation(
         catalog,
         per_person=per_person or config.allocation.per_person,
         need=priority(scores, policy=config.allocation.policy, groups=config.allocation.groups),
+        lottery=config.allocation.lottery_band,
+        cycle=name,
+        held=decided.held,
+        declined=decided.declined,
+        withdrawn=decided.withdrawn,
     )
     offers = allocation.offers.assign(cycle=name, snapshot_id=snapshot.id, as_of=pd.Timestamp(snapshot.as_of))
 

@@ -27,12 +27,27 @@ re-run gives the same offers.
 
 Everyone eligible but not offered a place is on the waiting list of the
 programme that fits them best, in order of priority.
+
+With a lottery band (``allocation.lottery_band``), the ``2 m`` people eligible
+somewhere and ranked around the cut-off (``K`` = the open places of every
+programme, ``m = round(width x K)``, ranks ``K - m + 1 .. K + m``) draw lots:
+within the band the weight is the draw mapped onto the band's range of
+priority, without the fit bonus, so the draw alone orders them and nobody
+outside the band changes place. Each band member's draw is kept in the offers
+(``lottery_draw``), with the seed, for ``previ evaluate --design lottery``.
+
+A cycle already under way keeps its decisions (:func:`allocate`'s ``held`` and
+``declined``): the offers it made stand, and a programme a young person
+declined in it (an offered place, or a waiting-list entry) is not offered to
+them again; only the places left or freed go round again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import zlib
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Final, Literal
 
 import numpy as np
 import pandas as pd
@@ -41,10 +56,11 @@ from scipy.sparse import csr_array, vstack
 
 from fairness_audits.allocation import Policy, check_groups, equal_recall_priority
 from features._youth import age_band
+from previ.config import LotteryBandConfig
 from previ.errors import PreviError
 from service.catalog import Catalog, Programme
 
-__all__ = ["FIT_WEIGHT", "OFFER_COLUMNS", "Allocation", "allocate", "priority"]
+__all__ = ["FIT_WEIGHT", "OFFER_COLUMNS", "STATUSES", "Allocation", "Status", "allocate", "priority"]
 
 # How much a perfect fit is worth against need, in probability units: fit decides between people
 # whose need differs by less than this, and between programmes for one person.
@@ -61,6 +77,10 @@ OFFER_COLUMNS = (
     "municipality",
     "tier",
 )
+# What a cycle's row says of a young person and a programme: an offered place, a waiting-list entry,
+# an offered place they declined (freed for the waiting list) or a waiting-list entry they left.
+Status = Literal["offered", "waiting", "declined", "withdrawn"]
+STATUSES: Final[tuple[Status, ...]] = ("offered", "waiting", "declined", "withdrawn")
 NO_SOLUTION = "allocate: the solver found no allocation ({message})"
 # How far from 0 or 1 a vertex of the linear programme may lie (floating point), before it is an error.
 INTEGRALITY = 1e-6
@@ -70,9 +90,10 @@ INTEGRALITY = 1e-6
 class Allocation:
     """One cycle's offers and waiting lists, and how each programme's places were used.
 
-    ``offers`` has :data:`OFFER_COLUMNS`: ``status`` is ``offered`` or ``waiting``;
-    ``position`` is the place on the programme's waiting list (1 = next), 0 for
-    an offer. Sorted by programme, status (offers first), position, then id.
+    ``offers`` has :data:`OFFER_COLUMNS`: ``status`` is one of :data:`STATUSES`;
+    ``position`` is the place on the programme's waiting list (1 = next), 0
+    otherwise. Sorted by programme, status (in :data:`STATUSES` order), position,
+    then id.
     ``places`` has one row per catalog programme: program, capacity, enrolled
     (active at the snapshot's date), open (capacity - enrolled, at least 0),
     offered, waiting.
@@ -108,6 +129,11 @@ def allocate(
     *,
     per_person: int = 1,
     need: pd.Series | None = None,
+    lottery: LotteryBandConfig | None = None,
+    cycle: str = "",
+    held: Collection[tuple[str, str]] = (),
+    declined: Collection[tuple[str, str]] = (),
+    withdrawn: Collection[tuple[str, str]] = (),
 ) -> Allocation:
     """Offer places of every catalog programme for one cycle.
 
@@ -116,6 +142,16 @@ def allocate(
     (comma-separated), as a snapshot stores them; only ``raises`` rows count.
     ``enrolments``: youth_id, program, status at the snapshot's date. ``need``:
     the priority per youth_id (default :func:`priority` of ``scores``).
+    ``lottery``: a lottery band around the cut-off (see the module docstring);
+    the offers then have ``lottery_draw`` (NaN outside the band) and ``lottery_seed``;
+    the draws come from the seed and the ``cycle``'s name, so each cycle draws afresh.
+
+    The cycle's decisions so far, as (youth_id, program) pairs: ``held``, offers
+    already made, which stand while the young person is still eligible (the
+    highest priority first if a programme now has fewer open places than
+    offers); ``declined`` (an offered place) and ``withdrawn`` (a waiting-list
+    entry), programmes the young person turned down: never offered to them
+    again, and kept as rows of that status.
     """
     if per_person < 1:
         raise PreviError(f"allocate: per_person must be at least 1 (got {per_person})")
@@ -126,12 +162,33 @@ def allocate(
         raise PreviError("allocate: the priority gives no value for some young people of the snapshot")
     programmes = list(catalog.programs)
     fit = _fit(people, reasons, programmes)
+    turned_down = {
+        status: _cells(pairs, people, programmes)
+        for status, pairs in (("declined", declined), ("withdrawn", withdrawn))
+    }
     eligible = (fit > 0) & _eligibility(people, enrolments, programmes)
+    eligible &= ~(turned_down["declined"] | turned_down["withdrawn"])
     enrolled = _active_counts(enrolments, programmes)
     open_places = np.maximum(np.array([p.capacity for p in programmes]) - enrolled, 0)
     weight = ranking[:, None] + FIT_WEIGHT * fit + _TIE * (len(people) - np.arange(len(people)))[:, None]
-    offered = _solve(np.where(eligible, weight, 0.0), eligible, open_places, per_person)
-    offers = _offers(people, ranking, fit, eligible, offered, weight, programmes, per_person)
+    draw = np.full(len(people), np.nan)
+    by_lot = weight.copy()
+    if lottery is not None:
+        draw = lottery_draws(ranking, eligible.any(axis=1), int(open_places.sum()), lottery, cycle)
+        band = ~np.isnan(draw)
+        low, high = (ranking[band].min(), ranking[band].max()) if band.any() else (0.0, 0.0)
+        by_lot[band] = (low + (high - low) * draw[band])[:, None]  # the highest draws win
+    standing = _standing(_cells(held, people, programmes) & eligible, weight, open_places, per_person)
+    budget = per_person - standing.sum(axis=1)
+    left = open_places - standing.sum(axis=0)
+    free = eligible & ~standing & (budget > 0)[:, None]
+    offered = standing | _solve(np.where(free, by_lot, 0.0), free, left, budget)
+    offers = _offers(people, ranking, fit, eligible, offered, weight, programmes, per_person, turned_down)
+    if lottery is not None:
+        draws = pd.Series(draw, index=people["youth_id"])
+        offers = offers.assign(
+            lottery_draw=draws.reindex(offers["youth_id"]).to_numpy(), lottery_seed=lottery.seed
+        )
     counts = offers.groupby(["program", "status"]).size()
     places = pd.DataFrame(
         {
@@ -144,6 +201,28 @@ def allocate(
         }
     )
     return Allocation(offers=offers, places=places)
+
+
+def lottery_draws(
+    ranking: np.ndarray, candidates: np.ndarray, places: int, band: LotteryBandConfig, cycle: str = ""
+) -> np.ndarray:
+    """A uniform draw for each of the ``2 m`` candidates ranked around the ``places``-th; NaN elsewhere.
+
+    Ties in ``ranking`` keep the earlier row first; the draws come from the seed
+    sequence (``band.seed``, CRC-32 of ``cycle``) in that rank order, so the seed and
+    the cycle replay them, and cycles do not repeat one another's draws.
+    """
+    draw = np.full(ranking.size, np.nan)
+    rows = np.flatnonzero(candidates)
+    places = min(places, rows.size)
+    half = min(round(band.width * places), places, rows.size - places)
+    if half < 1:
+        return draw
+    order = rows[np.argsort(-ranking[rows], kind="stable")]
+    members = order[places - half : places + half]
+    stream = np.random.SeedSequence([band.seed, zlib.crc32(cycle.encode("utf-8"))])
+    draw[members] = np.random.Generator(np.random.PCG64(stream)).random(members.size)
+    return draw
 
 
 def _fit(people: pd.DataFrame, reasons: pd.DataFrame, programmes: list[Programme]) -> np.ndarray:
@@ -197,7 +276,37 @@ def _active_counts(enrolments: pd.DataFrame, programmes: list[Programme]) -> np.
     return np.array([int(counts.get(p.id, 0)) for p in programmes], dtype=int)
 
 
-def _solve(weight: np.ndarray, eligible: np.ndarray, places: np.ndarray, per_person: int) -> np.ndarray:
+def _cells(
+    pairs: Collection[tuple[str, str]], people: pd.DataFrame, programmes: list[Programme]
+) -> np.ndarray:
+    """(youth_id, program) pairs as a people x programmes mask (absent people or programmes left out)."""
+    mask = np.zeros((len(people), len(programmes)), dtype=bool)
+    row_of = {youth_id: row for row, youth_id in enumerate(people["youth_id"])}
+    column_of = {programme.id: column for column, programme in enumerate(programmes)}
+    for youth_id, program in pairs:
+        if youth_id in row_of and program in column_of:
+            mask[row_of[youth_id], column_of[program]] = True
+    return mask
+
+
+def _standing(held: np.ndarray, weight: np.ndarray, places: np.ndarray, per_person: int) -> np.ndarray:
+    """The held offers that still fit: per programme its open places, per person ``per_person``, by weight."""
+    kept = np.zeros(held.shape, dtype=bool)
+    rows, columns = np.nonzero(held)
+    order = np.lexsort((rows, -weight[rows, columns]))
+    per_row = np.zeros(held.shape[0], dtype=int)
+    per_column = np.zeros(held.shape[1], dtype=int)
+    for row, column in zip(rows[order], columns[order], strict=True):
+        if per_row[row] < per_person and per_column[column] < places[column]:
+            kept[row, column] = True
+            per_row[row] += 1
+            per_column[column] += 1
+    return kept
+
+
+def _solve(
+    weight: np.ndarray, eligible: np.ndarray, places: np.ndarray, per_person: np.ndarray
+) -> np.ndarray:
     """The 0/1 offers maximising the summed weight: at most ``places`` per column, ``per_person`` per row.
 
     The linear programme of a transportation problem has a totally unimodular
@@ -216,7 +325,7 @@ def _solve(weight: np.ndarray, eligible: np.ndarray, places: np.ndarray, per_per
             csr_array((np.ones(rows.size), (columns, variables)), shape=(eligible.shape[1], rows.size)),
         ]
     ).tocsr()
-    bounds = np.concatenate([np.full(people.size, float(per_person)), places.astype(float)])
+    bounds = np.concatenate([per_person[people].astype(float), places.astype(float)])
     result = linprog(-weight[rows, columns], A_ub=limits, b_ub=bounds, bounds=(0, 1), method="highs-ds")
     if result.status != 0 or result.x is None:
         raise PreviError(NO_SOLUTION.format(message=result.message))
@@ -236,8 +345,10 @@ def _offers(
     weight: np.ndarray,
     programmes: list[Programme],
     per_person: int,
+    turned_down: dict[str, np.ndarray],
 ) -> pd.DataFrame:
-    """The long table: every offer, and one waiting-list entry per person short of ``per_person`` offers."""
+    """The long table: every offer, one waiting-list entry per person short of ``per_person`` offers, and
+    the programmes turned down in the cycle."""
     ids = [p.id for p in programmes]
     offer_rows, offer_columns = np.nonzero(offered)
     short = offered.sum(axis=1) < per_person
@@ -245,13 +356,21 @@ def _offers(
     best = remaining.argmax(axis=1) if len(programmes) else np.zeros(len(people), dtype=int)
     waiting_rows = np.flatnonzero(short & np.isfinite(remaining.max(axis=1, initial=-np.inf)))
     waiting_columns = best[waiting_rows]
-    rows = np.concatenate([offer_rows, waiting_rows])
-    columns = np.concatenate([offer_columns, waiting_columns])
+    declined_rows, declined_columns = np.nonzero(turned_down["declined"])
+    withdrawn_rows, withdrawn_columns = np.nonzero(turned_down["withdrawn"] & ~turned_down["declined"])
+    rows = np.concatenate([offer_rows, waiting_rows, declined_rows, withdrawn_rows])
+    columns = np.concatenate([offer_columns, waiting_columns, declined_columns, withdrawn_columns])
+    statuses = [
+        *["offered"] * offer_rows.size,
+        *["waiting"] * waiting_rows.size,
+        *["declined"] * declined_rows.size,
+        *["withdrawn"] * withdrawn_rows.size,
+    ]
     table = pd.DataFrame(
         {
             "youth_id": people["youth_id"].to_numpy()[rows],
             "program": np.asarray(ids, dtype=object)[columns],
-            "status": ["offered"] * offer_rows.size + ["waiting"] * waiting_rows.size,
+            "status": pd.Categorical(statuses, categories=STATUSES, ordered=True),
             "priority": ranking[rows],
             "fit": np.round(fit[rows, columns], 6),
             "municipality": people["municipality"].astype(str).to_numpy()[rows],
@@ -261,6 +380,7 @@ def _offers(
     table = table.sort_values(
         ["program", "status", "priority", "youth_id"], ascending=[True, True, False, True], kind="stable"
     )
+    table["status"] = table["status"].astype(str).astype(object)
     waiting = table["status"] == "waiting"
     table["position"] = 0
     table.loc[waiting, "position"] = table[waiting].groupby("program").cumcount().to_numpy() + 1

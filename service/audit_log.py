@@ -5,8 +5,11 @@ which purpose, which young person (a keyed-hash pseudonym, never the id),
 which model version, which endpoint (the route template, so ids in paths stay
 out) and what came of it. The service writes the entry before the response
 leaves; when the write fails, :class:`AuditUnavailable` turns the response into
-a 503 and the score is not returned. The schema is created on first use and
-retried after a failure, so a database that comes back is used again.
+a 503 and the score is not returned. The tables come from the ``service``
+migrations (:mod:`service.migrations`), applied on first use when missing and
+retried after a failure, so a database that comes back is used again. Writes of
+concurrent requests share one transaction and one fsync (group commit), and
+each request still returns only once its own rows are durable.
 
 The log is tamper-evident: each row carries ``row_hash``, an HMAC-SHA256 (under
 the audit key, kept apart from the pseudonym key) of its own content and of
@@ -28,8 +31,7 @@ import hashlib
 import hmac
 import json
 import re
-import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -43,7 +45,6 @@ from sqlalchemy import (
     Text,
     func,
     insert,
-    inspect,
     select,
     text,
 )
@@ -52,6 +53,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from previ.errors import PreviError
 from service.database import create_schema, make_engine
+from service.group_commit import GroupCommit
 from service.pseudonym import Pseudonym
 
 __all__ = [
@@ -87,7 +89,6 @@ audit_table = Table(
     Column("prev_hash", String(64)),
     Column("row_hash", String(64)),
 )
-CHAINED = ("prev_hash", "row_hash", "justification", "count")
 GENESIS = "0" * 64
 CHAIN_LOCK_ID = 0x70726576  # "prev": the PostgreSQL advisory lock that serialises chained inserts
 feedback_table = Table(
@@ -134,24 +135,58 @@ class FeedbackEntry:
     model_version: str | None
 
 
+@dataclass(frozen=True)
+class _Write:
+    """One caller's rows (and what else its transaction must hold), as the group commit batches it."""
+
+    rows: list[dict[str, Any]]
+    also: Callable[[Connection], int] | None = None
+
+
 class AuditLog:
-    def __init__(self, url: str, *, key: bytes, fsync: bool = True) -> None:
+    """The log in SQL; writes of concurrent requests are group-committed (see :mod:`service.group_commit`).
+
+    ``group_commit=False`` commits every request on its own (one fsync each):
+    the baseline ``bench/bench_audit_writes.py`` measures against.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        key: bytes,
+        fsync: bool = True,
+        group_commit: bool = True,
+        max_batch_rows: int = 2_000,
+    ) -> None:
         self.url = url
         self.engine = make_engine(url, fsync=fsync)
         self._key = key
-        self._schema_ready = False
-        self._schema_lock = threading.Lock()
-        self._write_lock = threading.Lock()
+        self._writes: GroupCommit[_Write] = GroupCommit(
+            self._commit,
+            max_items=max_batch_rows if group_commit else 1,
+            max_rows=max_batch_rows,
+            size=lambda write: len(write.rows),
+        )
+
+    @property
+    def batches(self) -> int:
+        """How many transactions wrote rows so far (fewer than the writes when group commit batches)."""
+        return self._writes.batches
 
     def record(self, access: Access, youth: Sequence[Pseudonym | None] = (None,)) -> None:
-        """Write one entry per young person in one transaction, or raise AuditUnavailable."""
+        """Write one entry per young person, durably, or raise AuditUnavailable.
+
+        It returns once the transaction holding these rows committed; concurrent
+        calls share a transaction (group commit).
+        """
         rows = [_row(access, pseudonym) for pseudonym in (youth or (None,))]
-        self._append(rows)
+        self._append(_Write(rows))
 
     def record_counts(self, rows: Sequence[dict[str, Any]]) -> None:
         """Write counted refusals (rows of :func:`_row` with ``count``), or raise AuditUnavailable."""
         if rows:
-            self._append(list(rows))
+            self._append(_Write([dict(row) for row in rows]))
 
     def record_feedback(
         self, access: Access, youth: Pseudonym, feedback: FeedbackEntry
@@ -175,14 +210,14 @@ class AuditLog:
             key = result.inserted_primary_key
             return int(key[0]) if key else 0
 
-        feedback_id = self._append([_row(access, youth, now)], also=store)
+        feedback_id = self._append(_Write([_row(access, youth, now)], also=store))
         return feedback_id, now.replace(tzinfo=dt.UTC)
 
     def writable(self) -> bool:
         """Whether the store takes a write now (an insert that is rolled back: what readiness needs)."""
         try:
             self._ensure_schema()
-            with self._write_lock, self.engine.connect() as connection:
+            with self.engine.connect() as connection:
                 connection = connection.execution_options(immediate=True)
                 with connection.begin() as transaction:
                     self._lock_chain(connection)
@@ -193,29 +228,35 @@ class AuditLog:
             return False
         return True
 
-    def _append(self, rows: list[dict[str, Any]], also: Any = None) -> int:
-        """Chain ``rows`` to the last one and insert them (with ``also(connection)``) in one transaction."""
+    def _append(self, write: _Write) -> int:
         try:
-            self._ensure_schema()
-            with self._write_lock, self.engine.connect() as connection:
-                connection = connection.execution_options(immediate=True)
-                with connection.begin():
-                    self._lock_chain(connection)
-                    last = connection.execute(
-                        select(audit_table.c.id, audit_table.c.row_hash)
-                        .order_by(audit_table.c.id.desc())
-                        .limit(1)
-                    ).first()
-                    next_id = (int(last[0]) if last else 0) + 1
-                    previous = (last[1] if last else None) or GENESIS
-                    for offset, row in enumerate(rows):
-                        row.update(id=next_id + offset, prev_hash=previous)
-                        row["row_hash"] = previous = row_digest(self._key, row)
-                    connection.execute(insert(audit_table), rows)
-                    result: int = also(connection) if also is not None else 0
+            result: int = self._writes.submit(write)
+        except AuditUnavailable as error:
+            raise AuditUnavailable(str(error)) from error
         except (SQLAlchemyError, OSError) as error:
             raise AuditUnavailable(type(error).__name__) from error
         return result
+
+    def _commit(self, writes: Sequence[_Write]) -> list[int]:
+        """Chain every row of ``writes`` to the last one and insert them in one transaction."""
+        self._ensure_schema()
+        with self.engine.connect() as connection:
+            connection = connection.execution_options(immediate=True)
+            with connection.begin():
+                self._lock_chain(connection)
+                last = connection.execute(
+                    select(audit_table.c.id, audit_table.c.row_hash)
+                    .order_by(audit_table.c.id.desc())
+                    .limit(1)
+                ).first()
+                next_id = (int(last[0]) if last else 0) + 1
+                previous = (last[1] if last else None) or GENESIS
+                rows = [row for write in writes for row in write.rows]
+                for offset, row in enumerate(rows):
+                    row.update(id=next_id + offset, prev_hash=previous)
+                    row["row_hash"] = previous = row_digest(self._key, row)
+                connection.execute(insert(audit_table), rows)
+                return [write.also(connection) if write.also is not None else 0 for write in writes]
 
     def _lock_chain(self, connection: Connection) -> None:
         if connection.dialect.name == "postgresql":
@@ -316,33 +357,25 @@ class AuditLog:
             raise AuditUnavailable(type(error).__name__) from error
 
     def _ensure_schema(self) -> None:
-        if self._schema_ready:
-            return
-        with self._schema_lock:
-            if self._schema_ready:
-                return
-            create_schema(self.engine, self.url, metadata)
-            _add_chain_columns(self.engine)
-            self._schema_ready = True
+        create_schema(self.engine, "service")
 
 
 def grant_service_role(engine: Any, role: str) -> None:
-    """On PostgreSQL, create the service's tables and let ``role`` only add to the audit log.
+    """On PostgreSQL, migrate the service's tables and let ``role`` only add to the audit log.
 
     Run by the database owner (``previ audit-log grant``). The service's role may
-    read and insert audit rows and feedback, read caseloads and keep its web
-    sessions; it may not update or delete a single audit row.
+    read and insert audit rows and feedback, read caseloads and tokens, keep its
+    web sessions, rate counters and the served-model row; it may not update or
+    delete a single audit row, nor issue a token.
     """
-    from service.caseload import metadata as caseload_metadata
-    from service.sessions import metadata as sessions_metadata
+    from service.migrations import upgrade
 
     if engine.dialect.name != "postgresql":
         raise PreviError("audit-log grant: grants need PostgreSQL (service.audit_url)")
     if not ROLE_NAME.fullmatch(role):
         raise PreviError(f"audit-log grant: --role must match {ROLE_NAME.pattern}")
-    for tables in (metadata, caseload_metadata, sessions_metadata):
-        tables.create_all(engine)
-    _add_chain_columns(engine)
+    upgrade(engine, "service")
+    upgrade(engine, "rates")
     with engine.begin() as connection:
         for statement in SERVICE_GRANTS:
             connection.execute(text(statement.format(role=role)))
@@ -350,12 +383,17 @@ def grant_service_role(engine: Any, role: str) -> None:
 
 ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 SERVICE_GRANTS = (
-    "REVOKE ALL ON audit_log, feedback, caseload, web_sessions FROM {role}",
+    "REVOKE ALL ON audit_log, feedback, caseload, web_sessions, tokens, served_model, rate_limits "
+    "FROM {role}",
+    "GRANT SELECT ON alembic_version TO {role}",
     "GRANT SELECT, INSERT ON audit_log TO {role}",
     "GRANT SELECT, INSERT ON feedback TO {role}",
     "GRANT USAGE ON SEQUENCE feedback_id_seq TO {role}",
     "GRANT SELECT ON caseload TO {role}",
+    "GRANT SELECT ON tokens TO {role}",
+    "GRANT SELECT, INSERT, UPDATE ON served_model TO {role}",
     "GRANT SELECT, INSERT, UPDATE, DELETE ON web_sessions TO {role}",
+    "GRANT SELECT, INSERT, UPDATE, DELETE ON rate_limits TO {role}",
 )
 
 
@@ -385,19 +423,6 @@ ENTRY_COLUMNS = (
     "count",
 )
 HASHED = (*ENTRY_COLUMNS, "prev_hash")
-
-
-def _add_chain_columns(engine: Any) -> None:
-    """Add the chain's columns to a log created before them (its older rows stay unchained)."""
-    present = {column["name"] for column in inspect(engine).get_columns("audit_log")}
-    missing = [audit_table.c[name] for name in CHAINED if name not in present]
-    if not missing:
-        return
-    with engine.begin() as connection:
-        for column in missing:
-            kind = column.type.compile(dialect=engine.dialect)
-            default = " NOT NULL DEFAULT 1" if column.name == "count" else ""
-            connection.execute(text(f"ALTER TABLE audit_log ADD COLUMN {column.name} {kind}{default}"))
 
 
 def _row(access: Access, pseudonym: Pseudonym | None, at: dt.datetime | None = None) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from previ.errors import PreviError
 from service.model_store import LoadedModel, load_model
 from service.scoring import ScoredRows, score_rows
 from service.settings import ServiceSettings, service_settings
-from service.snapshots import SnapshotStore
+from service.snapshots import SnapshotStore, snapshot_store
 
 __all__ = [
     "PopulationScorer",
@@ -75,12 +75,6 @@ class SnapshotSummary:
     folder: Path
     seconds: dict[str, float] = field(default_factory=dict)
     reused: bool = False
-
-
-def snapshot_store(settings: ServiceSettings) -> SnapshotStore:
-    """The snapshot tables: ``service.snapshot_url``, else SQLite inside ``service.snapshot_dir``."""
-    url = settings.snapshot_url or f"sqlite:///{(settings.snapshot_dir / 'snapshots.db').absolute()}"
-    return SnapshotStore(url)
 
 
 def write_snapshot(

@@ -18,7 +18,7 @@ from sqlalchemy import Column, DateTime, Engine, MetaData, String, Table, delete
 from sqlalchemy.exc import IntegrityError
 
 from previ.errors import PreviError
-from service.database import create_schema, make_engine
+from service.database import create_schema, make_engine, reader
 from service.settings import ServiceSettings
 
 __all__ = ["BAD_CASEWORKER", "BAD_YOUTH_ID", "CaseloadStore", "caseload_store"]
@@ -38,12 +38,11 @@ caseload_table = Table(
 
 
 class CaseloadStore:
-    """Assignments of young people to caseworkers; the table is created on first use."""
+    """Assignments of young people to caseworkers (the table comes from the ``service`` migrations)."""
 
     def __init__(self, engine: Engine, url: str) -> None:
         self.engine = engine
         self.url = url
-        self._ready = False
 
     def add(self, *, caseworker: str, youth_id: str) -> bool:
         """Assign; False when the young person was already assigned to this caseworker."""
@@ -82,7 +81,7 @@ class CaseloadStore:
             .where(caseload_table.c.caseworker == caseworker)
             .order_by(caseload_table.c.youth_id)
         )
-        with self.engine.connect() as connection:
+        with reader(self.engine).connect() as connection:
             return [str(youth_id) for youth_id in connection.execute(query).scalars()]
 
     def holds(self, caseworker: str, youth_id: str) -> bool:
@@ -91,7 +90,7 @@ class CaseloadStore:
         query = select(caseload_table.c.youth_id).where(
             (caseload_table.c.caseworker == caseworker) & (caseload_table.c.youth_id == youth_id)
         )
-        with self.engine.connect() as connection:
+        with reader(self.engine).connect() as connection:
             return connection.execute(query).first() is not None
 
     def forget(self, youth_id: str) -> int:
@@ -102,10 +101,7 @@ class CaseloadStore:
         return int(result.rowcount)
 
     def _ensure_schema(self) -> None:
-        if self._ready:
-            return
-        create_schema(self.engine, self.url, metadata)
-        self._ready = True
+        create_schema(self.engine, "service")
 
 
 def caseload_store(settings: ServiceSettings, *, engine: Engine | None = None) -> CaseloadStore:

@@ -9,6 +9,8 @@ catalog nobody can trust.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -90,6 +92,29 @@ class Catalog(_Strict):
 
     def get(self, programme_id: str) -> Programme | None:
         return next((programme for programme in self.programs if programme.id == programme_id), None)
+
+    def answering(self, tags: Sequence[str]) -> tuple[int, ...]:
+        """Positions (catalog order) of the programmes that share a referral tag with ``tags``.
+
+        Worked out once per distinct set of tags (a feature's tags, in practice)
+        and kept: a score's referral matching is then a few dictionary look-ups.
+        """
+        key = tuple(tags)
+        known = self.answering_index.get(key)
+        if known is None:
+            wanted = set(key)
+            known = tuple(
+                position
+                for position, programme in enumerate(self.programs)
+                if wanted.intersection(programme.referral_tags)
+            )
+            self.answering_index[key] = known
+        return known
+
+    @cached_property
+    def answering_index(self) -> dict[tuple[str, ...], tuple[int, ...]]:
+        """The memo of :meth:`answering` (the catalog is frozen, so its answers never change)."""
+        return {}
 
 
 def default_catalog_path() -> Path:

@@ -15,6 +15,10 @@ Transactions of SQLite engines start with ``BEGIN IMMEDIATE`` when a
 connection asks for it (``execution_options(immediate=True)``), which takes the
 write lock at once: the audit log's hash chain reads the last row and writes
 the next under one lock, in every process.
+
+PostgreSQL is reached through psycopg 3 (``postgresql+psycopg://``; a bare
+``postgresql://`` URL is read as that too). Tables are never created here:
+:func:`create_schema` runs the store's Alembic migrations (:mod:`service.migrations`).
 """
 
 from __future__ import annotations
@@ -23,14 +27,25 @@ import os
 import stat
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
 
 from previ.errors import PreviError
 
-__all__ = ["check_private", "create_schema", "make_engine", "private_file", "sqlite_path"]
+if TYPE_CHECKING:
+    from service.migrations import Store
+
+__all__ = [
+    "check_private",
+    "create_schema",
+    "database_url",
+    "make_engine",
+    "private_file",
+    "reader",
+    "sqlite_path",
+]
 
 EXPOSED = "{path} is readable or writable by other users (mode {mode}); run: chmod {fix} {path}"
 
@@ -44,9 +59,12 @@ def make_engine(url: str, *, fsync: bool = True) -> Engine:
     fsyncs (about 28 ms on the reference machine, against 6 ms with WAL): the
     price of a store whose failures are errors, not a dead process.
     """
-    parsed = make_url(url)
+    parsed = database_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        # Small pools: every worker opens one per database, and a server's connections are few. No
+        # pre-ping (a round trip per checkout): a connection the server dropped fails one request
+        # (503) and the pool replaces it.
+        return create_engine(parsed, pool_size=4, max_overflow=8, pool_recycle=1800)
     path = sqlite_path(url)
     engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
     if path is not None:
@@ -56,12 +74,30 @@ def make_engine(url: str, *, fsync: bool = True) -> Engine:
     return engine
 
 
-def create_schema(engine: Engine, url: str, metadata: MetaData) -> None:
-    """Create ``metadata``'s tables if missing, and a private SQLite file (and folder) first."""
-    path = sqlite_path(url)
-    if path is not None:
-        private_file(path)
-    metadata.create_all(engine)
+def reader(engine: Engine) -> Engine:
+    """``engine`` for single-statement reads: in autocommit on PostgreSQL, itself on SQLite.
+
+    A read in a transaction costs PostgreSQL three round trips (BEGIN, the query,
+    ROLLBACK); in autocommit, one. SQLite reads make no round trips.
+    """
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    return engine
+
+
+def create_schema(engine: Engine, store: Store) -> None:
+    """Bring ``store``'s tables up to date through its migrations (once per process; SQLite files private)."""
+    from service.migrations import ensure_schema
+
+    ensure_schema(engine, store)
+
+
+def database_url(url: str) -> URL:
+    """``url`` parsed, with PostgreSQL's driver made explicit (psycopg 3, the one previ installs)."""
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
 
 
 def private_file(path: Path) -> None:

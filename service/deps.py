@@ -34,7 +34,19 @@ from service.purposes import check_purpose
 from service.rate_limits import RateLimited, token_id_of
 from service.scoring import FeatureProblem
 from service.state import ServiceState
-from service.texts import parse_accept_language, text
+from service.texts import (
+    NO_MODEL,
+    NOT_ON_CASELOAD,
+    NOT_ON_CASELOAD_JUSTIFY,
+    OUT_OF_CASELOAD_LIMIT,
+    PURPOSE_PUNITIVE,
+    PURPOSE_UNKNOWN,
+    TOKENS_UNAVAILABLE,
+    UNAUTHENTICATED,
+    WRONG_ROLE,
+    parse_accept_language,
+    text,
+)
 from service.tokens import Caller, Role
 
 __all__ = [
@@ -98,7 +110,7 @@ class Guard:
         model = self.state.holder.current
         if model is None:
             self.refuse(
-                503, text("no_model", self.language), purpose=purpose, youth_ids=youth_ids, detail="no_model"
+                503, text(NO_MODEL, self.language), purpose=purpose, youth_ids=youth_ids, detail="no_model"
             )
         return model
 
@@ -108,7 +120,7 @@ class Guard:
         if verdict == "punitive":
             self.refuse(
                 403,
-                text("purpose_punitive", self.language),
+                text(PURPOSE_PUNITIVE, self.language),
                 purpose=purpose,
                 youth_ids=youth_ids,
                 model=model,
@@ -116,7 +128,7 @@ class Guard:
             )
         if verdict == "unknown":
             allowed = ", ".join(self.state.settings.purposes)
-            message = text("purpose_unknown", self.language, allowed=allowed)
+            message = text(PURPOSE_UNKNOWN, self.language, allowed=allowed)
             self.refuse(
                 403, message, purpose=purpose, youth_ids=youth_ids, model=model, detail="unknown_purpose"
             )
@@ -131,7 +143,11 @@ class Guard:
     ) -> NoReturn:
         """422 (logged) naming each invalid feature, in the shape of FastAPI's validation errors."""
         detail = [
-            {"loc": [*location, _shown_name(problem.feature)], "msg": problem.message, "type": problem.kind}
+            {
+                "loc": [*location, _shown_name(problem.feature)],
+                "msg": problem.text(self.language),
+                "type": problem.kind,
+            }
             for location, problem in problems
         ]
         self.log("refused", 422, purpose=purpose, youth_ids=youth_ids, model=model, detail="invalid_features")
@@ -152,9 +168,13 @@ class Guard:
         stated = (justification or "").strip()
         low, high = JUSTIFICATION_LENGTH
         if not settings.out_of_caseload or not (low <= len(stated) <= high and stated.isprintable()):
-            key = "not_on_caseload_justify" if settings.out_of_caseload else "not_on_caseload"
+            message = NOT_ON_CASELOAD_JUSTIFY if settings.out_of_caseload else NOT_ON_CASELOAD
             self.refuse(
-                403, text(key, self.language), purpose=purpose, youth_ids=[youth_id], detail="not_on_caseload"
+                403,
+                text(message, self.language),
+                purpose=purpose,
+                youth_ids=[youth_id],
+                detail="not_on_caseload",
             )
         midnight = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         used = self.state.audit.count_since(midnight, token_id=self.caller.token_id, detail=OUT_OF_CASELOAD)
@@ -162,7 +182,7 @@ class Guard:
             limit = settings.out_of_caseload_per_day
             self.refuse(
                 403,
-                text("out_of_caseload_limit", self.language, limit=limit),
+                text(OUT_OF_CASELOAD_LIMIT, self.language, limit=limit),
                 purpose=purpose,
                 youth_ids=[youth_id],
                 detail="out_of_caseload_limit",
@@ -239,7 +259,7 @@ def allow(*roles: Role) -> Callable[..., Awaitable[Guard]]:
                 youth_ids=[youth_id] if youth_id else [],
                 detail=f"role_not_allowed ({', '.join(roles)})",
             )
-            raise HTTPException(403, text("wrong_role", language, role=caller.role))
+            raise HTTPException(403, text(WRONG_ROLE, language, role=caller.role))
         return guard
 
     return dependency
@@ -251,13 +271,17 @@ async def authenticate(
     """The caller of a bearer token, after the address and token counters; every refusal logged.
 
     401 for no or a bad token (a bad secret counts as a failure of its token id),
-    429 over a rate limit or for a locked token, 503 when the token file cannot
-    be read.
+    429 over a rate limit or for a locked token, 503 when the tokens or the rate
+    counters cannot be read. A request with no token at all is 401 whatever its
+    address's count: it guesses nothing, so the address limit (there to slow
+    guessing) does not count it, and the answer says what is missing (the API
+    contract's 401).
     """
     endpoint = endpoint_of(request)
     token_id = token_id_of(token)
     try:
-        state.rate.address(client_address(request))
+        if token:
+            state.rate.address(client_address(request))
         state.rate.check_unlocked(token_id)
         caller = state.tokens.authenticate(token) if token else None
     except RateLimited as limited:
@@ -265,17 +289,22 @@ async def authenticate(
         raise
     except PreviError:
         await log_refusal(state, request, endpoint, 503, "token_file_unreadable")
-        raise HTTPException(503, text("tokens_unavailable", language)) from None
-    if caller is None:
-        state.rate.failed(token_id if token_id in state.tokens.records() else None)
-        await log_refusal(state, request, endpoint, 401, "no_valid_token")
-        raise HTTPException(401, text("unauthenticated", language), headers={"WWW-Authenticate": "Bearer"})
-    request.state.caller = caller
+        raise HTTPException(503, text(TOKENS_UNAVAILABLE, language)) from None
     try:
-        state.rate.token(caller.token_id)
+        if caller is None:
+            state.rate.failed(token_id if token_id and state.tokens.get(token_id) else None)
+        else:
+            request.state.caller = caller
+            state.rate.token(caller.token_id)
     except RateLimited as limited:
         await log_refusal(state, request, endpoint, 429, limited.detail)
         raise
+    except PreviError:
+        await log_refusal(state, request, endpoint, 503, "token_file_unreadable")
+        raise HTTPException(503, text(TOKENS_UNAVAILABLE, language)) from None
+    if caller is None:
+        await log_refusal(state, request, endpoint, 401, "no_valid_token")
+        raise HTTPException(401, text(UNAUTHENTICATED, language), headers={"WWW-Authenticate": "Bearer"})
     return caller
 
 

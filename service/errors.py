@@ -28,7 +28,14 @@ from service.audit_log import AuditUnavailable
 from service.deps import authenticate, endpoint_of, log_refusal
 from service.rate_limits import RateLimited
 from service.state import ServiceState
-from service.texts import parse_accept_language, text, validation_message
+from service.texts import (
+    AUDIT_UNAVAILABLE,
+    INTERNAL,
+    RATE_LIMITED,
+    parse_accept_language,
+    text,
+    validation_message,
+)
 
 __all__ = ["install_error_handlers"]
 
@@ -102,7 +109,7 @@ async def _authenticate_first(request: Request, state: ServiceState) -> JSONResp
 
 
 async def rate_limited(request: Request, error: RateLimited) -> JSONResponse:
-    message = text("rate_limited", _language(request), seconds=error.retry_after)
+    message = text(RATE_LIMITED, _language(request), seconds=error.retry_after)
     return JSONResponse(
         status_code=429, content={"detail": message}, headers={"Retry-After": str(error.retry_after)}
     )
@@ -125,7 +132,7 @@ def _who_and_why(request: Request, body: Any) -> tuple[str | None, str | None]:
 
 async def _audit_unavailable(request: Request, error: AuditUnavailable) -> JSONResponse:
     log.error("audit log unavailable (%s): refusing %s %s", error, request.method, endpoint_of(request))
-    return JSONResponse(status_code=503, content={"detail": text("audit_unavailable", _language(request))})
+    return JSONResponse(status_code=503, content={"detail": text(AUDIT_UNAVAILABLE, _language(request))})
 
 
 async def _store_unavailable(request: Request, error: SQLAlchemyError) -> JSONResponse:
@@ -134,12 +141,14 @@ async def _store_unavailable(request: Request, error: SQLAlchemyError) -> JSONRe
 
 
 async def _previ_error(request: Request, error: PreviError) -> JSONResponse:
-    return JSONResponse(status_code=422, content={"detail": list(error.lines)})
+    """A PreviError is the request's to fix: a 422 in the shape of the others (no field to name)."""
+    detail = [{"loc": [], "msg": line, "type": "value_error"} for line in error.lines]
+    return JSONResponse(status_code=422, content={"detail": detail})
 
 
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     log.exception("unexpected error on %s %s", request.method, endpoint_of(request), exc_info=error)
-    return JSONResponse(status_code=500, content={"detail": text("internal", _language(request))})
+    return JSONResponse(status_code=500, content={"detail": text(INTERNAL, _language(request))})
 
 
 def _language(request: Request) -> Language:

@@ -6,7 +6,8 @@ not validate, a bad setting or an unreadable key raise PreviError here, so
 service. The model is loaded after start-up, in the background: /healthz
 answers at once, /readyz and the scoring routes answer 503 until a verified
 model is in. SIGHUP (where the platform has it) and POST /v1/admin/reload load
-the champion again and swap it in.
+the champion again, publish it in the ``served_model`` row and swap it in; every
+other worker follows that row (:mod:`service.served_model`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from functools import partial
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,7 +27,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from previ.config import PreviConfig
 from previ.errors import PreviError
 from service.audit_log import AuditLog, AuditUnavailable
-from service.batch import snapshot_store
 from service.caseload import caseload_store
 from service.catalog import load_catalog
 from service.database import check_private, sqlite_path
@@ -38,17 +39,21 @@ from service.middleware import (
     SecurityHeadersMiddleware,
 )
 from service.model_store import ModelHolder, load_model
+from service.openapi import API_VERSION, install_openapi
 from service.pages import mount_pages
 from service.pseudonym import Pseudonymizer
-from service.rate_limits import RateGuard
+from service.rate_limits import SHARED, RateGuard
+from service.rate_store import rates_url
 from service.refusals import RefusalCounter
 from service.retention import purge_expired
-from service.routes import admin, audit_log, fairness, feedback, health, model, scores, youth
+from service.routes import admin, audit_log, caseload, fairness, feedback, health, model, scores, youth
+from service.served_model import ModelFollower, ServedModel
 from service.settings import ServiceSettings, service_settings
+from service.snapshots import snapshot_store
 from service.state import ServiceState
-from service.tokens import TokenStore
+from service.tokens import token_store
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "published_document"]
 
 log = logging.getLogger("previ.service")
 
@@ -61,7 +66,8 @@ suggests referrals. A score is a prompt for support, **never** a basis for sanct
 
 | role | may call |
 | --- | --- |
-| caseworker | `POST /v1/scores`, `GET /v1/youth/{youth_id}/score`, `POST /v1/feedback`, `GET /v1/model` |
+| caseworker | `POST /v1/scores`, `GET /v1/caseload`, `GET /v1/youth/{youth_id}/score`, `POST /v1/feedback`, \
+`GET /v1/model` |
 | program_manager | `GET /v1/fairness`, `GET /v1/model` |
 | data_scientist | `POST /v1/scores:batch`, `POST /v1/admin/reload`, `GET /v1/model` |
 | auditor | `GET /v1/audit-log`, `GET /v1/model` |
@@ -82,6 +88,11 @@ is returned (503). The log is hash-chained (`previ audit-log verify`).
 wrong secrets lock a token for a while. Never put a token in the URL: it is refused (400).
 
 **Language.** Reasons and notes are in Spanish unless `Accept-Language: en`.
+
+**This document.** `info.version` is the API's version (semantic versioning: a field is removed or renamed
+only in a new major version). Served at `/openapi.json`, it also states the rules of the model served now
+(`info.x-model`): its feature names and the range of each value, which may be null, which may be unknown.
+Every error status an operation can give is listed under it, with its body.
 """
 
 
@@ -90,33 +101,38 @@ def create_app(config: PreviConfig | None = None, *, settings: ServiceSettings |
     config = config or PreviConfig()
     settings = settings or service_settings(config)
     check_state_files(settings)
-    audit = AuditLog(settings.audit_url, key=settings.key("audit"), fsync=settings.audit_fsync)
+    audit = AuditLog(
+        settings.audit_url,
+        key=settings.key("audit"),
+        fsync=settings.audit_fsync,
+        group_commit=settings.audit_group_commit,
+    )
+    holder = ModelHolder(partial(load_model, config, settings))
     state = ServiceState(
         config=config,
         settings=settings,
-        holder=ModelHolder(partial(load_model, config, settings)),
+        holder=holder,
         audit=audit,
-        tokens=TokenStore(settings.tokens_file),
+        tokens=token_store(settings, engine=audit.engine),
         pseudonymize=Pseudonymizer(settings.key("pseudonym")),
         catalog=load_catalog(settings.catalog),
         snapshots=snapshot_store(settings),
         caseload=caseload_store(settings, engine=audit.engine),
         rate=RateGuard(settings),
         refusals=RefusalCounter(audit),
+        follower=ModelFollower(
+            holder,
+            ServedModel(audit.engine),
+            load_champion=partial(load_model, config, settings),
+            load_version=partial(load_model, config, settings),
+        ),
     )
-    app = FastAPI(
-        title="previ",
-        summary="Explained early warning and referral for youth violence-prevention programmes.",
-        description=DESCRIPTION,
-        version="1",
-        lifespan=_lifespan,
-        docs_url=None,
-        redoc_url=None,
-    )
+    app = _api()
     app.state.previ = state
     install_error_handlers(app)
-    for module in (health, scores, youth, model, fairness, feedback, audit_log, admin):
-        app.include_router(module.router)
+    install_openapi(
+        app, model=lambda: state.holder.current, catalog=state.catalog, purposes=settings.purposes
+    )
     mount_docs(app)
     mount_pages(app)
     # The last added runs first: headers on everything, then the log, then the checks.
@@ -124,6 +140,30 @@ def create_app(config: PreviConfig | None = None, *, settings: ServiceSettings |
     app.add_middleware(QueryGuardMiddleware)
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
+    return app
+
+
+def published_document() -> dict[str, Any]:
+    """The published contract: the OpenAPI document of the routes, without a model (docs/openapi.json)."""
+    return _api().openapi()
+
+
+def _api() -> FastAPI:
+    """The API's routes and metadata, without state: the app serves them, the published contract lists them.
+
+    The web pages and /docs are added by :func:`create_app` and are not in the contract.
+    """
+    app = FastAPI(
+        title="previ",
+        summary="Explained early warning and referral for youth violence-prevention programmes.",
+        description=DESCRIPTION,
+        version=API_VERSION,
+        lifespan=_lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    for module in (health, scores, caseload, youth, model, fairness, feedback, audit_log, admin):
+        app.include_router(module.router)
     return app
 
 
@@ -141,6 +181,9 @@ def check_state_files(settings: ServiceSettings) -> None:
             files[url_name] = path
     snapshot_db = settings.snapshot_dir / "snapshots.db"
     files.setdefault("snapshot_url", snapshot_db)
+    rates = sqlite_path(rates_url(settings.audit_url)) if settings.rate_limit_storage == SHARED else None
+    if rates is not None:
+        files["rate_limit_storage"] = rates
     for name, path in files.items():
         check_private(path, what=f"service.{name}")
 
@@ -159,14 +202,41 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if state.settings.retention_days is not None:
         await asyncio.to_thread(_purge, state)
     remove_handler = _on_sighup(lambda: start_reload("SIGHUP"))
-    flusher = asyncio.get_running_loop().create_task(_flush_refusals(state))
+    loop = asyncio.get_running_loop()
+    background = [loop.create_task(_flush_refusals(state)), loop.create_task(_follow_served_model(state))]
     try:
         yield
     finally:
         remove_handler()
-        flusher.cancel()
+        for task in background:
+            task.cancel()
         with suppress(AuditUnavailable):
             await asyncio.to_thread(state.refusals.flush)
+        for task in background:
+            with suppress(asyncio.CancelledError, Exception):
+                await task
+        state.close()
+
+
+async def _follow_served_model(state: ServiceState, retry_seconds: float = 10.0) -> None:
+    """Load the model another worker's reload published in the served_model row (see service.served_model).
+
+    A worker whose start-up load failed (the registry was busy, a store was
+    down) tries again every ``retry_seconds`` until it serves a model.
+    """
+    retried = asyncio.get_running_loop().time()
+    while True:
+        await asyncio.sleep(state.settings.reload_poll_seconds)
+        if state.holder.current is None and state.holder.last_error is None:
+            continue  # the start-up load is still running
+        try:
+            swap = await asyncio.to_thread(state.follower.follow)
+            now = asyncio.get_running_loop().time()
+            if swap is None and state.holder.current is None and now - retried >= retry_seconds:
+                retried = now
+                await asyncio.to_thread(_reload, state, "retry: no model yet")
+        except Exception as error:  # a failed check must not end the loop
+            log.error("following the served model failed (%s)", type(error).__name__)
 
 
 async def _flush_refusals(state: ServiceState, every: float = 10.0) -> None:
@@ -191,10 +261,13 @@ def _purge(state: ServiceState) -> None:
 
 
 def _reload(state: ServiceState, reason: str) -> None:
-    """Reload for a signal or at start-up: a refusal is logged (by the holder), never raised."""
+    """Reload the champion for a signal or at start-up, and publish it to the other workers.
+
+    A refusal is logged (by the holder), never raised.
+    """
     log.info("loading the model (%s)", reason)
     with suppress(PreviError):
-        state.holder.reload()
+        state.follower.reload_champion()
 
 
 def _on_sighup(callback: Callable[[], None]) -> Callable[[], None]:

@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from features.registry import Language
-from service.texts import parse_accept_language, text
+from service.texts import BODY_TOO_LARGE, REPEATED_PARAMETER, TOKEN_IN_QUERY, parse_accept_language, text
 
 __all__ = ["AccessLogMiddleware", "BodyLimitMiddleware", "QueryGuardMiddleware", "SecurityHeadersMiddleware"]
 
@@ -90,7 +90,7 @@ class BodyLimitMiddleware:
 
     async def _too_large(self, scope: Scope, send: Send) -> None:
         payload = json.dumps(
-            {"detail": text("body_too_large", _language(scope), limit=self.max_bytes)}
+            {"detail": text(BODY_TOO_LARGE, _language(scope), limit=self.max_bytes)}
         ).encode()
         await send_json(send, 413, payload, (b"connection", b"close"))
 
@@ -149,7 +149,7 @@ class QueryGuardMiddleware:
         language = _language(scope)
         if any(name.lower() in TOKEN_PARAMETERS or TOKEN_VALUE.search(value) for name, value in pairs):
             log.warning("refused a request with a token in its query string (%s)", scope.get("path", "")[:40])
-            payload = json.dumps({"detail": text("token_in_query", language)}).encode()
+            payload = json.dumps({"detail": text(TOKEN_IN_QUERY, language)}).encode()
             await send_json(send, 400, payload)
             return
         repeated = [name for name, times in Counter(name for name, _ in pairs).items() if times > 1]
@@ -158,7 +158,7 @@ class QueryGuardMiddleware:
             detail = [
                 {
                     "loc": ["query", name],
-                    "msg": text("repeated_parameter", language, name=name),
+                    "msg": text(REPEATED_PARAMETER, language, name=name),
                     "type": "repeated",
                 }
             ]

@@ -10,7 +10,9 @@ the new one beside it and then rebinds that reference in a single assignment. A
 request reads the reference once, at its start, and uses that object for its
 probability, reasons, version and audit entry, so during a swap every request is
 served wholly by the old model or wholly by the new one, and none waits. A model
-that fails to load is refused and the old one stays.
+that fails to load is refused and the old one stays. The registry is read by a
+child process (:mod:`service.registry_fetch`), so MLflow never enters the
+serving process: the artifact itself loads with numpy and JSON.
 """
 
 from __future__ import annotations
@@ -28,22 +30,12 @@ from typing import Any
 from models.artifact import ARTIFACT_FOLDER, SCORING_FILE, ScoringModel, load_artifact
 from previ.config import PreviConfig
 from previ.errors import PreviError
+from service.registry_fetch import AUDIT_HTML, AUDIT_HTML_IN, AUDIT_JSON, CARD_FILE, fetch_champion
 from service.settings import ServiceSettings
 
 __all__ = ["LoadedModel", "ModelHolder", "Swap", "load_model"]
 
 log = logging.getLogger("previ.service")
-
-CARD_FILE = "model_card.json"
-AUDIT_JSON = "audit/audit.json"
-AUDIT_HTML = "audit/report.html"
-# The report in each language (training writes them beside the default one); older runs have none.
-AUDIT_HTML_IN = {"es": "audit/report.es.html", "en": "audit/report.en.html"}
-NO_CHAMPION = (
-    "model: {name} has no 'champion' in the registry at {uri}; promote a version (previ promote VERSION) "
-    "or set service.model_path to a scoring artifact"
-)
-NO_SHA = "model: {name} v{version} has no 'scoring_sha256' tag; previ will not serve an unverifiable model"
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,16 +80,18 @@ class ModelHolder:
     def current(self) -> LoadedModel | None:
         return self._current
 
-    def reload(self) -> Swap:
+    def reload(self, loader: Callable[[], LoadedModel] | None = None) -> Swap:
         """Load a model fully, then swap it in; on any failure keep the current one and raise PreviError.
 
-        Any exception counts as a refusal (a corrupt file can raise more than
-        PreviError): a reload must never take the service down.
+        ``loader`` replaces the holder's own for this reload (a worker following
+        another's choice loads one given version). Any exception counts as a
+        refusal (a corrupt file can raise more than PreviError): a reload must
+        never take the service down.
         """
         with self._reloading:
             previous = self._current
             try:
-                loaded = self._loader()
+                loaded = (loader or self._loader)()
             except Exception as error:
                 refused = error if isinstance(error, PreviError) else PreviError(f"model: {error!r}")
                 self.last_error = str(refused)
@@ -109,11 +103,11 @@ class ModelHolder:
             return Swap(previous=previous, current=loaded)
 
 
-def load_model(config: PreviConfig, settings: ServiceSettings) -> LoadedModel:
-    """The champion from the MLflow registry, or the artifact at ``service.model_path``."""
+def load_model(config: PreviConfig, settings: ServiceSettings, version: str | None = None) -> LoadedModel:
+    """The champion (or ``version``) from the MLflow registry, or the artifact at ``service.model_path``."""
     if settings.model_path is not None:
         return _from_folder(settings.model_path, settings.model_sha256)
-    return _from_registry(config)
+    return _from_registry(config, version)
 
 
 def _from_folder(path: Path, expected_sha256: str | None) -> LoadedModel:
@@ -138,44 +132,16 @@ def _from_folder(path: Path, expected_sha256: str | None) -> LoadedModel:
     )
 
 
-def _from_registry(config: PreviConfig) -> LoadedModel:
-    import mlflow.artifacts
-    from mlflow.exceptions import MlflowException
-
-    from training.registry import CHAMPION, client_for, tracking_uri
-
-    uri = tracking_uri(config.training)
-    name = config.training.registered_model
-    try:
-        client = client_for(config.training)
-        version = client.get_model_version_by_alias(name, CHAMPION)
-    except MlflowException as error:
-        raise PreviError(NO_CHAMPION.format(name=name, uri=uri)) from error
-    expected = version.tags.get("scoring_sha256")
-    if not expected:
-        raise PreviError(NO_SHA.format(name=name, version=version.version))
+def _from_registry(config: PreviConfig, pinned: str | None = None) -> LoadedModel:
     with tempfile.TemporaryDirectory(prefix="previ-model-") as folder:
-        try:
-            model_dir = mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{name}/{version.version}",
-                dst_path=folder,
-                tracking_uri=uri,
-                registry_uri=uri,
-            )
-        except MlflowException as error:
-            raise PreviError(f"model: cannot download {name} v{version.version}: {error.message}") from error
-        scoring = load_artifact(
-            Path(model_dir) / "artifacts" / ARTIFACT_FOLDER, expected_sha256=str(expected)
-        )
-        report = {
-            key: _download(version.run_id, f"report/{key}", Path(folder) / "report", uri)
-            for key in (CARD_FILE, AUDIT_JSON, AUDIT_HTML, *AUDIT_HTML_IN.values())
-        }
+        fetched = fetch_champion(config.training, Path(folder), pinned)
+        scoring = load_artifact(fetched.artifact, expected_sha256=fetched.sha256)
+        report = fetched.reports
         return LoadedModel(
             scoring=scoring,
-            version=str(version.version),
-            sha256=str(expected),
-            source=f"models:/{name}@{CHAMPION}",
+            version=fetched.version,
+            sha256=fetched.sha256,
+            source=fetched.source,
             card=_read_json(report[CARD_FILE]) or {},
             audit_json=_read_json(report[AUDIT_JSON]),
             audit_html=_read_text(report[AUDIT_HTML]),
@@ -189,23 +155,6 @@ def _from_registry(config: PreviConfig) -> LoadedModel:
 def _reports(paths: dict[str, Path | None]) -> dict[str, str]:
     found = {language: _read_text(path) if path is not None else None for language, path in paths.items()}
     return {language: text for language, text in found.items() if text is not None}
-
-
-def _download(run_id: str | None, artifact_path: str, folder: Path, uri: str) -> Path | None:
-    """One report file of the version's run, or None when the run did not log it."""
-    import mlflow.artifacts
-    from mlflow.exceptions import MlflowException
-
-    if not run_id:
-        return None
-    try:
-        return Path(
-            mlflow.artifacts.download_artifacts(
-                run_id=run_id, artifact_path=artifact_path, dst_path=str(folder), tracking_uri=uri
-            )
-        )
-    except (MlflowException, OSError):
-        return None
 
 
 def _read_json(path: Path | None) -> dict[str, Any] | None:

@@ -7,7 +7,9 @@ estimate comes first. Only programmes the young person can join are suggested:
 their age and municipality are served, capacity is open, and they are not
 already active in it or have not completed it (a dropped programme may be
 offered again). Every suggestion carries the reasons that led to it; a
-programme no reason points to is not suggested.
+programme no reason points to is not suggested. The matching of reasons to
+programmes is precomputed per catalog (:meth:`Catalog.answering`), so a score
+looks up its reasons' tags instead of comparing every programme with every reason.
 """
 
 from __future__ import annotations
@@ -48,16 +50,19 @@ def suggest_referrals(
     programme id to the young person's status in it.
     """
     raising = [reason for reason in reasons if reason.direction == "raises" and reason.contribution > 0]
+    matched: dict[int, list[Reason]] = {}
+    for reason in raising:
+        for position in catalog.answering(reason.referral_tags):
+            matched.setdefault(position, []).append(reason)
     suggestions = []
-    for programme in catalog.programs:
+    for position in sorted(matched):
+        programme = catalog.programs[position]
         if enrolments.get(programme.id) in BLOCKING or not programme.serves(
             age=age, municipality=municipality
         ):
             continue
-        tags = set(programme.referral_tags)
-        matched = tuple(reason for reason in raising if tags.intersection(reason.referral_tags))
-        if matched:
-            weight = sum(reason.contribution for reason in matched)
-            suggestions.append(Suggestion(programme=programme, weight=weight, reasons=matched))
+        answered = tuple(matched[position])
+        weight = sum(reason.contribution for reason in answered)
+        suggestions.append(Suggestion(programme=programme, weight=weight, reasons=answered))
     suggestions.sort(key=lambda suggestion: (-suggestion.weight, suggestion.programme.id))
     return suggestions[:top]

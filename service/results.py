@@ -15,11 +15,20 @@ import numpy as np
 from features.registry import Feature, Language
 from models.artifact import Tiers
 from models.reasons import Reason, RowReasons
+from previ.i18n import translation
 from service.allocation_store import Places
 from service.catalog import Catalog, Programme
 from service.referrals import EnrolmentStatus, suggest_referrals
 from service.schemas import Enrolment, ReasonOut, ReferralOut, ScoreOut
-from service.texts import text
+from service.texts import (
+    NOTE,
+    RANGE_AND,
+    RANGE_BASIS,
+    RANGE_SETTLED,
+    RANGE_UNCERTAIN,
+    range_many_unknown,
+    text,
+)
 
 __all__ = ["Partial", "enrolment_map", "score_out"]
 
@@ -52,15 +61,15 @@ class Partial:
             "high": _percent(self.high, language),
             "most": self._name(self.most_informative or self.unknown[0], language),
         }
-        key = "range_uncertain" if len(self.possible_tiers()) > 1 else "range_settled"
-        return f"{text(key, language, **values)} {text('range_basis', language)}"
+        sentence = RANGE_UNCERTAIN if len(self.possible_tiers()) > 1 else RANGE_SETTLED
+        return f"{text(sentence, language, **values)} {text(RANGE_BASIS, language)}"
 
     def _missing(self, language: Language) -> str:
         if len(self.unknown) > LISTED_UNKNOWNS:
-            return text("range_many_unknown", language, count=len(self.unknown))
+            return range_many_unknown(len(self.unknown), language)
         names = [self._name(name, language) for name in self.unknown]
         joined = ", ".join(names[:-1])
-        return f"{joined} {text('range_and', language)} {names[-1]}" if joined else names[-1]
+        return f"{joined} {text(RANGE_AND, language)} {names[-1]}" if joined else names[-1]
 
     def _name(self, name: str, language: Language) -> str:
         feature = self.registry.get(name)
@@ -71,9 +80,8 @@ class Partial:
 
 
 def _percent(probability: float, language: Language) -> str:
-    share = 100.0 * probability
-    figure = f"{share:.1f}" if share < 1.0 else f"{share:.0f}"
-    return (figure.replace(".", ",") if language == "es" else figure) + "%"
+    """A whole percentage in the locale's form; one decimal below 1% ("0,8 %")."""
+    return translation(language).percent(probability, 1 if probability < 0.01 else 0)
 
 
 def score_out(
@@ -148,7 +156,7 @@ def score_out(
             )
             for suggestion in suggestions
         ],
-        note=text("note", language),
+        note=text(NOTE, language),
         language=language,
         as_of=as_of,
         snapshot_id=snapshot_id,
@@ -174,7 +182,7 @@ def _place(programme: Programme, places: Places | None) -> dict[str, object]:
     if mine is not None:
         waiting = mine.status == "waiting"
         return {
-            "place": "waiting" if waiting else "offered",
+            "place": mine.status,  # offered, waiting, or declined / withdrawn (the programme turned down)
             "waiting_position": mine.position if waiting else None,
             "cycle": places.cycle,
         }

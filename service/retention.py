@@ -17,17 +17,22 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
 from sqlalchemy import delete, select
 
 from previ.errors import PreviError
 from service.audit_log import Access, AuditLog, feedback_table
-from service.batch import snapshot_store
 from service.caseload import YOUTH_ID, caseload_store
-from service.database import sqlite_path
+from service.database import create_schema, sqlite_path
 from service.pseudonym import Pseudonymizer
 from service.settings import ServiceSettings
-from service.snapshots import SnapshotStore, programs_table, reasons_table, scores_table, snapshots_table
+from service.snapshots import (
+    SnapshotStore,
+    programs_table,
+    reasons_table,
+    scores_table,
+    snapshot_store,
+    snapshots_table,
+)
 
 __all__ = ["ForgetReport", "PurgeReport", "forget", "purge_expired"]
 
@@ -118,12 +123,18 @@ def _cli_access(detail: str) -> Access:
 
 
 def _exists(store: SnapshotStore) -> bool:
+    """Whether the snapshot database exists (then with its tables); a missing SQLite file is not made."""
     path = sqlite_path(store.url)
-    return path is None or path.exists()
+    if path is not None and not path.exists():
+        return False
+    create_schema(store.engine, "snapshots")
+    return True
 
 
 def _drop_from_parquet(folder: Path, youth_id: str) -> None:
     """Rewrite each Parquet table of a snapshot folder without ``youth_id``'s rows."""
+    import pandas as pd  # only when forgetting someone: the serving process never loads it
+
     for path in sorted(folder.glob("*.parquet")):
         frame = pd.read_parquet(path)
         if "youth_id" not in frame.columns or not (frame["youth_id"] == youth_id).any():

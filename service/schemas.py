@@ -13,20 +13,24 @@ import math
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainValidator,
     Strict,
     StringConstraints,
+    TypeAdapter,
     WithJsonSchema,
-    model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from service.tokens import Role
 
 MAX_BATCH = 1000
 MAX_FEATURES = 500
+MAX_REASON_LENGTH = 1000
 
 YouthId = Annotated[
     str,
@@ -63,6 +67,15 @@ def _feature_value(value: object) -> float | str | None:
     if isinstance(value, str) and len(value) <= MAX_LEVEL_LENGTH:
         return value
     raise ValueError(NOT_A_FEATURE_VALUE)
+
+
+def _whole_number(value: object) -> object:
+    """An integer, or a number with no fraction (JSON Schema's integer: 15.0 is 15); never text or a bool."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
 
 
 FeatureValue = Annotated[
@@ -119,7 +132,9 @@ class Person(_Request):
     municipality: Annotated[str, StringConstraints(min_length=1, max_length=100)] = Field(
         examples=["Villa Zaragoza"]
     )
-    age: Annotated[int, Strict(), Field(ge=0, le=30, description="Age in whole years.", examples=[15])]
+    age: Annotated[int, Field(ge=0, le=30), BeforeValidator(_whole_number), Strict()] = Field(
+        description="Age in whole years.", examples=[15]
+    )
     programs: Annotated[list[Enrolment], Field(max_length=50)] = Field(
         default_factory=list, description="Programmes already active, completed or dropped."
     )
@@ -152,6 +167,27 @@ class ScoreRequest(Person):
 class BatchScoreRequest(_Request):
     """Score many young people at once (role: data_scientist)."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "purpose": "program_evaluation",
+                    "items": [
+                        {
+                            "youth_id": "Y000123",
+                            "features": EXAMPLE_FEATURES,
+                            "unknown": EXAMPLE_UNKNOWN,
+                            "municipality": "Villa Zaragoza",
+                            "age": 15,
+                        }
+                    ],
+                }
+            ]
+        },
+    )
+
     purpose: Purpose
     items: Annotated[list[Person], Field(min_length=1, max_length=MAX_BATCH)]
 
@@ -176,11 +212,12 @@ class ReferralOut(BaseModel):
     name: str = Field(examples=["Reinserción escolar"])
     description: str | None = None
     capacity: int = Field(description="Places per cycle in the catalog.", examples=[60])
-    place: Literal["offered", "waiting", "open", "full"] = Field(
+    place: Literal["offered", "waiting", "declined", "withdrawn", "open", "full"] = Field(
         "open",
         description="Whether a place exists, after the latest `previ allocate` cycle: 'offered' (this young "
-        "person holds one), 'waiting' (on its waiting list), 'open' (places left unoffered, or no cycle "
-        "allocated yet) or 'full'.",
+        "person holds one), 'waiting' (on its waiting list), 'declined' (they turned down the place offered; "
+        "it went to the next in line), 'withdrawn' (they left its waiting list), 'open' (places left "
+        "unoffered, or no cycle allocated yet) or 'full'.",
     )
     waiting_position: int | None = Field(None, description="Place on the waiting list (1 = next).")
     cycle: str | None = Field(None, description="The allocation cycle the place refers to.")
@@ -264,46 +301,84 @@ class ModelOut(BaseModel):
     card: dict[str, Any]
 
 
-FeedbackKind = Literal["referral_made", "referral_declined", "tier_overridden"]
+ProgramId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    Field(description="A programme of the service's catalog, by id.", examples=["reinsercion_escolar"]),
+]
+Reason = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_REASON_LENGTH, pattern=r"\S"),
+    AfterValidator(str.strip),
+    Field(
+        description="Why the tier was changed, not blank; no names or identifying details, please. "
+        "Stored without leading or trailing spaces.",
+        examples=["Ya recibe acompañamiento del DIF municipal."],
+    ),
+]
+ModelVersion = Annotated[
+    str,
+    StringConstraints(max_length=64),
+    Field(description="The model version the score came from; default: the one served now."),
+]
 
 
-class FeedbackIn(_Request):
-    """What the caseworker did with a score (role: caseworker)."""
+class _Feedback(_Request):
+    youth_id: YouthId
+    program: ProgramId | None = None
+    tier: Tier | None = None
+    reason: Reason | None = None
+    model_version: ModelVersion | None = None
+
+
+class ReferralFeedback(_Feedback):
+    """A referral made or declined: it names the programme."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "examples": [{"youth_id": "Y000123", "kind": "referral_made", "program": "reinsercion_escolar"}]
+        },
+    )
+
+    kind: Literal["referral_made", "referral_declined"]
+    program: ProgramId
+
+
+class TierOverride(_Feedback):
+    """The caseworker sets another tier, and says why."""
 
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
         json_schema_extra={
             "examples": [
-                {"youth_id": "Y000123", "kind": "referral_made", "program": "reinsercion_escolar"},
                 {
                     "youth_id": "Y000123",
                     "kind": "tier_overridden",
                     "tier": "universal",
                     "reason": "Ya recibe acompañamiento del DIF municipal.",
-                },
+                }
             ]
         },
     )
 
-    youth_id: YouthId
-    kind: FeedbackKind
-    program: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
-        None, description="Catalog id; required for referral_made and referral_declined."
-    )
-    tier: Tier | None = Field(None, description="The tier the caseworker sets; required for tier_overridden.")
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None = Field(
-        None, description="Required for tier_overridden; no names or identifying details, please."
-    )
-    model_version: Annotated[str, StringConstraints(max_length=64)] | None = None
+    kind: Literal["tier_overridden"]
+    tier: Tier = Field(description="The tier the caseworker sets.")
+    reason: Reason
 
-    @model_validator(mode="after")
-    def _complete(self) -> FeedbackIn:
-        if self.kind in ("referral_made", "referral_declined") and self.program is None:
-            raise ValueError(f"program is required for {self.kind}")
-        if self.kind == "tier_overridden" and (self.tier is None or not self.reason):
-            raise ValueError("tier_overridden needs the new tier and a reason")
-        return self
+
+FeedbackIn = Annotated[
+    ReferralFeedback | TierOverride,
+    Field(
+        discriminator="kind",
+        description="What the caseworker did with a score (role: caseworker): by kind, a referral "
+        "(programme required) or a tier override (tier and reason required).",
+    ),
+]
+FEEDBACK: TypeAdapter[ReferralFeedback | TierOverride] = TypeAdapter(FeedbackIn)
+"""Reads a feedback from fields (the web page's form): ``FEEDBACK.validate_python(fields)``."""
 
 
 class FeedbackOut(BaseModel):
@@ -350,7 +425,31 @@ class Health(BaseModel):
 
 
 class ErrorOut(BaseModel):
-    detail: str | list[dict[str, Any]]
+    """A refusal, in one sentence in the response language."""
+
+    detail: str
+
+
+class ValidationProblem(BaseModel):
+    """One invalid field: where it is, what is wrong, and the kind of problem; never its value."""
+
+    loc: list[str | int] = Field(
+        description="Where: body, query or path, then the field's path.", examples=[["body", "age"]]
+    )
+    msg: str = Field(description="What is wrong, in the response language.")
+    type: str = Field(description="The kind of problem (pydantic's error types, and a few of previ's).")
+
+
+class ValidationErrorOut(BaseModel):
+    """Every problem of an invalid request at once."""
+
+    detail: list[ValidationProblem]
+
+
+class CaseloadOut(BaseModel):
+    """The young people on the caller's caseload, by id: no scores, and in no ranked order."""
+
+    youth_ids: list[str] = Field(description="Sorted by id.", examples=[["Y000123"]])
 
 
 ROLE_DESCRIPTIONS: dict[Role, str] = {

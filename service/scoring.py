@@ -9,6 +9,13 @@ the glass box only, as its additivity makes the expectation and the range exact.
 Reasons are selected and worded for all rows at once
 (:func:`models.reasons.reason_codes`), which is what keeps a 100,000-row
 snapshot within seconds.
+
+The live API scores people one at a time (:func:`explained_scores`): a glass
+box of numeric features, the default, goes row by row through its tables
+(:meth:`models._lookup.LookupModel.row_contributions`) and words the row's
+reasons directly (:func:`models.reasons.row_reasons`), in tens of microseconds
+and without pandas; the answers are those of :func:`score_rows`, which a test
+checks row by row. Other models take :func:`score_rows`, importing pandas then.
 """
 
 from __future__ import annotations
@@ -16,22 +23,27 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import pandas as pd
 
-from features.registry import Feature, Language
+from features.registry import UNITS, Feature, Language
 from models.artifact import ScoringModel
 from models.explain import Explanation
 from models.marginal import marginalise
-from models.reasons import ReasonCodes, reason_codes
+from models.reasons import ReasonCodes, RowReasons, reason_codes, row_reasons
 from previ.errors import PreviError
+from previ.i18n import N_, translation
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "FeatureProblem",
     "PercentileReference",
+    "PersonScore",
     "ScoredRows",
+    "explained_scores",
     "feature_problems",
     "score_rows",
     "unknown_features",
@@ -49,34 +61,49 @@ UNIT_RANGES: dict[str, tuple[float, float]] = {
     "days": (0.0, 36_500.0),
     "years": (0.0, 120.0),
 }
-NEVER_MISSING = (
+# The feature checks' messages: English ids, translated when the 422 is written (FeatureProblem.text).
+NEVER_MISSING = N_(
     "cannot be null: this feature always has a value in the training data, so 'no record' means nothing "
     "to the model; send its value, or list it in unknown if you do not know it"
 )
-SENT_AND_UNKNOWN = (
+SENT_AND_UNKNOWN = N_(
     "is listed in unknown and also sent (in features, or as the request's age): send a value "
     "(null: no record) or list it in unknown, not both"
 )
-CANNOT_MARGINALISE = (
+CANNOT_MARGINALISE = N_(
     "is unknown (listed in unknown, or left out), but the served model ({kind}) cannot score unknown "
     "values: only the glass box, an additive model whose training population is stored in the artifact, "
     "can; send a value, or null if no record exists"
 )
-UNKNOWN_FEATURE = "not a feature of the served model"
-NOT_A_NUMBER = "must be a number or null"
-NOT_A_LEVEL = "must be a text level of this categorical feature, or null"
-OUT_OF_RANGE = "out of range: must lie between {low:g} and {high:g} ({unit})"
-NOT_A_FLAG = "must be 0 or 1 (a yes/no flag)"
-AGE_DIFFERS = "differs from the request's age"
+UNKNOWN_FEATURE = N_("not a feature of the served model")
+NOT_A_NUMBER = N_("must be a number or null")
+NOT_A_LEVEL = N_("must be a text level of this categorical feature, or null")
+OUT_OF_RANGE = N_("out of range: must lie between {low:g} and {high:g} ({unit})")
+NOT_A_FLAG = N_("must be 0 or 1 (a yes/no flag)")
+AGE_DIFFERS = N_("differs from the request's age")
 
 
 @dataclass(frozen=True)
 class FeatureProblem:
-    """One invalid feature value, named but never echoed."""
+    """One invalid feature value, named but never echoed.
+
+    ``message`` is an English message id with ``{fields}`` filled from ``values``
+    (numbers, or message ids themselves, such as a unit's name); :meth:`text`
+    words it in a language.
+    """
 
     feature: str
     message: str
     kind: str
+    values: Mapping[str, object] = field(default_factory=dict)
+
+    def text(self, language: Language) -> str:
+        texts = translation(language)
+        values = {
+            key: texts.gettext(value) if isinstance(value, str) else value
+            for key, value in self.values.items()
+        }
+        return texts.gettext(self.message, **values)
 
 
 @dataclass(frozen=True)
@@ -124,6 +151,118 @@ class ScoredRows:
         return reason_codes(explanation, language=language, top=top, registry=self.registry)
 
 
+@dataclass(frozen=True)
+class PersonScore:
+    """One person's explained score, as the API answers it (``low``/``high``: see :class:`ScoredRows`)."""
+
+    probability: float
+    percentile: float
+    tier: str
+    low: float
+    high: float
+    most_informative: str | None
+    reasons: RowReasons
+    reference: Literal["model", "snapshot"]
+
+
+def explained_scores(
+    scoring: ScoringModel,
+    rows: Sequence[Sequence[FeatureValue]],
+    unknown: Sequence[Sequence[bool]],
+    *,
+    reference: PercentileReference | None = None,
+    language: Language,
+    top: int,
+) -> list[PersonScore]:
+    """Explained scores of checked values (see :func:`values_row`), one per row, in order.
+
+    ``unknown`` marks, per row and model feature, the values the caller does not
+    know. The same numbers and reasons as :func:`score_rows` followed by
+    :meth:`ScoredRows.reasons`; a glass box of numeric features is scored one
+    row at a time from its tables, other models all at once through pandas.
+    """
+    reference = reference or PercentileReference(scoring.reference, "model")
+    if scoring.scores_rows:
+        return [
+            _score_row(scoring, row, mask, reference=reference, language=language, top=top)
+            for row, mask in zip(rows, unknown, strict=True)
+        ]
+    import pandas as pd
+
+    if scoring.categorical_levels:
+        values = pd.DataFrame(list(rows), columns=scoring.feature_names, dtype=object)
+    else:
+        values = pd.DataFrame(np.array(rows, dtype=np.float64), columns=scoring.feature_names)
+    mask = np.array(unknown, dtype=bool).reshape(values.shape)
+    scored = score_rows(scoring, values, reference=reference, unknown=mask)
+    reasons = scored.reasons(language, top=top)
+    return [
+        PersonScore(
+            probability=float(scored.probability[row]),
+            percentile=float(scored.percentile[row]),
+            tier=str(scored.tier[row]),
+            low=float(scored.low[row]),
+            high=float(scored.high[row]),
+            most_informative=scored.most_informative[row],
+            reasons=reasons.for_row(row),
+            reference=scored.reference,
+        )
+        for row in range(len(values))
+    ]
+
+
+def _score_row(
+    scoring: ScoringModel,
+    row: Sequence[FeatureValue],
+    unknown: Sequence[bool],
+    *,
+    reference: PercentileReference,
+    language: Language,
+    top: int,
+) -> PersonScore:
+    """:func:`score_rows` and its reasons for one row of a glass box, with the same arithmetic.
+
+    The logit is summed by numpy, as the batch sums each row, and the
+    calibration, percentile, tier and marginalisation are the batch's own
+    functions on one-element arrays, so the two paths agree to the last bit
+    but for numpy's own summation order (a test holds them within 1e-12).
+    """
+    lookup = scoring.model
+    values = [math.nan if value is None else float(value) for value in row]
+    contributions = np.array(lookup.row_contributions(values))
+    probability = low = high = scoring.calibrator.probability(np.array([lookup.base + contributions.sum()]))
+    most_informative = None
+    if any(unknown):
+        if scoring.population is None:
+            raise PreviError(CANNOT_MARGINALISE.format(kind=scoring.kind))
+        mask = np.array([unknown], dtype=bool)
+        marginal = marginalise(
+            lookup, scoring.population, contributions[None, :], mask, scoring.calibrator.probability
+        )
+        probability, low, high = marginal.probability, marginal.low, marginal.high
+        contributions = np.where(mask[0], 0.0, marginal.contributions[0])  # reasons: known values only
+        best = int(marginal.most_informative[0])
+        most_informative = scoring.feature_names[best] if best >= 0 else None
+    reasons = row_reasons(
+        scoring.feature_names,
+        contributions.tolist(),
+        [None if value != value else value for value in values],
+        language=language,
+        registry=scoring.registry,
+        top=top,
+    )
+    return PersonScore(
+        probability=float(probability[0]),
+        percentile=float(reference.percentile(probability)[0]),
+        tier=str(scoring.tiers.tier(probability)[0]),
+        low=float(low[0]),
+        high=float(high[0]),
+        most_informative=most_informative,
+        reasons=reasons,
+        reference=reference.source,
+    )
+
+
 def feature_problems(
     scoring: ScoringModel,
     features: Mapping[str, FeatureValue],
@@ -152,9 +291,10 @@ def feature_problems(
     ]
     missing = set(unknown_features(scoring, features, unknown, age=age))
     if missing and not can_marginalise(scoring):
-        message = CANNOT_MARGINALISE.format(kind=scoring.kind)
         problems += [
-            FeatureProblem(name, message, "missing") for name in scoring.feature_names if name in missing
+            FeatureProblem(name, CANNOT_MARGINALISE, "missing", {"kind": scoring.kind})
+            for name in scoring.feature_names
+            if name in missing
         ]
     registry = scoring.registry
     population = scoring.population
@@ -219,6 +359,8 @@ def score_rows(
     values the caller does not know; their cells in ``values`` are ignored. A
     missing value elsewhere means no record, as in the bundle.
     """
+    import pandas as pd
+
     names = list(scoring.feature_names)
     if list(values.columns) != names:
         values = values[names]
@@ -279,5 +421,7 @@ def _value_problem(
     if unit in UNIT_RANGES:
         low, high = UNIT_RANGES[unit]
         if not low <= value <= high:
-            return FeatureProblem(name, OUT_OF_RANGE.format(low=low, high=high, unit=unit), "value_error")
+            return FeatureProblem(
+                name, OUT_OF_RANGE, "value_error", {"low": low, "high": high, "unit": UNITS[unit]}
+            )
     return None

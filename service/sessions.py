@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
 import time
 
 from sqlalchemy import Column, Engine, Float, MetaData, String, Table, delete, insert, select, update
 
-from service.database import create_schema
+from service.database import create_schema, reader
 
 __all__ = ["SessionRecord", "SessionStore"]
 
@@ -46,14 +45,12 @@ class SessionRecord:
 
 
 class SessionStore:
-    """The ``web_sessions`` table (created on first use) in the service database."""
+    """The ``web_sessions`` table (from the ``service`` migrations) in the service database."""
 
     def __init__(self, engine: Engine, url: str, *, max_seconds: float) -> None:
         self.engine = engine
         self.url = url
         self.max_seconds = max_seconds
-        self._ready = False
-        self._lock = threading.Lock()
 
     def start(self, token_id: str, *, now: float | None = None) -> tuple[str, SessionRecord]:
         """A new session for ``token_id``: its secret id (for the cookie only) and its record."""
@@ -80,7 +77,7 @@ class SessionStore:
         """The session of ``sid``, or None once it was ended (logout, revocation) or never existed."""
         self._ensure_schema()
         query = select(sessions_table).where(sessions_table.c.sid_sha256 == _digest(sid))
-        with self.engine.connect() as connection:
+        with reader(self.engine).connect() as connection:
             row = connection.execute(query).mappings().first()
         if row is None:
             return None
@@ -107,11 +104,7 @@ class SessionStore:
         return int(result.rowcount)
 
     def _ensure_schema(self) -> None:
-        if self._ready:
-            return
-        with self._lock:
-            create_schema(self.engine, self.url, metadata)
-            self._ready = True
+        create_schema(self.engine, "service")
 
 
 def _digest(sid: str) -> str:

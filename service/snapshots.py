@@ -6,19 +6,26 @@ and the programmes they were in at that date. Earlier snapshots are kept; reads
 use the latest. The store also gives the latest snapshot's population as the
 percentile reference for live scores by the same model (matched by the
 artifact's SHA-256, so a percentile never mixes two models).
+
+Reads on the request path go by primary key, with statements built once: a
+young person's row is one look-up of (snapshot id, youth id), and what every
+request needs alike (the latest snapshot, the percentile reference) is kept in
+memory for as long as the database has not changed. For SQLite that is the
+file's change counter, which SQLite itself bumps on every commit in
+rollback-journal mode (the only mode :mod:`service.database` uses) and which
+costs one 4-byte read to check; other databases are queried every time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import (
     Column,
     Date,
@@ -30,6 +37,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     func,
     insert,
     select,
@@ -41,8 +49,12 @@ from models.reasons import Reason, RowReasons
 from service.database import create_schema, make_engine, sqlite_path
 from service.referrals import EnrolmentStatus
 from service.scoring import PercentileReference
+from service.settings import ServiceSettings
 
-__all__ = ["SnapshotMeta", "SnapshotPerson", "SnapshotStore"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["SnapshotMeta", "SnapshotPerson", "SnapshotStore", "snapshot_store"]
 
 metadata = MetaData()
 snapshots_table = Table(
@@ -94,6 +106,35 @@ programs_table = Table(
     Index("ix_snapshot_programs_person", "snapshot_id", "youth_id"),
 )
 _INSERT_CHUNK = 50_000
+# SQLite's file header: bytes 24-27 hold the "file change counter", bumped by every commit in
+# rollback-journal mode (https://www.sqlite.org/fileformat2.html#file_change_counter).
+CHANGE_COUNTER_OFFSET = 24
+Cached = TypeVar("Cached")
+Stamp = tuple[int, int, int]
+
+# The request path's statements, built once (SQLAlchemy then reuses their compiled form).
+PERSON_SCORE = select(scores_table).where(
+    (scores_table.c.snapshot_id == bindparam("snapshot_id"))
+    & (scores_table.c.youth_id == bindparam("youth_id"))
+)
+PERSON_REASONS = (
+    select(reasons_table)
+    .where(
+        (reasons_table.c.snapshot_id == bindparam("snapshot_id"))
+        & (reasons_table.c.youth_id == bindparam("youth_id"))
+    )
+    .order_by(reasons_table.c.direction.desc(), reasons_table.c.rank)
+)
+PERSON_PROGRAMS = select(programs_table.c.program, programs_table.c.status).where(
+    (programs_table.c.snapshot_id == bindparam("snapshot_id"))
+    & (programs_table.c.youth_id == bindparam("youth_id"))
+)
+REFERENCE = (
+    select(snapshots_table.c.id, snapshots_table.c.quantiles)
+    .where(snapshots_table.c.model_sha256 == bindparam("model_sha256"))
+    .order_by(snapshots_table.c.id.desc())
+    .limit(1)
+)
 
 
 @dataclass(frozen=True)
@@ -126,8 +167,8 @@ class SnapshotStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
-        self._reference_lock = threading.Lock()
-        self._reference: tuple[int, PercentileReference] | None = None
+        self._path = sqlite_path(url)
+        self._cache: dict[str, tuple[Stamp, Any]] = {}
 
     def write(
         self,
@@ -147,7 +188,7 @@ class SnapshotStore:
         ``before_commit(snapshot_id)`` runs inside the transaction (the batch job
         writes its Parquet files there), so a failure leaves no half snapshot.
         """
-        create_schema(self.engine, self.url, metadata)
+        create_schema(self.engine, "snapshots")
         with self.engine.begin() as connection:
             inserted = connection.execute(
                 insert(snapshots_table).values(
@@ -173,7 +214,51 @@ class SnapshotStore:
 
     def latest(self) -> SnapshotMeta | None:
         """The newest snapshot, or None when there is none (or no snapshot database yet)."""
-        return self.for_date(None)
+        return self.cached("latest", lambda: self.for_date(None))
+
+    def stamp(self) -> Stamp | None:
+        """What changes whenever the database does: SQLite's file and change counter; else None.
+
+        The change counter moves on every commit; the inode and modification
+        time tell a file deleted and made again apart from the old one.
+        ``(0, 0, 0)`` when the SQLite file does not exist (yet); None when it
+        cannot be told (another database, an unreadable or empty file): then
+        nothing is cached.
+        """
+        if self._path is None:
+            return None
+        try:
+            descriptor = os.open(self._path, os.O_RDONLY)
+        except FileNotFoundError:
+            return (0, 0, 0)
+        except OSError:
+            return None
+        try:
+            counter = os.pread(descriptor, 4, CHANGE_COUNTER_OFFSET)
+            status = os.fstat(descriptor)
+        finally:
+            os.close(descriptor)
+        if len(counter) != 4:
+            return None
+        return (status.st_ino, status.st_mtime_ns, int.from_bytes(counter, "big"))
+
+    def cached(self, key: str, compute: Callable[[], Cached]) -> Cached:
+        """``compute()``, kept under ``key`` until the database changes (see :meth:`stamp`).
+
+        The stamp is read before computing, so a commit that lands meanwhile
+        makes the next call compute again: an answer is never older than the
+        database was when the request came.
+        """
+        stamp = self.stamp()
+        if stamp is not None:
+            hit = self._cache.get(key)
+            if hit is not None and hit[0] == stamp:
+                value: Cached = hit[1]
+                return value
+        value = compute()
+        if stamp is not None:
+            self._cache[key] = (stamp, value)
+        return value
 
     def for_date(self, as_of: dt.date | None) -> SnapshotMeta | None:
         """The newest snapshot of ``as_of`` (None: the newest of any date); None when there is none."""
@@ -201,6 +286,8 @@ class SnapshotStore:
 
     def tables(self, snapshot_id: int) -> dict[str, pd.DataFrame]:
         """A snapshot's scores, reasons and programmes tables, as ``previ score`` wrote them."""
+        import pandas as pd
+
         with self.engine.connect() as connection:
             return {
                 name: pd.read_sql(select(table).where(table.c.snapshot_id == snapshot_id), connection).drop(
@@ -214,36 +301,17 @@ class SnapshotStore:
             }
 
     def person(self, youth_id: str) -> tuple[SnapshotMeta | None, SnapshotPerson | None]:
-        """The latest snapshot and this young person's row in it (None when absent)."""
+        """The latest snapshot and this young person's row in it (None when absent): primary-key reads."""
         snapshot = self.latest()
         if snapshot is None:
             return None, None
-        key = (scores_table.c.snapshot_id == snapshot.id) & (scores_table.c.youth_id == youth_id)
+        key = {"snapshot_id": snapshot.id, "youth_id": youth_id}
         with self.engine.connect() as connection:
-            score = connection.execute(select(scores_table).where(key)).mappings().first()
+            score = connection.execute(PERSON_SCORE, key).mappings().first()
             if score is None:
                 return snapshot, None
-            reasons = (
-                connection.execute(
-                    select(reasons_table)
-                    .where(
-                        (reasons_table.c.snapshot_id == snapshot.id) & (reasons_table.c.youth_id == youth_id)
-                    )
-                    .order_by(reasons_table.c.direction.desc(), reasons_table.c.rank)
-                )
-                .mappings()
-                .all()
-            )
-            programs = (
-                connection.execute(
-                    select(programs_table).where(
-                        (programs_table.c.snapshot_id == snapshot.id)
-                        & (programs_table.c.youth_id == youth_id)
-                    )
-                )
-                .mappings()
-                .all()
-            )
+            reasons = connection.execute(PERSON_REASONS, key).mappings().all()
+            programs = connection.execute(PERSON_PROGRAMS, key).all()
         return snapshot, SnapshotPerson(
             snapshot=snapshot,
             youth_id=youth_id,
@@ -253,40 +321,34 @@ class SnapshotStore:
             percentile=float(score["percentile"]),
             tier=str(score["tier"]),
             reasons={language: _row_reasons(reasons, language) for language in ("es", "en")},
-            enrolments={str(row["program"]): row["status"] for row in programs},
+            enrolments={str(program): status for program, status in programs},
         )
 
     def reference_for(self, model_sha256: str) -> PercentileReference | None:
         """The population of the latest snapshot scored by this model, for live percentiles."""
+        return self.cached(f"reference {model_sha256}", lambda: self._reference_for(model_sha256))
+
+    def _reference_for(self, model_sha256: str) -> PercentileReference | None:
         if not self._exists():
             return None
-        query = (
-            select(snapshots_table.c.id)
-            .where(snapshots_table.c.model_sha256 == model_sha256)
-            .order_by(snapshots_table.c.id.desc())
-            .limit(1)
-        )
         try:
             with self.engine.connect() as connection:
-                snapshot_id = connection.execute(query).scalar()
-                if snapshot_id is None:
-                    return None
-                cached = self._reference
-                if cached is not None and cached[0] == snapshot_id:
-                    return cached[1]
-                text = connection.execute(
-                    select(snapshots_table.c.quantiles).where(snapshots_table.c.id == snapshot_id)
-                ).scalar_one()
+                row = connection.execute(REFERENCE, {"model_sha256": model_sha256}).first()
         except SQLAlchemyError:
             return None
-        reference = PercentileReference(np.asarray(json.loads(text), dtype=float), "snapshot")
-        with self._reference_lock:
-            self._reference = (int(snapshot_id), reference)
-        return reference
+        if row is None:
+            return None
+        return PercentileReference(np.asarray(json.loads(row.quantiles), dtype=float), "snapshot")
 
     def _exists(self) -> bool:
         path = sqlite_path(self.url)
         return path is None or path.exists()
+
+
+def snapshot_store(settings: ServiceSettings) -> SnapshotStore:
+    """The snapshot tables: ``service.snapshot_url``, else SQLite inside ``service.snapshot_dir``."""
+    url = settings.snapshot_url or f"sqlite:///{(settings.snapshot_dir / 'snapshots.db').absolute()}"
+    return SnapshotStore(url)
 
 
 def _insert_frame(connection: Connection, table: Table, frame: pd.DataFrame) -> None:

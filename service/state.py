@@ -12,6 +12,7 @@ from service.model_store import ModelHolder
 from service.pseudonym import Pseudonymizer
 from service.rate_limits import RateGuard
 from service.refusals import RefusalCounter
+from service.served_model import ModelFollower
 from service.settings import ServiceSettings
 from service.snapshots import SnapshotStore
 from service.tokens import TokenStore
@@ -30,3 +31,9 @@ class ServiceState:
     caseload: CaseloadStore
     rate: RateGuard
     refusals: RefusalCounter
+    follower: ModelFollower
+
+    def close(self) -> None:
+        """Close every pooled database connection (at shutdown)."""
+        for engine in {self.audit.engine, self.snapshots.engine, *self.rate.engines()}:
+            engine.dispose()

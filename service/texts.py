@@ -1,4 +1,9 @@
-"""Every sentence the service says to people, in Spanish and English, in one place.
+"""Every sentence the service's API says to people, as English message ids translated by the catalogs.
+
+The pages' own words live in the templates and :mod:`service.pages`; these are
+the messages the API and the pages share (refusals, errors, the note beside
+every score). Each is marked with :func:`~previ.i18n.N_` and read through
+:func:`text` in the request's language (see :mod:`previ.i18n`).
 
 Error texts never repeat what the client sent (a purpose, an id, a value): they
 name the field or the rule, so a response cannot leak what it refuses.
@@ -6,179 +11,160 @@ name the field or the rule, so a response cannot leak what it refuses.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, NamedTuple
 
-from features.registry import Language
+from previ.i18n import N_, Language, Plural, translation
 
-__all__ = ["TEXTS", "VALIDATION", "parse_accept_language", "text", "validation_message"]
+__all__ = [
+    "AUDIT_UNAVAILABLE",
+    "BODY_TOO_LARGE",
+    "INTERNAL",
+    "MODEL_REFUSED",
+    "NOTE",
+    "NOT_IN_SNAPSHOT",
+    "NOT_ON_CASELOAD",
+    "NOT_ON_CASELOAD_JUSTIFY",
+    "NO_AUDIT",
+    "NO_MODEL",
+    "NO_SNAPSHOT",
+    "OUT_OF_CASELOAD_LIMIT",
+    "PURPOSE_PUNITIVE",
+    "PURPOSE_UNKNOWN",
+    "RANGE_AND",
+    "RANGE_BASIS",
+    "RANGE_SETTLED",
+    "RANGE_UNCERTAIN",
+    "RATE_LIMITED",
+    "REPEATED_PARAMETER",
+    "TOKENS_UNAVAILABLE",
+    "TOKEN_IN_QUERY",
+    "UNAUTHENTICATED",
+    "UNKNOWN_PROGRAM",
+    "VALIDATION",
+    "WRONG_ROLE",
+    "Counted",
+    "parse_accept_language",
+    "range_many_unknown",
+    "text",
+    "validation_message",
+]
 
-TEXTS: Final[dict[str, dict[Language, str]]] = {
-    "note": {
-        "es": "Esta estimación es una invitación a ofrecer apoyo preventivo, no una determinación sobre "
-        "la persona joven. Nunca debe usarse para sancionar, vigilar ni disciplinar.",
-        "en": "This estimate is a prompt to offer prevention support, not a determination about the young "
-        "person. It must never be used to sanction, police or discipline.",
-    },
-    "range_uncertain": {
-        "es": "Sin {missing}, la estimación estaría entre {low} y {high}: consiga el dato «{most}» antes de "
-        "decidir.",
-        "en": "Without {missing}, the estimate would lie between {low} and {high}: get “{most}” before "
-        "deciding.",
-    },
-    "range_settled": {
-        "es": "Sin {missing}, la estimación estaría entre {low} y {high}; el nivel de prevención es el mismo "
-        "en todo ese intervalo.",
-        "en": "Without {missing}, the estimate would lie between {low} and {high}; the prevention tier is "
-        "the same across that range.",
-    },
-    "range_basis": {
-        "es": "Lo que no se sabe cuenta con su promedio en la población de entrenamiento, sin ajustarlo a "
-        "los datos conocidos.",
-        "en": "What is not known counts at its average over the training population, not adjusted to the "
-        "known values.",
-    },
-    "range_many_unknown": {"es": "{count} datos", "en": "{count} values"},
-    "range_and": {"es": "y", "en": "and"},
-    "purpose_punitive": {
-        "es": "Solicitud rechazada: previ estima la necesidad de apoyo preventivo y no puede usarse con "
-        "fines punitivos (sanción, vigilancia, disciplina, migración, investigación). La solicitud quedó "
-        "registrada.",
-        "en": "Request refused: previ estimates a need for prevention support and cannot be used for "
-        "punitive purposes (sanctions, policing, discipline, immigration, investigation). "
-        "The request was logged.",
-    },
-    "purpose_unknown": {
-        "es": "Solicitud rechazada: el propósito no está en la lista permitida ({allowed}). "
-        "La solicitud quedó registrada.",
-        "en": "Request refused: the purpose is not on the allowed list ({allowed}). The request was logged.",
-    },
-    "unauthenticated": {
-        "es": "Falta un token válido: envíe 'Authorization: Bearer <token>' (lo emite 'previ tokens add').",
-        "en": "A valid token is required: send 'Authorization: Bearer <token>' "
-        "(issued by 'previ tokens add').",
-    },
-    "wrong_role": {
-        "es": "Su rol ({role}) no tiene acceso a este recurso.",
-        "en": "Your role ({role}) has no access to this resource.",
-    },
-    "no_model": {
-        "es": "No hay un modelo cargado todavía; intente más tarde (ver GET /readyz).",
-        "en": "No model is loaded yet; try again later (see GET /readyz).",
-    },
-    "audit_unavailable": {
-        "es": "El registro de auditoría no está disponible, así que no se entrega ningún resultado. "
-        "Avise a la persona responsable del servicio.",
-        "en": "The audit log cannot be written, so no result is returned. Tell the service's operator.",
-    },
-    "tokens_unavailable": {
-        "es": "El archivo de tokens no se puede leer; avise a la persona responsable del servicio.",
-        "en": "The token file cannot be read; tell the service's operator.",
-    },
-    "no_snapshot": {
-        "es": "Todavía no hay ningún lote calculado ('previ score').",
-        "en": "No batch snapshot exists yet ('previ score').",
-    },
-    "not_in_snapshot": {
-        "es": "La persona no aparece en el último lote (fecha de corte {as_of}).",
-        "en": "This young person is not in the latest snapshot (as of {as_of}).",
-    },
-    "no_audit": {
-        "es": "El modelo en servicio no tiene auditoría de equidad registrada.",
-        "en": "The served model has no recorded fairness audit.",
-    },
-    "unknown_program": {
-        "es": "No es un programa del catálogo.",
-        "en": "Not a programme of the catalog.",
-    },
-    "body_too_large": {
-        "es": "El cuerpo de la solicitud excede el límite de {limit} bytes.",
-        "en": "The request body exceeds the limit of {limit} bytes.",
-    },
-    "internal": {
-        "es": "Error interno; quedó registrado en el servidor.",
-        "en": "Internal error; it was logged on the server.",
-    },
-    "model_refused": {
-        "es": "Modelo rechazado; se sigue usando la versión {version}. Motivo: {reason}",
-        "en": "Model refused; still serving version {version}. Reason: {reason}",
-    },
-    "not_on_caseload": {
-        "es": "Esta persona no está en su lista de casos asignados; la solicitud quedó registrada.",
-        "en": "This young person is not on your caseload; the request was logged.",
-    },
-    "not_on_caseload_justify": {
-        "es": "Esta persona no está en su lista de casos asignados. Puede consultarla indicando una "
-        "justificación (parámetro 'justification', 10 a 500 caracteres); quedará registrada.",
-        "en": "This young person is not on your caseload. You may look them up by stating a justification "
-        "('justification' parameter, 10-500 characters); it is logged.",
-    },
-    "out_of_caseload_limit": {
-        "es": "Ya usó las {limit} consultas fuera de su lista de casos permitidas por día.",
-        "en": "You have used the {limit} look-ups outside your caseload allowed per day.",
-    },
-    "rate_limited": {
-        "es": "Demasiadas solicitudes; vuelva a intentarlo en {seconds} segundos.",
-        "en": "Too many requests; try again in {seconds} seconds.",
-    },
-    "token_in_query": {
-        "es": "Un token nunca va en la dirección (URL): envíelo en el encabezado 'Authorization: Bearer'.",
-        "en": "A token never goes in the URL: send it in the 'Authorization: Bearer' header.",
-    },
-    "repeated_parameter": {
-        "es": "El parámetro '{name}' aparece más de una vez.",
-        "en": "The parameter '{name}' appears more than once.",
-    },
+NOTE = N_(
+    "This estimate is a prompt to offer prevention support, not a determination about the young person. "
+    "It must never be used to sanction, police or discipline."
+)
+RANGE_UNCERTAIN = N_(
+    "Without {missing}, the estimate would lie between {low} and {high}: get “{most}” before deciding."
+)
+RANGE_SETTLED = N_(
+    "Without {missing}, the estimate would lie between {low} and {high}; the prevention tier is the same "
+    "across that range."
+)
+RANGE_BASIS = N_(
+    "What is not known counts at its average over the training population, not adjusted to the known values."
+)
+RANGE_AND = N_("and")
+PURPOSE_PUNITIVE = N_(
+    "Request refused: previ estimates a need for prevention support and cannot be used for punitive purposes "
+    "(sanctions, policing, discipline, immigration, investigation). The request was logged."
+)
+PURPOSE_UNKNOWN = N_(
+    "Request refused: the purpose is not on the allowed list ({allowed}). The request was logged."
+)
+UNAUTHENTICATED = N_(
+    "A valid token is required: send 'Authorization: Bearer <token>' (issued by 'previ tokens add')."
+)
+WRONG_ROLE = N_("Your role ({role}) has no access to this resource.")
+NO_MODEL = N_("No model is loaded yet; try again later (see GET /readyz).")
+AUDIT_UNAVAILABLE = N_(
+    "The audit log cannot be written, so no result is returned. Tell the service's operator."
+)
+TOKENS_UNAVAILABLE = N_("The tokens cannot be read; tell the service's operator.")
+NO_SNAPSHOT = N_("No batch snapshot exists yet ('previ score').")
+NOT_IN_SNAPSHOT = N_("This young person is not in the latest snapshot (as of {as_of}).")
+NO_AUDIT = N_("The served model has no recorded fairness audit.")
+UNKNOWN_PROGRAM = N_("Not a programme of the catalog.")
+BODY_TOO_LARGE = N_("The request body exceeds the limit of {limit} bytes.")
+INTERNAL = N_("Internal error; it was logged on the server.")
+MODEL_REFUSED = N_("Model refused; still serving version {version}. Reason: {reason}")
+NOT_ON_CASELOAD = N_("This young person is not on your caseload; the request was logged.")
+NOT_ON_CASELOAD_JUSTIFY = N_(
+    "This young person is not on your caseload. You may look them up by stating a justification "
+    "('justification' parameter, 10-500 characters); it is logged."
+)
+OUT_OF_CASELOAD_LIMIT = N_("You have used the {limit} look-ups outside your caseload allowed per day.")
+RATE_LIMITED = N_("Too many requests; try again in {seconds} seconds.")
+TOKEN_IN_QUERY = N_("A token never goes in the URL: send it in the 'Authorization: Bearer' header.")
+REPEATED_PARAMETER = N_("The parameter '{name}' appears more than once.")
+
+
+class Counted(NamedTuple):
+    """A message whose words agree with the number in the error context's field ``number``."""
+
+    words: Plural
+    number: str
+
+
+_WHOLE_NUMBER = N_("Should be a whole number.")
+_NUMBER = N_("Should be a number.")
+_ONE_OF = N_("Should be one of: {expected}.")
+_JSON_OBJECT = N_("Should be a JSON object.")
+_DATE = N_("Should be a date (YYYY-MM-DD).")
+
+# FastAPI's 422 messages by pydantic error type; ``{...}`` fields come from the error's context. A type
+# not listed keeps pydantic's English message.
+VALIDATION: Final[dict[str, str | Counted]] = {
+    "missing": N_("Field required."),
+    "extra_forbidden": N_("Extra inputs are not permitted."),
+    "string_too_short": Counted(
+        Plural(
+            "Should have at least {min_length} character.", "Should have at least {min_length} characters."
+        ),
+        "min_length",
+    ),
+    "string_too_long": Counted(
+        Plural("Should have at most {max_length} character.", "Should have at most {max_length} characters."),
+        "max_length",
+    ),
+    "string_pattern_mismatch": N_("Has characters that are not allowed: use letters, digits and . _ : -"),
+    "string_type": N_("Should be a string."),
+    "int_type": _WHOLE_NUMBER,
+    "int_parsing": _WHOLE_NUMBER,
+    "int_from_float": _WHOLE_NUMBER,
+    "float_type": _NUMBER,
+    "float_parsing": _NUMBER,
+    "bool_type": N_("Should be true or false."),
+    "greater_than_equal": N_("Should be at least {ge}."),
+    "less_than_equal": N_("Should be at most {le}."),
+    "greater_than": N_("Should be greater than {gt}."),
+    "less_than": N_("Should be less than {lt}."),
+    "literal_error": _ONE_OF,
+    "enum": _ONE_OF,
+    "too_short": Counted(
+        Plural("Should have at least {min_length} item.", "Should have at least {min_length} items."),
+        "min_length",
+    ),
+    "too_long": Counted(
+        Plural("Should have at most {max_length} item.", "Should have at most {max_length} items."),
+        "max_length",
+    ),
+    "list_type": N_("Should be a list."),
+    "dict_type": _JSON_OBJECT,
+    "model_attributes_type": _JSON_OBJECT,
+    "json_invalid": N_("The body is not valid JSON."),
+    "date_from_datetime_parsing": _DATE,
+    "date_parsing": _DATE,
 }
 
 
-# FastAPI's 422 messages by pydantic error type, in each language; ``{...}`` fields come from the error's
-# context. A type not listed keeps pydantic's English message.
-VALIDATION: Final[dict[str, dict[Language, str]]] = {
-    "missing": {"es": "Falta este campo.", "en": "Field required."},
-    "extra_forbidden": {"es": "Campo no permitido.", "en": "Extra inputs are not permitted."},
-    "string_too_short": {
-        "es": "Debe tener al menos {min_length} caracteres.",
-        "en": "Should have at least {min_length} characters.",
-    },
-    "string_too_long": {
-        "es": "Debe tener como máximo {max_length} caracteres.",
-        "en": "Should have at most {max_length} characters.",
-    },
-    "string_pattern_mismatch": {
-        "es": "Tiene caracteres no permitidos: use letras, números y . _ : -",
-        "en": "Has characters that are not allowed: use letters, digits and . _ : -",
-    },
-    "string_type": {"es": "Debe ser un texto.", "en": "Should be a string."},
-    "int_type": {"es": "Debe ser un número entero.", "en": "Should be a whole number."},
-    "int_parsing": {"es": "Debe ser un número entero.", "en": "Should be a whole number."},
-    "int_from_float": {"es": "Debe ser un número entero.", "en": "Should be a whole number."},
-    "float_type": {"es": "Debe ser un número.", "en": "Should be a number."},
-    "float_parsing": {"es": "Debe ser un número.", "en": "Should be a number."},
-    "bool_type": {"es": "Debe ser verdadero o falso.", "en": "Should be true or false."},
-    "greater_than_equal": {"es": "Debe ser mayor o igual que {ge}.", "en": "Should be at least {ge}."},
-    "less_than_equal": {"es": "Debe ser menor o igual que {le}.", "en": "Should be at most {le}."},
-    "greater_than": {"es": "Debe ser mayor que {gt}.", "en": "Should be greater than {gt}."},
-    "less_than": {"es": "Debe ser menor que {lt}.", "en": "Should be less than {lt}."},
-    "literal_error": {"es": "Debe ser uno de: {expected}.", "en": "Should be one of: {expected}."},
-    "enum": {"es": "Debe ser uno de: {expected}.", "en": "Should be one of: {expected}."},
-    "too_short": {
-        "es": "Debe tener al menos {min_length} elementos.",
-        "en": "Should have at least {min_length} items.",
-    },
-    "too_long": {
-        "es": "Debe tener como máximo {max_length} elementos.",
-        "en": "Should have at most {max_length} items.",
-    },
-    "list_type": {"es": "Debe ser una lista.", "en": "Should be a list."},
-    "dict_type": {"es": "Debe ser un objeto JSON.", "en": "Should be a JSON object."},
-    "model_attributes_type": {"es": "Debe ser un objeto JSON.", "en": "Should be a JSON object."},
-    "json_invalid": {"es": "El cuerpo no es JSON válido.", "en": "The body is not valid JSON."},
-    "date_from_datetime_parsing": {
-        "es": "Debe ser una fecha (AAAA-MM-DD).",
-        "en": "Should be a date (YYYY-MM-DD).",
-    },
-    "date_parsing": {"es": "Debe ser una fecha (AAAA-MM-DD).", "en": "Should be a date (YYYY-MM-DD)."},
-}
+def text(message: str, language: Language, **values: object) -> str:
+    """``message`` (one of this module's ids) in ``language``, its fields filled with ``values``."""
+    return translation(language).gettext(message, **values)
+
+
+def range_many_unknown(count: int, language: Language) -> str:
+    """ "12 values", when too many are unknown to name them in the range sentence."""
+    return translation(language).ngettext("{count} value", "{count} values", count, count=count)
 
 
 def validation_message(
@@ -188,14 +174,19 @@ def validation_message(
     template = VALIDATION.get(kind)
     if template is None:
         return fallback
+    values = context or {}
+    texts = translation(language)
     try:
-        return template[language].format(**(context or {}))
+        if isinstance(template, Counted):
+            count = values[template.number]
+            if not isinstance(count, int):
+                return fallback
+            words = texts.ngettext(template.words.one, template.words.other, count)
+        else:
+            words = texts.gettext(template)
+        return words.format(**values)
     except (KeyError, IndexError):
         return fallback
-
-
-def text(key: str, language: Language, **values: object) -> str:
-    return TEXTS[key][language].format(**values)
 
 
 def parse_accept_language(header: str | None, default: Language) -> Language:

@@ -1,12 +1,17 @@
-"""Bearer tokens mapped to roles, kept hashed in a local JSON file.
+"""Bearer tokens mapped to roles, kept hashed in the service database (the ``tokens`` table).
 
 A token reads ``previ_<id>_<secret>``: the id finds the record, the secret is
 checked against ``sha256(salt + secret)``. The secret carries 256 random bits,
 so a fast salted hash is as safe as a slow one (slow hashes protect guessable
-passwords) and keeps authentication to microseconds per request. The file holds
+passwords) and keeps authentication to microseconds per request. The table holds
 ids, names, roles and hashes, never a token; ``previ tokens add`` shows the token
-once. The store re-reads the file when it changes, so tokens added or revoked
-while the service runs take effect on the next request.
+once. Every request reads its token's row by primary key, so a token added or
+revoked takes effect on the next request, in every worker.
+
+Tokens used to live in a local JSON file (``service.tokens_file``);
+:func:`import_token_file` moves such a file's records into the table once
+(``previ db upgrade`` does) and renames the file, so that a revoked token can
+never come back from it.
 """
 
 from __future__ import annotations
@@ -16,25 +21,52 @@ import hashlib
 import hmac
 import json
 import secrets
-import threading
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from previ.atomic import atomic_file
+from sqlalchemy import Column, Connection, Engine, MetaData, String, Table, delete, insert, select
+from sqlalchemy.exc import SQLAlchemyError
+
 from previ.errors import PreviError
+from service.database import create_schema, make_engine, reader
 
-__all__ = ["ROLES", "Caller", "Role", "TokenRecord", "TokenStore", "issue_token"]
+if TYPE_CHECKING:
+    from service.settings import ServiceSettings
+
+__all__ = [
+    "ROLES",
+    "Caller",
+    "Role",
+    "TokenRecord",
+    "TokenStore",
+    "import_token_file",
+    "issue_token",
+    "token_store",
+]
 
 Role = Literal["caseworker", "program_manager", "data_scientist", "auditor"]
 ROLES: tuple[Role, ...] = get_args(Role)
 PREFIX = "previ"
-FILE_VERSION = 1
 UNKNOWN_ROLE = "tokens: role '{role}' is not one of {roles}"
 BAD_NAME = "tokens: --name must be 1-64 printable characters"
 BAD_FILE = "tokens: {path} is not a previ token file ({detail})"
-NO_SUCH_TOKEN = "tokens: no token with id '{token_id}' in {path}"
+NO_SUCH_TOKEN = "tokens: no token with id '{token_id}' in {where}"
+UNREADABLE = "tokens: the token table in {where} cannot be read or written ({error})"
+
+
+metadata = MetaData()
+tokens_table = Table(
+    "tokens",
+    metadata,
+    Column("token_id", String(16), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("salt", String(32), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("created", String(32), nullable=False),
+)
 
 
 @dataclass(frozen=True)
@@ -60,36 +92,34 @@ class TokenRecord:
 
 
 class TokenStore:
-    """The token file, read on first use and again whenever its modification time changes."""
+    """The ``tokens`` table of the service database (``service.audit_url``)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()
-        self._stamp: tuple[int, int] | None = None
-        self._records: dict[str, TokenRecord] = {}
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._reader = reader(engine)
 
     def authenticate(self, token: str) -> Caller | None:
-        """The caller a token belongs to, or None for anything else (malformed, unknown, revoked)."""
+        """The caller a token belongs to, or None for anything else (malformed, unknown, revoked).
+
+        Raises PreviError when the table cannot be read (the service answers 503).
+        """
         parts = token.split("_", 2)
-        if len(parts) != 3 or parts[0] != PREFIX:
+        if len(parts) != 3 or parts[0] != PREFIX or not parts[1] or len(parts[1]) > 16:
             return None
-        record = self.records().get(parts[1])
+        record = self.get(parts[1])
         if record is None or not record.matches(parts[2]):
             return None
         return Caller(token_id=record.token_id, name=record.name, role=record.role)
 
+    def get(self, token_id: str) -> TokenRecord | None:
+        """The record of ``token_id``, or None."""
+        rows = self._read(select(tokens_table).where(tokens_table.c.token_id == token_id))
+        return rows[0] if rows else None
+
     def records(self) -> dict[str, TokenRecord]:
-        """Records by id, re-read when the file changed (a missing file holds no tokens)."""
-        try:
-            status = self.path.stat()
-            stamp: tuple[int, int] | None = (status.st_mtime_ns, status.st_size)
-        except FileNotFoundError:
-            stamp = None
-        with self._lock:
-            if stamp != self._stamp:
-                self._records = _read(self.path) if stamp is not None else {}
-                self._stamp = stamp
-            return self._records
+        """Every record by id, oldest first."""
+        query = select(tokens_table).order_by(tokens_table.c.created, tokens_table.c.token_id)
+        return {record.token_id: record for record in self._read(query)}
 
     def add(self, *, role: str, name: str) -> tuple[TokenRecord, str]:
         """Create a token; return its record and the token itself (shown once, never stored)."""
@@ -97,28 +127,68 @@ class TokenStore:
             raise PreviError(UNKNOWN_ROLE.format(role=role, roles=", ".join(ROLES)))
         if not 1 <= len(name) <= 64 or not name.isprintable():
             raise PreviError(BAD_NAME)
-        records = dict(self.records())
-        record, token = issue_token(role=role, name=name, taken=set(records))
-        records[record.token_id] = record
-        self._write(records)
+        record, token = issue_token(role=role, name=name, taken=set(self.records()))
+        self._write(lambda connection: connection.execute(insert(tokens_table).values(**record.__dict__)))
         return record, token
 
     def revoke(self, token_id: str) -> TokenRecord:
-        records = dict(self.records())
-        if token_id not in records:
-            raise PreviError(NO_SUCH_TOKEN.format(token_id=token_id, path=self.path))
-        removed = records.pop(token_id)
-        self._write(records)
-        return removed
+        record = self.get(token_id)
+        if record is None:
+            raise PreviError(NO_SUCH_TOKEN.format(token_id=token_id, where=_where(self.engine)))
+        self._write(
+            lambda connection: connection.execute(
+                delete(tokens_table).where(tokens_table.c.token_id == token_id)
+            )
+        )
+        return record
 
-    def _write(self, records: dict[str, TokenRecord]) -> None:
-        payload = {
-            "format": FILE_VERSION,
-            "tokens": [record.__dict__ for record in sorted(records.values(), key=lambda r: r.created)],
-        }
-        with atomic_file(self.path) as temporary:
-            temporary.write_text(json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8")
-            temporary.chmod(0o600)
+    def import_records(self, records: Collection[TokenRecord]) -> int:
+        """Insert the records whose id is not in the table yet; how many were inserted."""
+        present = set(self.records())
+        fresh = [record.__dict__ for record in records if record.token_id not in present]
+        if fresh:
+            self._write(lambda connection: connection.execute(insert(tokens_table), fresh))
+        return len(fresh)
+
+    def _read(self, query: Any) -> list[TokenRecord]:
+        try:
+            create_schema(self.engine, "service")
+            with self._reader.connect() as connection:
+                rows = connection.execute(query).mappings().all()
+        except SQLAlchemyError as error:
+            raise PreviError(
+                UNREADABLE.format(where=_where(self.engine), error=type(error).__name__)
+            ) from error
+        return [TokenRecord(**dict(row)) for row in rows]
+
+    def _write(self, change: Callable[[Connection], Any]) -> None:
+        try:
+            create_schema(self.engine, "service")
+            with self.engine.begin() as connection:
+                change(connection)
+        except SQLAlchemyError as error:
+            raise PreviError(
+                UNREADABLE.format(where=_where(self.engine), error=type(error).__name__)
+            ) from error
+
+
+def token_store(settings: ServiceSettings, *, engine: Engine | None = None) -> TokenStore:
+    """The tokens of the service database (``engine``: one already open on it)."""
+    return TokenStore(engine or make_engine(settings.audit_url, fsync=settings.audit_fsync))
+
+
+def import_token_file(store: TokenStore, path: Path) -> int:
+    """Move a legacy token file's records into ``store``; the file is renamed ``*.imported``.
+
+    Returns how many records were new to the table (0 when there is no file).
+    Raises PreviError for a file that is not a previ token file.
+    """
+    path = Path(path)
+    if not path.exists():
+        return 0
+    imported = store.import_records(list(_read(path).values()))
+    path.replace(path.with_name(path.name + ".imported"))
+    return imported
 
 
 def issue_token(*, role: Role, name: str, taken: Collection[str] = ()) -> tuple[TokenRecord, str]:
@@ -141,6 +211,10 @@ def issue_token(*, role: Role, name: str, taken: Collection[str] = ()) -> tuple[
 
 def _digest(salt: str, secret: str) -> str:
     return hashlib.sha256(bytes.fromhex(salt) + secret.encode("utf-8")).hexdigest()
+
+
+def _where(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
 
 
 def _read(path: Path) -> dict[str, TokenRecord]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from features.registry import PROTECTIVE_FACTORS, RISK_FACTORS
+from synthetic._allocation import Allocator
 from synthetic._effects import ProgramEffects
 from synthetic._world import (
     ABSENCE_TENDENCY,
@@ -227,11 +228,14 @@ def draw_events(
     school_until: IntArray,
     rng: np.random.Generator,
     effects: ProgramEffects,
+    allocation: Allocator | None = None,
 ) -> MonthEvents:
     """Draw every event of ``month`` except the adverse outcome, from the current need.
 
     ``school_until`` is the last day of the month each person is at school
     (``month.last_school_day`` when enrolled all month, 0 when not at school).
+    ``allocation`` replaces the referral draw by places offered by rank
+    (:mod:`synthetic._allocation`); the priority is the same sum of risk components.
     """
     size = population.size
     active = is_active(population, state, month)
@@ -257,9 +261,13 @@ def draw_events(
     length = PROGRAM_MONTHS[np.maximum(state.program, 0)]
     program_completed = in_program & ~program_dropout & (state.program_month + 1 >= length)
     risk = np.maximum(state.components[: len(DRIVERS)], 0.0).sum(axis=0)
-    referred = active & (state.program < 0) & (uniform[1] < REFERRAL_FLOOR + REFERRAL.rate(risk))
+    eligible = active & (state.program < 0)
+    if allocation is None:
+        referred = eligible & (uniform[1] < REFERRAL_FLOOR + REFERRAL.rate(risk))
+    else:
+        referred = allocation.referred(month, risk, eligible, uniform[1])
     enrolment = np.full(size, -1, dtype=np.int64)
-    enrolment[referred] = _choose_program(state.components[:, referred], state.dropped[referred], rng)
+    enrolment[referred] = choose_program(state.components[:, referred], state.dropped[referred], rng)
     enrolment_effect = np.zeros(size)
     enrolment_effect[referred] = effects.reduction(
         enrolment[referred], need[referred], population.age(month.start)[referred]
@@ -324,7 +332,7 @@ def reported_grades(raw: FloatArray, secundaria: BoolArray) -> FloatArray:
     return np.where(secundaria[:, None], np.clip(np.rint(raw), 5, 10), np.clip(np.round(raw, 1), 0, 10))
 
 
-def _choose_program(components: FloatArray, dropped: BoolArray, rng: np.random.Generator) -> IntArray:
+def choose_program(components: FloatArray, dropped: BoolArray, rng: np.random.Generator) -> IntArray:
     """A programme for each referred person, by the main driver of their records."""
     driver = main_driver(components)
     row = np.where(driver == NO_DRIVER, len(DRIVERS), driver)

@@ -26,6 +26,7 @@ import pyarrow as pa
 
 from synthetic import _model as model
 from synthetic import _records as records
+from synthetic._allocation import Allocator
 from synthetic._effects import ProgramEffects
 from synthetic._model import State
 from synthetic._world import FloatArray, IntArray, Month, Population
@@ -56,6 +57,7 @@ def truth_at(
     paths: int,
     rng: np.random.Generator,
     effects: ProgramEffects,
+    allocation: Allocator | None = None,
 ) -> TruthRows:
     """The truth at the first day of ``month`` for everyone aged 11-19 then and still followed.
 
@@ -75,6 +77,7 @@ def truth_at(
         paths=paths,
         rng=rng,
         effects=effects,
+        allocation=allocation,
     )
     need = model.current_need(population, state, month)[rows]
     driver = model.main_driver(state.components[:, rows])
@@ -92,8 +95,12 @@ def true_probabilities(
     paths: int,
     rng: np.random.Generator,
     effects: ProgramEffects,
+    allocation: Allocator | None = None,
 ) -> FloatArray:
-    """P(adverse outcome within ``horizon_days`` of the start of ``as_of_month``) for ``rows``."""
+    """P(adverse outcome within ``horizon_days`` of the start of ``as_of_month``) for ``rows``.
+
+    ``allocation`` is the world's rule for places when they go by rank (None: by referral).
+    """
     window_end = calendar[as_of_month].start + horizon_days
     months = [month for month in calendar[as_of_month:] if month.start < window_end]
     probability = np.empty(rows.size)
@@ -102,7 +109,7 @@ def true_probabilities(
         block = rows[first : first + chunk]
         replicated = np.repeat(block, paths)
         survival = _path_survival(
-            population.take(replicated), state.take(replicated), months, window_end, rng, effects
+            population.take(replicated), state.take(replicated), months, window_end, rng, effects, allocation
         )
         probability[first : first + block.size] = 1.0 - survival.reshape(block.size, paths).mean(axis=1)
     return probability
@@ -115,6 +122,7 @@ def _path_survival(
     window_end: int,
     rng: np.random.Generator,
     effects: ProgramEffects,
+    allocation: Allocator | None,
 ) -> FloatArray:
     log_survival = np.zeros(population.size)
     for position, month in enumerate(months):
@@ -125,7 +133,7 @@ def _path_survival(
         if position == len(months) - 1:
             break  # the last month's events only matter after the window
         school_until = np.where(model.is_enrolled(population, state, month), month.last_school_day, 0)
-        events = model.draw_events(population, state, month, need, school_until, rng, effects)
+        events = model.draw_events(population, state, month, need, school_until, rng, effects, allocation)
         model.advance(state, events, rng, effects)
     return np.exp(log_survival)
 

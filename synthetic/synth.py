@@ -149,7 +149,7 @@ import pyarrow.parquet as pq
 
 from features.schemas import OPTIONAL_TABLES, TABLES
 from previ.atomic import atomic_dir
-from previ.config import SynthConfig
+from previ.config import LotteryBandConfig, SynthConfig
 from previ.errors import PreviError
 from synthetic import _model as model
 from synthetic import _records as records
@@ -157,7 +157,9 @@ from synthetic import _served as served_model
 from synthetic import _tables as arrow_tables
 from synthetic import _truth as truth_model
 from synthetic import _world as world
+from synthetic._allocation import CapacityRanking, RecordedCutoffs, allocation_table
 from synthetic._effects import ProgramEffects, load_effects
+from synthetic._world import FloatArray
 
 __all__ = [
     "AUDIT_COLUMNS",
@@ -182,6 +184,9 @@ AUDIT_COLUMNS = ("indigenous", "disability")
 MUNICIPALITY_NAMES = tuple(municipality.name for municipality in world.MUNICIPALITIES)
 TRUTH_NAME = "truth"
 TRUTH_EFFECTS_NAME = "truth_effects.json"
+ALLOCATIONS_NAME = (
+    "allocations"  # the rank world's monthly rankings near the cut-off (previ evaluate --design)
+)
 MANIFEST_NAME = "manifest.json"
 DEFAULT_PATHS = 32
 
@@ -214,6 +219,7 @@ class SyntheticBundle:
     manifest: dict[str, Any]
     outcome_rate: float
     mean_true_probability: float
+    allocations: pa.Table | None = None
 
 
 @dataclass(frozen=True)
@@ -244,6 +250,7 @@ def synthesize(
     horizon_days: int = 365,
     paths: int = DEFAULT_PATHS,
     ids: IdRange | None = None,
+    lottery: LotteryBandConfig | None = None,
 ) -> SynthSummary:
     """Simulate a bundle and write it to ``out_dir`` all-or-nothing.
 
@@ -254,17 +261,21 @@ def synthesize(
     """
     if fmt not in FORMATS:
         raise PreviError(UNKNOWN_FORMAT_ERROR.format(fmt=fmt))
-    bundle = simulate_bundle(config, horizon_days=horizon_days, paths=paths, ids=ids)
+    bundle = simulate_bundle(config, horizon_days=horizon_days, paths=paths, ids=ids, lottery=lottery)
     manifest = {
         **bundle.manifest,
         "format": fmt,
         "truth": f"{TRUTH_NAME}.{fmt}",
         "truth_effects": TRUTH_EFFECTS_NAME,
     }
+    if bundle.allocations is not None:
+        manifest["allocation"] = {**manifest["allocation"], "allocations": f"{ALLOCATIONS_NAME}.{fmt}"}
     with atomic_dir(Path(out_dir)) as folder:
         for name, table in bundle.tables.items():
             _write(table, folder / f"{name}.{fmt}", fmt)
         _write(bundle.truth, folder / f"{TRUTH_NAME}.{fmt}", fmt)
+        if bundle.allocations is not None:
+            _write(bundle.allocations, folder / f"{ALLOCATIONS_NAME}.{fmt}", fmt)
         effects_text = json.dumps(bundle.truth_effects, indent=2, ensure_ascii=False) + "\n"
         (folder / TRUTH_EFFECTS_NAME).write_text(effects_text, encoding="utf-8")
         text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
@@ -283,18 +294,25 @@ def synthesize(
 
 
 def simulate_bundle(
-    config: SynthConfig, *, horizon_days: int = 365, paths: int = DEFAULT_PATHS, ids: IdRange | None = None
+    config: SynthConfig,
+    *,
+    horizon_days: int = 365,
+    paths: int = DEFAULT_PATHS,
+    ids: IdRange | None = None,
+    lottery: LotteryBandConfig | None = None,
 ) -> SyntheticBundle:
     """Run the generative model of this module's docstring; return the tables in memory.
 
     Raises :class:`PreviError` before any work for invalid options. Tables in
     ``config.drop_tables`` are simulated all the same (the other tables do not
-    change) and left out of :attr:`SyntheticBundle.tables`.
+    change) and left out of :attr:`SyntheticBundle.tables`. ``lottery`` (the
+    config's ``allocation.lottery_band``) only applies when ``config.allocation``
+    is ``rank``.
     """
     options = _validate(config, horizon_days=horizon_days, paths=paths)
-    # a fifth stream for the potential outcomes leaves the first four (and so the records) unchanged
-    streams = np.random.SeedSequence(config.seed).spawn(5)
-    behaviour, detail, bias_stream, truth_stream, served_stream = (
+    # more streams for the potential outcomes leave the first four (and so the records) unchanged
+    streams = np.random.SeedSequence(config.seed).spawn(6)
+    behaviour, detail, bias_stream, truth_stream, served_stream, margin_stream = (
         np.random.Generator(np.random.PCG64(s)) for s in streams
     )
     effects = options.effects
@@ -303,35 +321,57 @@ def simulate_bundle(
     population = world.make_population(config.youth, config.start_year, config.years, behaviour)
     state = model.State.initial(population, behaviour)
     recorder = records.Recorder(population, detail, bias_stream, _bias(options, config.bias_rate, population))
-    truth_parts = []
+    ranking = None
+    if config.allocation == "rank":
+        band = 0.0 if lottery is None else lottery.width
+        lottery_seed = 0 if lottery is None else lottery.seed
+        ranking = CapacityRanking(
+            config.places_share, band, np.random.Generator(np.random.PCG64(lottery_seed))
+        )
+    truth_states = []
     served = served_model.ServedTruth()
+    margin = served_model.MarginTruth()
     for month in calendar:
         if month.index in as_of_months:
-            truth_parts.append(
-                truth_model.truth_at(
-                    population,
-                    state,
-                    calendar,
-                    month,
-                    horizon_days=horizon_days,
-                    paths=paths,
-                    rng=truth_stream,
-                    effects=effects,
-                )
-            )
+            truth_states.append((month, state.copy()))
         before = (state.effect.copy(), state.effect_left.copy())
-        events = _simulate_month(population, state, month, recorder, behaviour, effects)
+        need, events = _simulate_month(population, state, month, recorder, behaviour, effects, ranking)
         served.add_month(
+            population, state, before, events, calendar, month, horizon_days=horizon_days, rng=served_stream
+        )
+        if ranking is not None and ranking.rankings and ranking.rankings[-1].month == month.index:
+            margin.add_ranking(
+                population,
+                state,
+                before,
+                events,
+                need,
+                ranking.rankings[-1],
+                calendar,
+                month,
+                horizon_days=horizon_days,
+                rng=margin_stream,
+                effects=effects,
+            )
+    # the truth's paths replay the recorded cut-offs of the months after their as_of
+    replay = None if ranking is None else RecordedCutoffs(ranking.cutoffs)
+    truth_parts = [
+        truth_model.truth_at(
             population,
-            state,
-            before,
-            events,
+            month_state,
             calendar,
             month,
             horizon_days=horizon_days,
-            paths=max(1, paths // 2),
-            rng=served_stream,
+            paths=paths,
+            rng=truth_stream,
             effects=effects,
+            allocation=replay,
+        )
+        for month, month_state in truth_states
+    ]
+    for kept in (served, margin):
+        kept.finish(
+            calendar, horizon_days=horizon_days, paths=max(1, paths // 2), effects=effects, allocation=replay
         )
 
     codes = recorder.finish(population, state, calendar[-1])
@@ -343,13 +383,30 @@ def simulate_bundle(
             tables[name] = arrow_tables.to_arrow(name, codes[name], youth_ids)
     truth = truth_model.truth_table(truth_parts, youth_ids)
     probabilities = truth.column("true_probability").to_numpy()
+    truth_effects = served.summary(effects)
+    manifest = _manifest(config, options, calendar, as_of_months, tables, horizon_days)
+    allocations = None
+    if ranking is not None:
+        allocations = allocation_table(ranking.rankings, calendar, youth_ids)
+        log = {"mode": "rank", "places_share": config.places_share, "lottery_band": None}
+        if lottery is not None:
+            log["lottery_band"] = {"width": lottery.width, "seed": lottery.seed}
+        manifest["allocation"] = log
+        truth_effects["margin"] = {
+            "estimand": "average effect of a place offered in month m among the young people ranked "
+            "within the band around that month's cut-off (the lottery band, or a quarter of the places "
+            "either side without one): adverse outcome within the horizon from the first day of m + 1",
+            **log,
+            **margin.margin_summary(),
+        }
     return SyntheticBundle(
         tables=tables,
         truth=truth,
-        truth_effects=served.summary(effects),
-        manifest=_manifest(config, options, calendar, as_of_months, tables, horizon_days),
+        truth_effects=truth_effects,
+        manifest=manifest,
         outcome_rate=truth_model.recorded_outcome_rate(codes, truth_parts, horizon_days),
         mean_true_probability=float(probabilities.mean()) if probabilities.size else float("nan"),
+        allocations=allocations,
     )
 
 
@@ -372,18 +429,22 @@ def _simulate_month(
     recorder: records.Recorder,
     rng: np.random.Generator,
     effects: ProgramEffects,
-) -> model.MonthEvents:
-    """Outcomes first (a drop-out ends the school month early), then every other event."""
+    allocation: CapacityRanking | None,
+) -> tuple[FloatArray, model.MonthEvents]:
+    """Outcomes first (a drop-out ends the school month early), then every other event.
+
+    Returns the need at the start of the month and the month's events.
+    """
     need = model.current_need(population, state, month)
     hazard = model.hazard(population, state, month, need)
     outcomes = model.draw_outcomes(population, state, month, hazard, rng)
     outcome_day = recorder.outcome_days(month, outcomes)
     school_until = np.where(model.is_enrolled(population, state, month), month.last_school_day, 0)
     school_until = np.where(outcomes.kind == model.DROPOUT, outcome_day - 1, school_until)
-    events = model.draw_events(population, state, month, need, school_until, rng, effects)
+    events = model.draw_events(population, state, month, need, school_until, rng, effects, allocation)
     recorder.record(month, population, state, events, outcomes, outcome_day, school_until, need, hazard)
     model.advance(state, events, rng, effects, outcomes)
-    return events
+    return need, events
 
 
 def _manifest(

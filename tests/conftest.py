@@ -1,14 +1,30 @@
-"""Shared fixtures: one small synthetic bundle per test session, and the real public data."""
+"""Shared fixtures: one small synthetic bundle per test session, the real public data, and databases."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from previ.config import SynthConfig
 from synthetic.synth import synthesize
+from tests.databases import BACKENDS, Backend, database_url
 from tests.factories import shared_data_dir
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> Backend:
+    """Each store test runs on SQLite and on a real PostgreSQL (see tests/databases.py)."""
+    chosen: Backend = request.param
+    return chosen
+
+
+@pytest.fixture
+def store_url(backend: Backend, tmp_path: Path) -> Iterator[str]:
+    """An empty database of the test's backend: a SQLite file in tmp_path, or a fresh PostgreSQL schema."""
+    with database_url(backend, tmp_path / "service.db") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

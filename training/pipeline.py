@@ -29,6 +29,7 @@ from previ.jsonio import json_default
 from training.dataset import TrainingSet, training_set_from_matrix
 from training.fairness import AUDIT_FOLDER, Champion, audit_training
 from training.grid import LOCAL, FitEngine
+from training.holdout import HOLDOUT_FILE, holdout_report, split_municipality
 from training.plots import write_plots
 from training.proxies import screen_proxies
 from training.registry import Registration, current_champion, log_and_register
@@ -82,6 +83,7 @@ def train_and_register(
     allow_features: Sequence[str] = (),
     progress: Progress | None = None,
     engine: FitEngine = LOCAL,
+    holdout_municipality: str | None = None,
 ) -> TrainOutcome:
     """Screen proxies, run the grid, write the run folder, then log and register the champion candidate.
 
@@ -89,19 +91,32 @@ def train_and_register(
     test fold so that the fairness gate compares recall with it group by group.
     ``engine`` fits the learned models (this process by default; see
     :class:`training.grid.FitEngine`).
+    With ``holdout_municipality``, that municipality's rows are taken out before
+    anything is fitted and the run folder gets holdout.json (:mod:`training.holdout`);
+    such a model is never registered.
     """
     training = settings.training
     report = progress or (lambda _: None)
+    split = None
+    if holdout_municipality is not None:
+        split = split_municipality(data, holdout_municipality)
+        data, register = split.training, False
     report("screening features for proxies of protected columns")
     data = screen_proxies(data, training, allow=allow_features)
     result = run_training(data, training, progress=progress, engine=engine)
+    holdout = None
+    if split is not None:
+        report(f"scoring {split.name}, held out of training")
+        holdout = holdout_report(result, split, training)
     out_dir = out_dir or training.out
     with tempfile.TemporaryDirectory() as scratch:
         current = current_champion(training, Path(scratch)) if register else None
         champion = Champion(*current) if current is not None else None
         with atomic_dir(out_dir) as folder:
             report("writing metrics, plots, the audit and the model card")
-            metrics = write_run_folder(result, settings, folder, current=champion, published=out_dir)
+            metrics = write_run_folder(
+                result, settings, folder, current=champion, published=out_dir, holdout=holdout
+            )
     registration = None
     if register:
         report("logging to MLflow and registering the model")
@@ -137,11 +152,13 @@ def write_run_folder(
     *,
     current: Champion | None = None,
     published: Path | None = None,
+    holdout: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """metrics.json, plots, audit, model card, registry and the scoring artifact into ``folder``.
 
     ``current`` is the registry's champion, compared with on the test fold by the audit;
-    ``published`` the folder ``folder`` will be moved to (the texts that name the report point there).
+    ``published`` the folder ``folder`` will be moved to (the texts that name the report point there);
+    ``holdout`` the figures of a municipality held out of training (holdout.json, and in metrics.json).
     """
     champion = result.champion
     served = result.served or ServedModel(
@@ -192,6 +209,11 @@ def write_run_folder(
         "allowed_proxies": [{"column": column, "why": why} for column, why in result.data.allowed],
         "allocation": {"policy": settings.allocation.policy, "groups": list(settings.allocation.groups)},
     }
+    if holdout is not None:
+        metrics["holdout"] = holdout
+        (folder / HOLDOUT_FILE).write_text(
+            json.dumps(holdout, indent=2, ensure_ascii=False, default=json_default), encoding="utf-8"
+        )
     _test_fold(result).to_parquet(folder / TEST_FOLD_FILE, index=False)
     write_plots(result, folder)
     fairness = audit_training(result, settings, folder, champion=current, published=published)
@@ -291,8 +313,8 @@ def _feature_list(data: TrainingSet) -> list[dict[str, Any]]:
                     "window_days": declared.window_days,
                     "unit": declared.unit,
                     "direction": declared.direction,
-                    "description_es": declared.description_es,
-                    "description_en": declared.description_en,
+                    # the registry's English message id: the model card page shows it in the reader's language
+                    "description": declared.description_text,
                     "referral_tags": list(declared.referral_tags),
                 }
             )

@@ -3,6 +3,11 @@
 Each command parses its options, calls one library function and prints; the
 shared :func:`handles_errors` turns a :class:`~previ.errors.PreviError` into one
 readable line per problem on stderr and exit code 2, never a traceback.
+
+A command module imports its library (pandas, MLflow, the fairness audit...)
+inside the command function, never at the top: ``previ`` imports every command
+module to list them, and ``previ serve`` must stay a lean process
+(``tests/service/test_lean_process.py`` holds it to that).
 """
 
 from __future__ import annotations

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cli.commands import console, handles_errors, split_list
-from fairness_audits import Threshold, TopK, audit, read_table, write_report
-from fairness_audits.rules import Rule
-from fairness_audits.texts import Lang
 from previ.config import load_config
 from previ.errors import PreviError
+
+if TYPE_CHECKING:
+    from fairness_audits.rules import Rule
+    from fairness_audits.texts import Lang
 
 RULE_MISSING = "give a decision rule: --threshold T or --top-k K"
 RULE_BOTH = "give either --threshold or --top-k, not both"
@@ -74,6 +75,8 @@ def audit_command(
     both or neither, and prints the gate's decision. Exit code 0 whether or not
     the gate passes; 2 on bad input, with one line per problem.
     """
+    from fairness_audits import audit, read_table, write_report
+
     settings = load_config(config)
     language = _language(lang if lang is not None else settings.language)
     rule = _rule(threshold, top_k)
@@ -117,6 +120,8 @@ def audit_command(
 
 
 def _rule(threshold: float | None, top_k: str | None) -> Rule:
+    from fairness_audits.rules import Threshold, TopK
+
     if threshold is None and top_k is None:
         raise PreviError(RULE_MISSING)
     if threshold is not None and top_k is not None:

@@ -38,13 +38,11 @@ def _store(config: Path | None) -> tuple[CaseloadStore, list[str]]:
     """The caseload table, and the names of the caseworkers' tokens (to warn about a typo)."""
     from service.caseload import caseload_store
     from service.settings import service_settings
-    from service.tokens import TokenStore
+    from service.tokens import token_store
 
     settings = service_settings(load_config(config))
     names = [
-        record.name
-        for record in TokenStore(settings.tokens_file).records().values()
-        if record.role == "caseworker"
+        record.name for record in token_store(settings).records().values() if record.role == "caseworker"
     ]
     return caseload_store(settings), names
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from cli.commands import console, handles_errors, split_list
-from evaluation.evaluate import Evaluation, evaluate_bundle, evaluate_table, save
 from previ.config import load_config
 from previ.errors import PreviError
+
+if TYPE_CHECKING:
+    from evaluation.evaluate import Evaluation
 
 
 def register(app: typer.Typer) -> None:
@@ -46,6 +48,13 @@ def register(app: typer.Typer) -> None:
         exclude: Annotated[
             str | None, typer.Option("--exclude", help="Columns not to adjust for: globs, comma-separated.")
         ] = None,
+        design: Annotated[
+            str | None,
+            typer.Option(
+                "--design",
+                help="rd or lottery: the effect at the capacity cut-off of a bundle allocated by rank.",
+            ),
+        ] = None,
         seed: Annotated[int, typer.Option("--seed", help="Seed of the cross-fitting folds.")] = 0,
         config: Annotated[
             Path | None, typer.Option("--config", help="previ.yaml; default ./previ.yaml if present.")
@@ -57,11 +66,20 @@ def register(app: typer.Typer) -> None:
         to --out, and logs them as an MLflow run.
         """
         settings = load_config(config)
+        from evaluation.evaluate import evaluate_bundle, evaluate_margin, evaluate_table, save
+        from evaluation.margin import DESIGNS
+
         if (data is None) == (table is None):
             raise PreviError("evaluate: give either --data (a bundle) or --table (a flat table)")
         if by not in (None, "municipality"):
             raise PreviError(f"--by: expected municipality (got '{by}')")
-        if table is not None:
+        if design is not None and design not in DESIGNS:
+            raise PreviError(f"--design: expected rd or lottery (got '{design}')")
+        if design is not None and (data is None or programs is not None or by is not None):
+            raise PreviError("--design: needs --data and takes neither --programs nor --by")
+        if design is not None and data is not None:
+            result = evaluate_margin(settings, data_dir=data, design=design)
+        elif table is not None:
             options = {"--treatment": treatment, "--label": label, "--positive": positive, "--id": id_column}
             given = {option: value for option, value in options.items() if value is not None}
             if len(given) < len(options):
@@ -76,6 +94,7 @@ def register(app: typer.Typer) -> None:
                 id_column=given["--id"],
                 exclude=split_list(exclude),
                 seed=seed,
+                threads=settings.training.threads,
             )
         elif data is not None:
             result = evaluate_bundle(
@@ -93,7 +112,8 @@ def _print(result: Evaluation, out: Path) -> None:
     table = Table(title=f"previ evaluate: {result.source}", title_justify="left")
     for column in ("", "served", "comparison", "relative reduction (95% CI)", "naive", "E-value", "trimmed"):
         table.add_column(column)
-    for name, effect in [("served", result.served), *result.programs.items()]:
+    headline = "served" if result.design == "observational" else f"at the margin ({result.design})"
+    for name, effect in [(headline, result.served), *result.programs.items()]:
         rrr = effect.relative_risk_reduction
         table.add_row(
             name,

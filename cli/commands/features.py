@@ -18,8 +18,6 @@ from cli.commands.engine import (
     WorkersOption,
     dask_session,
 )
-from features.dictionary import data_dictionary_markdown, registry_headers, registry_rows
-from features.pipeline import summarise_matrix, write_feature_matrix
 from features.registry import Language
 from previ.config import load_config
 from previ.errors import PreviError
@@ -86,6 +84,8 @@ def features_command(
             )
         console.print(summarise_counts(dataset.counts, len(dataset.features), dataset.removed, out))
         return
+    from features.pipeline import summarise_matrix, write_feature_matrix
+
     matrix = write_feature_matrix(settings, data_dir=data, as_of=dates, out=out)
     console.print(summarise_matrix(matrix, out))
 
@@ -107,6 +107,8 @@ def _parse_dates(text: str) -> list[dt.date]:
 
 
 def _print_registry(language: Language, markdown: bool) -> None:
+    from features.dictionary import data_dictionary_markdown, registry_headers, registry_rows
+
     if markdown:
         console.print(data_dictionary_markdown(), markup=False, highlight=False, soft_wrap=True)
         return

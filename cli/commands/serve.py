@@ -1,16 +1,17 @@
-"""`previ serve`: run the scoring service with uvicorn."""
+"""`previ serve`: run the scoring service with uvicorn, in one process or several."""
 
 from __future__ import annotations
 
-import logging
-import sys
+import os
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import Annotated
 
 import typer
 
-from cli.commands import error_console, handles_errors
+from cli.commands import console, error_console, handles_errors
 from previ.config import load_config
+
+WORKER_START_SECONDS = 60
 
 
 def register(app: typer.Typer) -> None:
@@ -27,53 +28,55 @@ def serve_command(
         str | None, typer.Option("--host", help="Address (default: service.host, 127.0.0.1).")
     ] = None,
     port: Annotated[int | None, typer.Option("--port", help="Port (default: service.port, 8000).")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, max=64, help="Worker processes (default: service.workers, 1)."),
+    ] = None,
 ) -> None:
     """Serve explained scores, referrals, the model card, the fairness audit and the audit log over HTTP.
 
-    The champion is loaded from the MLflow registry in the background (GET /readyz
-    turns 200 when it is in); SIGHUP or POST /v1/admin/reload swap in a new one.
-    The access log names route templates and token ids, never youth ids or query strings.
-    Issue tokens first: previ tokens add --role caseworker --name NAME
+    The databases are upgraded first (previ db upgrade). The champion is loaded in
+    the background (GET /readyz turns 200 when it is in); SIGHUP or POST
+    /v1/admin/reload load the champion again, and with --workers N every worker
+    follows it. The access log names route templates and token ids, never youth
+    ids or query strings. Issue tokens first: previ tokens add --role caseworker --name NAME
     """
     import uvicorn
 
+    from service.asgi import CONFIG_VARIABLE, log_like_uvicorn
+    from service.db import upgrade_databases
     from service.main import create_app
     from service.settings import service_settings
 
-    _log_like_uvicorn()
+    log_like_uvicorn()
     settings = load_config(config)
     service = service_settings(settings)
-    app = create_app(settings, settings=service)
-    if not service.tokens_file.exists():
+    report = upgrade_databases(service)
+    if report.tokens_imported:
+        console.print(f"tokens: {report.tokens_imported} moved from {service.tokens_file} into the database")
+    app = create_app(settings, settings=service)  # checks everything, and creates the keys every worker reads
+    if not app.state.previ.tokens.records():
         error_console.print(
-            f"warning: {service.tokens_file} does not exist yet: every request will get 401 "
-            "until you run 'previ tokens add'",
+            "warning: no token is issued yet: every request will get 401 until you run 'previ tokens add'",
             markup=False,
         )
-    uvicorn.run(app, host=host or service.host, port=port or service.port, log_level="info", access_log=False)
-
-
-class _StderrNow(logging.StreamHandler[TextIO]):
-    """Writes to whatever ``sys.stderr`` is at the time (a test runner may swap and close it)."""
-
-    @property
-    def stream(self) -> TextIO:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, _value: TextIO) -> None:
-        pass
-
-
-def _log_like_uvicorn() -> None:
-    """The service's own messages (model loaded, refused, reloaded, the access log) in uvicorn's format.
-
-    uvicorn's own access log is off: it printed paths and query strings.
-    """
-    logger = logging.getLogger("previ.service")
-    if not logger.handlers:
-        handler = _StderrNow()
-        handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
-        logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
+    count = workers or service.workers
+    options = {"host": host or service.host, "port": port or service.port, "log_level": "info"}
+    if count == 1:
+        uvicorn.run(app, access_log=False, **options)  # type: ignore[arg-type]
+        return
+    app.state.previ.close()
+    if config is not None:
+        os.environ[CONFIG_VARIABLE] = str(config.absolute())
+    else:
+        os.environ.pop(CONFIG_VARIABLE, None)
+    uvicorn.run(
+        "service.asgi:app_from_environment",
+        factory=True,
+        workers=count,
+        # A worker answers uvicorn's health check only once it has imported itself; on a busy machine
+        # that takes longer than uvicorn's 5 s, and a worker killed for it is started again, forever.
+        timeout_worker_healthcheck=WORKER_START_SECONDS,
+        access_log=False,
+        **options,  # type: ignore[arg-type]
+    )

@@ -15,9 +15,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-if TYPE_CHECKING:
-    from scale.synth import PartitionedSynthSummary
-
 from cli.commands import console, handles_errors, split_list
 from cli.commands.engine import (
     Engine,
@@ -29,7 +26,10 @@ from cli.commands.engine import (
 )
 from previ.config import load_config, parse_config
 from previ.errors import PreviError
-from synthetic.synth import Format, SynthSummary, synthesize
+
+if TYPE_CHECKING:
+    from scale.synth import PartitionedSynthSummary
+    from synthetic.synth import Format, SynthSummary
 
 
 class BundleFormat(enum.StrEnum):
@@ -81,6 +81,14 @@ def register(app: typer.Typer) -> None:
                 help="True programme effects: default, none, or a YAML file (truth_effects.json).",
             ),
         ] = None,
+        allocation: Annotated[
+            str | None,
+            typer.Option(
+                "--allocation",
+                help="referral (default) or rank: places each month by rank within capacity, with "
+                "allocation.lottery_band of the config around the cut-off (previ evaluate --design).",
+            ),
+        ] = None,
         fmt: Annotated[BundleFormat, typer.Option("--format", help="File format of the tables.")] = (
             BundleFormat.parquet
         ),
@@ -116,12 +124,15 @@ def register(app: typer.Typer) -> None:
             "bias_group": bias_group,
             "bias_rate": bias_rate,
             "program_effects": program_effects,
+            "allocation": allocation,
             "drop_tables": None if drop_tables is None else tuple(split_list(drop_tables)),
         }
         synth_section = {
             **settings.synth.model_dump(),
             **{key: value for key, value in overrides.items() if value is not None},
         }
+        from synthetic.synth import synthesize
+
         synth_config = parse_config({"synth": synth_section}, source="synth options").synth
         target = out if out is not None else settings.data.dir
         if engine is Engine.dask:
@@ -149,6 +160,7 @@ def register(app: typer.Typer) -> None:
             target,
             fmt=FORMATS[fmt],
             horizon_days=settings.features.horizon_days,
+            lottery=settings.allocation.lottery_band,
         )
         _print_summary(summary)
 

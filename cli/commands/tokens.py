@@ -32,9 +32,13 @@ def register(app: typer.Typer) -> None:
 
 def _store(config: Path | None) -> TokenStore:
     from service.settings import service_settings
-    from service.tokens import TokenStore
+    from service.tokens import token_store
 
-    return TokenStore(service_settings(load_config(config)).tokens_file)
+    return token_store(service_settings(load_config(config)))
+
+
+def _where(store: TokenStore) -> str:
+    return store.engine.url.render_as_string(hide_password=True)
 
 
 @tokens_app.command("add")
@@ -52,7 +56,7 @@ def add_command(
     store = _store(config)
     record, token = store.add(role=role, name=name)
     error_console.print(
-        f"token {record.token_id} for {record.name} ({record.role}) added to {store.path}; "
+        f"token {record.token_id} for {record.name} ({record.role}) added to {_where(store)}; "
         "copy it now, it is not shown again:",
         markup=False,
     )
@@ -64,7 +68,7 @@ def add_command(
 def list_command(config: ConfigOption = None) -> None:
     """Ids, names and roles of the tokens (never the tokens)."""
     store = _store(config)
-    table = Table("id", "name", "role", "created", title=f"tokens in {store.path}")
+    table = Table("id", "name", "role", "created", title=f"tokens in {_where(store)}")
     for record in store.records().values():
         table.add_row(record.token_id, record.name, record.role, record.created)
     console.print(table)
@@ -77,14 +81,12 @@ def revoke_command(
     config: ConfigOption = None,
 ) -> None:
     """Remove a token and end its web sessions; a running service refuses it from its next request."""
-    from service.database import make_engine
     from service.pages.session import MAX_SECONDS
     from service.sessions import SessionStore
-    from service.settings import service_settings
 
-    record = _store(config).revoke(token_id)
-    settings = service_settings(load_config(config))
-    ended = SessionStore(
-        make_engine(settings.audit_url), settings.audit_url, max_seconds=MAX_SECONDS
-    ).end_token(record.token_id)
+    store = _store(config)
+    record = store.revoke(token_id)
+    ended = SessionStore(store.engine, str(store.engine.url), max_seconds=MAX_SECONDS).end_token(
+        record.token_id
+    )
     console.print(f"revoked token {record.token_id} ({record.name}, {record.role}); {ended} sessions ended")

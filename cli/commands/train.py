@@ -63,6 +63,14 @@ def train_command(
     no_register: Annotated[
         bool, typer.Option("--no-register", help="Evaluate only; do not log to MLflow.")
     ] = False,
+    holdout_municipality: Annotated[
+        str | None,
+        typer.Option(
+            "--holdout-municipality",
+            help="Train without this municipality, then report how the model ranks and calibrates in it "
+            "(holdout.json; not registered).",
+        ),
+    ] = None,
     allow_feature: Annotated[
         list[str] | None,
         typer.Option(
@@ -128,6 +136,7 @@ def train_command(
             allow_features=allow_feature or (),
             progress=report,
             engine=fit,
+            holdout_municipality=holdout_municipality,
         )
     for warning in outcome.result.data.warnings[len(dataset.warnings) :]:
         error_console.print(f"warning: {warning}", markup=False, soft_wrap=True)
@@ -136,7 +145,11 @@ def train_command(
     console.print(
         f"Fairness gate: {gate['champion_gate']} ({gate['champion_flags']})", markup=False, soft_wrap=True
     )
+    if "holdout" in outcome.metrics:
+        console.print(holdout_table(outcome.metrics["holdout"]))
     console.print(f"Run folder: {outcome.out_dir} (metrics.json, plots, model_card.md)")
+    if holdout_municipality is not None:
+        console.print("Not registered: a model trained without a municipality is for this check only.")
     if outcome.registration is not None:
         console.print(
             f"Registered {settings.training.registered_model} version {outcome.registration.version} "
@@ -195,6 +208,29 @@ def promote_command(
         error_console.print(f"reviewed: {failure}", markup=False, soft_wrap=True)
     previous = f" (was v{decision.previous_champion})" if decision.previous_champion else ""
     console.print(f"{settings.training.registered_model} v{decision.version} is now champion{previous}.")
+
+
+def holdout_table(holdout: dict[str, Any]) -> Table:
+    """The champion candidate in the held-out municipality beside the municipalities it learned from."""
+    name = holdout["municipality"]
+    table = Table(
+        title=f"{holdout['model']} trained without {name}, test date {holdout['test_date']}",
+        caption="observed/predicted 1 and slope 1: calibrated; slope < 1: predictions too spread out",
+    )
+    for header in ("rows", "ROC AUC (95% CI)", "observed/predicted (95% CI)", "calibration slope (95% CI)"):
+        table.add_column(header)
+    table.add_column("", justify="left")
+    for label, figures in ((name, holdout["held_out"]), ("other municipalities", holdout["others"])):
+        ratio, slope = figures["observed_over_predicted"], figures["calibration_slope"]
+        low, high = figures["roc_auc_ci"]
+        table.add_row(
+            f"{figures['n']:,}",
+            f"{figures['roc_auc']:.3f} ({low:.3f}-{high:.3f})",
+            f"{ratio['value']:.2f} ({ratio['ci'][0]:.2f}-{ratio['ci'][1]:.2f})",
+            f"{slope['value']:.2f} ({slope['ci'][0]:.2f}-{slope['ci'][1]:.2f})",
+            label,
+        )
+    return table
 
 
 def metrics_table(metrics: dict[str, Any]) -> Table:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -17,10 +17,12 @@ from cli.commands.engine import (
     WorkersOption,
     dask_session,
 )
-from features.load import ValidationReport, validate_bundle
 from features.schemas import TABLES
 from previ.config import load_config
 from previ.errors import PreviError
+
+if TYPE_CHECKING:
+    from features.load import ValidationReport
 
 
 def register(app: typer.Typer) -> None:
@@ -57,6 +59,8 @@ def register(app: typer.Typer) -> None:
                     session.client, previ_settings, data_dir=data_dir, progress=session.progress
                 )
         else:
+            from features.load import validate_bundle
+
             report = validate_bundle(
                 directory or settings.dir,
                 audit_columns=settings.audit_columns,

@@ -7,7 +7,7 @@
 | ``/login``, ``/logout`` | anyone (a bearer token in, a session cookie out) |
 | ``/caseworker/youth`` (+ ``POST /caseworker/feedback``), ``/caseworker/caseload`` | caseworker |
 | ``/caseworker/estimate`` (GET form, POST values / no record / I don't know) | caseworker |
-| ``/manager/fairness``, ``/manager/uptake`` | program_manager |
+| ``/manager/fairness``, ``/manager/uptake``, ``/manager/effects`` (¿Funciona?) | program_manager |
 | ``/manager/versions`` | program_manager, data_scientist |
 | ``/auditor/log`` (+ ``.csv``) | auditor |
 | ``/model`` | any role |

@@ -22,22 +22,24 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
-from features.registry import Language
+from previ.i18n import N_, Language, translation
 from service.audit_log import ENTRY_COLUMNS, Outcome
 from service.pages.frame import Page, PageRoute, page_for
-from service.pages.texts import PAGE_TEXTS, label_of, page_text
+from service.pages.labels import label_of
 from service.tokens import ROLES, Role
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 AuditorPage = Annotated[Page, Depends(page_for("auditor"))]
 PAGE_SIZE = 100
-# Detail codes that carry a tail, and the text that words them ({tail} is what follows the code).
+# Detail codes that carry a tail, and the words for them ({tail}: what follows the code, itself in words).
+ROLE_NOT_ALLOWED = N_("Role without access (allowed: {tail})")
+UPTAKE_BY = N_("Uptake by {tail}")
+RELOAD_FROM = N_("Model reload (was version {tail})")
 DETAIL_PREFIXES = (
-    ("role_not_allowed", "detail_role_not_allowed"),
-    ("uptake by", "detail_uptake"),
-    ("reload from", "detail_reload"),
-    ("unknown role", "detail_unknown_role"),
+    ("role_not_allowed", ROLE_NOT_ALLOWED),
+    ("uptake by", UPTAKE_BY),
+    ("reload from", RELOAD_FROM),
 )
 
 ALERT_DAYS = 7
@@ -139,19 +141,21 @@ def detail_words(detail: str, language: Language) -> str:
     page words them. Some carry a tail ("role_not_allowed (auditor)", "uptake by
     tier", "reload from 3"), kept after the words; an unknown code reads with spaces.
     """
-    for prefix, key in DETAIL_PREFIXES:
+    for prefix, words in DETAIL_PREFIXES:
         if detail.startswith(prefix):
             tail = detail[len(prefix) :].strip(" ()'")
-            return page_text(key, language, tail=_tail(key, tail, language))
-    known = PAGE_TEXTS[language].get(f"detail_{detail}")
-    return known if known is not None else detail.replace("_", " ")
+            return translation(language).gettext(words, tail=_tail(words, tail, language))
+    if detail.startswith("unknown role"):  # a token file's role this previ does not know: its name stays
+        return label_of("detail", "unknown_role", language)
+    worded = label_of("detail", detail, language)
+    return worded if worded != detail else detail.replace("_", " ")
 
 
-def _tail(key: str, tail: str, language: Language) -> str:
-    if key == "detail_role_not_allowed":
+def _tail(words: str, tail: str, language: Language) -> str:
+    if words == ROLE_NOT_ALLOWED:
         return ", ".join(label_of("role", role.strip(), language) for role in tail.split(","))
-    if key == "detail_uptake":
-        return page_text("group_tier" if tail == "tier" else "group_municipality", language).lower()
+    if words == UPTAKE_BY:
+        return label_of("group", tail, language).lower()
     return tail
 
 
@@ -179,7 +183,7 @@ def _filters(page: Page) -> LogFilters:
             day = dt.date.fromisoformat(values["until"]) + dt.timedelta(days=1)
             until = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
     except ValueError:
-        error = page.t("date_invalid")
+        error = page.gettext("Invalid date: use YYYY-MM-DD.")
     role = next((known for known in ROLES if known == values["role"]), None)
     outcome: Outcome | None = (
         "allowed" if values["outcome"] == "allowed" else "refused" if values["outcome"] == "refused" else None

@@ -24,7 +24,7 @@ from service.pages.frame import (
 )
 from service.rate_limits import RateLimited, token_id_of
 from service.state import ServiceState
-from service.texts import text
+from service.texts import TOKENS_UNAVAILABLE, text
 from service.tokens import ROLES
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -39,7 +39,7 @@ def start(request: Request) -> Response:
     state: ServiceState = request.app.state.previ
     session = pages_state(request).codec.read(request)
     if session is not None and session.token_id is not None and not session.expired(time.time()):
-        record = state.tokens.records().get(session.token_id)
+        record = state.tokens.get(session.token_id)
         if record is not None:
             return RedirectResponse(home_of(record.role), status_code=303)
     return RedirectResponse("/login", status_code=303)
@@ -49,11 +49,11 @@ def start(request: Request) -> Response:
 def login_form(page: PublicPage) -> Response:
     query = page.request.query_params
     if query.get("expired"):
-        notice = page.t("session_expired")
+        notice = page.gettext("Your session ended (inactivity or time limit). Please sign in again.")
     elif query.get("out"):
-        notice = page.t("logged_out")
+        notice = page.gettext("Signed out.")
     elif query.get("next"):
-        notice = page.t("login_required")
+        notice = page.gettext("Sign in to continue.")
     else:
         notice = None
     return _login_page(page, notice=notice, next_path=safe_next(query.get("next")))
@@ -63,7 +63,7 @@ def login_form(page: PublicPage) -> Response:
 async def login(page: PublicPage) -> Response:
     codec = page.pages.codec
     if codec.read(page.request) is None:  # no cookie: the form outlived its session
-        return _login_page(page, error=page.t("form_expired"), status=400)
+        return _login_page(page, error=page.gettext("The form expired; please try again."), status=400)
     form = await check_form(page)
     next_path = safe_next(form.get("next"))
     token = form.get("token", "").strip()
@@ -79,11 +79,16 @@ async def login(page: PublicPage) -> Response:
         raise
     except PreviError:
         await log_refusal(page.state, page.request, endpoint, 503, "token_file_unreadable")
-        raise PageError(503, text("tokens_unavailable", page.language), logged=True) from None
+        raise PageError(503, text(TOKENS_UNAVAILABLE, page.language), logged=True) from None
     if caller is None:
-        rate.failed(token_id if token_id in page.state.tokens.records() else None)
+        rate.failed(token_id if token_id and page.state.tokens.get(token_id) else None)
         await log_refusal(page.state, page.request, endpoint, 401, "login_failed")
-        return _login_page(page, error=page.t("login_failed"), status=401, next_path=next_path)
+        return _login_page(
+            page,
+            error=page.gettext("The token is not valid or was revoked."),
+            status=401,
+            next_path=next_path,
+        )
     signed_in = Page(page.request, page.state, page.pages, page.language, page.session, caller)
     await run_in_threadpool(signed_in.guard.log, "allowed", 200, detail="login")
     response = RedirectResponse(next_path or home_of(caller.role), status_code=303)

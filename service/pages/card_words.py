@@ -2,11 +2,11 @@
 
 The card is written once at training (:mod:`models.card`, English, for MLflow
 and Markdown); its fixed texts (intended use, out of scope, limitations) are
-the page texts ``card_text_*`` in both languages, and its keys (``tiers``,
-``calibration``, ``data``, model names) are read through labels. Fairness
-flags are the audit's structured findings (``audit.json``'s ``gate.flagged``)
-put in words: "Miss rate (FNR) for age band 15-17: 0.67 times the reference
-group's", an intersection as "sex F and age band 15-17".
+:mod:`models.card`'s message ids, translated by the catalogs, and its keys
+(``tiers``, ``calibration``, ``data``, model names) are read through labels
+(:mod:`service.pages.labels`). Fairness flags are the audit's structured
+findings (``audit.json``'s ``gate.flagged``) put in words: "Miss rate (FNR) for
+age band 15-17: 0.67 (95% CI: ...)", an intersection as "sex F and age band 15-17".
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from features.registry import Language
-from service.pages.texts import PAGE_TEXTS, label_of, page_text
+from previ.i18n import Language, translation
+from service.pages.labels import LABELS, label_of
 from service.pages.views import decimal, percent
 
 __all__ = [
+    "allocation_words",
     "calibration_pairs",
     "data_pairs",
     "flag_sentences",
@@ -44,40 +45,44 @@ def model_name(name: str, language: Language) -> str:
 
 
 def tier_pairs(tiers: Mapping[str, Any], language: Language) -> list[tuple[str, str]]:
-    """("Indicada", "desde 24%") for each tier cut-off of the card."""
-    pairs = []
-    for key, value in tiers.items():
-        tier = key.removesuffix("_min")
-        label = label_of("tier", tier, language)
-        pairs.append((label, page_text("card_tier_from", language, value=percent(float(value)))))
-    return pairs
+    """("Indicada", "desde 24 %") for each tier cut-off of the card."""
+    texts = translation(language)
+    return [
+        (
+            label_of("tier", key.removesuffix("_min"), language),
+            texts.gettext("from {value}", value=percent(float(value), language)),
+        )
+        for key, value in tiers.items()
+    ]
 
 
 def calibration_pairs(calibration: Mapping[str, Any], language: Language) -> list[tuple[str, str]]:
     """("Método", "Platt"), ("Brier con Platt", "0,0746")..."""
+    texts = translation(language)
     pairs = []
     for key, value in calibration.items():
         if key == "method":
-            pairs.append(
-                (page_text("card_calibration_method", language), label_of("calibrator", str(value), language))
-            )
+            pairs.append((texts.gettext("Method"), label_of("calibrator", str(value), language)))
         elif key.startswith("brier_"):
             method = label_of("calibrator", key.removeprefix("brier_"), language)
             shown = decimal(float(value), 4, language) if isinstance(value, int | float) else "—"
-            pairs.append((page_text("card_brier_with", language, method=method), shown))
+            pairs.append((texts.gettext("Brier with {method}", method=method), shown))
     return pairs
 
 
 def data_pairs(data: Mapping[str, Any], language: Language) -> list[tuple[str, str]]:
     """The card's data summary with labels; a key without a label is written in plain words."""
+    texts = translation(language)
     pairs = []
     for key, value in data.items():
         slug = re.sub(r"[^a-z0-9]+", "_", key.lower()).strip("_")
-        label = PAGE_TEXTS[language].get(f"card_data_{slug}") or key.replace("_", " ")
+        label = (
+            label_of("card_data", slug, language) if slug in LABELS["card_data"] else key.replace("_", " ")
+        )
         if isinstance(value, float):
-            shown = percent(value) if slug == "prevalence" else decimal(value, 3, language)
+            shown = percent(value, language) if slug == "prevalence" else decimal(value, 3, language)
         elif isinstance(value, int):
-            shown = f"{value:,}".replace(",", " " if language == "es" else ",")
+            shown = texts.integer(value)
         elif slug == "source":
             shown = label_of("source", str(value), language)
         elif slug == "audit_columns_never_features":
@@ -90,19 +95,33 @@ def data_pairs(data: Mapping[str, Any], language: Language) -> list[tuple[str, s
 
 def validation_lines(validation: str, language: Language) -> list[str]:
     """The card's validation in words: one line per temporal fold, or the cross-validation sentence."""
+    texts = translation(language)
     folds = [match.groupdict() for match in FOLD.finditer(validation)]
     if folds:
-        return [page_text("card_validation_temporal", language)] + [
-            page_text("card_fold", language, **{key: value.strip() for key, value in fold.items()})
+        rolling = texts.gettext(
+            "Rolling temporal folds: every training label window closes before the validation date, and "
+            "every validation window before the test date."
+        )
+        return [rolling] + [
+            texts.gettext(
+                "Trained on {train}; validated on {validate}; tested on {test}.",
+                **{key: value.strip() for key, value in fold.items()},
+            )
             for fold in folds
         ]
     if validation.startswith("Stratified"):
-        return [page_text("card_validation_stratified", language)]
+        return [
+            texts.gettext(
+                "Stratified 5-fold cross-validation (the table has no dates): the figures do not show how "
+                "the model ages over time."
+            )
+        ]
     return [validation] if validation else []
 
 
 def flag_sentences(audit: Mapping[str, Any] | None, language: Language) -> tuple[list[str], int]:
     """The first flagged checks of the audit's gate in words, and how many more there are."""
+    texts = translation(language)
     flagged = list(((audit or {}).get("gate") or {}).get("flags") or [])
     sentences = []
     for finding in flagged[:SHOWN_FLAGS]:
@@ -112,9 +131,8 @@ def flag_sentences(audit: Mapping[str, Any] | None, language: Language) -> tuple
         interval = finding.get("ratio_ci") or []
         if isinstance(ratio, int | float) and len(interval) == 2:
             sentences.append(
-                page_text(
-                    "flag_sentence",
-                    language,
+                texts.gettext(
+                    "{check} for {group}: {ratio} (95% CI: {low} to {high}).",
                     check=check,
                     group=group,
                     ratio=decimal(float(ratio), 2, language),
@@ -123,27 +141,46 @@ def flag_sentences(audit: Mapping[str, Any] | None, language: Language) -> tuple
                 )
             )
         else:
-            sentences.append(page_text("flag_sentence_plain", language, check=check, group=group))
+            sentences.append(texts.gettext("{check} for {group}.", check=check, group=group))
     return sentences, max(0, len(flagged) - SHOWN_FLAGS)
 
 
 def flags_text_words(flags: str, language: Language) -> str:
     """A version's recorded flags text in words; the text itself when it is not in the recorded form."""
+    texts = translation(language)
     if flags.strip() == "none":
-        return page_text("flags_none", language)
+        return texts.gettext("No check of the gate is flagged.")
     match = FLAGS_TEXT.match(flags.strip())
     if match is None:
         return flags
     items = [
-        page_text(
-            "flag_item",
-            language,
+        texts.gettext(
+            "{check} for {group}",
             check=label_of("check", item["check"], language),
             group=_group(item["column"].strip(), item["value"].strip(), language),
         )
         for item in FLAG_ITEM.finditer(match["items"])
     ]
-    return page_text("flags_summary", language, count=match["count"], items="; ".join(items))
+    count = int(match["count"])
+    return texts.ngettext(
+        "{count} check flagged: {items}.",
+        "{count} checks flagged, among them: {items}.",
+        count,
+        count=count,
+        items="; ".join(items),
+    )
+
+
+def allocation_words(policy: str, language: Language) -> str:
+    """A recorded allocation policy ("equal_recall across sex, municipality", "need") in words."""
+    code, _, rest = policy.strip().partition(" ")
+    columns = [name.strip() for name in rest.removeprefix("across").strip(" ()").split(",") if name.strip()]
+    if code == "equal_recall" and columns:
+        groups = f" {translation(language).gettext('and')} ".join(
+            label_of("column", name, language) for name in columns
+        )
+        return translation(language).gettext("Equal recall across {groups}", groups=groups)
+    return label_of("allocation", code, language) if code in LABELS["allocation"] else policy
 
 
 def _group(column: str, value: str, language: Language) -> str:
@@ -156,4 +193,4 @@ def _group(column: str, value: str, language: Language) -> str:
         f"{label_of('column', name, language)} {label_of('value', level, language)}"
         for name, level in zip(columns, values, strict=True)
     ]
-    return page_text("flag_and", language).join(parts)
+    return f" {translation(language).gettext('and')} ".join(parts)

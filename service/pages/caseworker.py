@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from previ.i18n import N_
 from service.pages.frame import Page, PageRoute, check_form, page_for
 from service.pages.history import score_history
 from service.pages.views import (
@@ -24,14 +25,15 @@ from service.pages.views import (
     contribution_bars,
     frequency,
     horizon,
-    per_hundred,
     percent,
     percentile_shown,
+    probability_sentence,
     trend_chart,
 )
 from service.routes.feedback import feedback
 from service.routes.youth import snapshot_score
-from service.schemas import FeedbackIn
+from service.schemas import FEEDBACK
+from service.texts import NO_SNAPSHOT, text
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -39,6 +41,11 @@ CaseworkerPage = Annotated[Page, Depends(page_for("caseworker"))]
 YOUTH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 FEEDBACK_KINDS = ("referral_made", "referral_declined", "tier_overridden")
 FEEDBACK_ERRORS = ("reason_required", "feedback_invalid")
+# What the estimate is of, as the probability sentence words it (features.labels decides what it counts).
+OUTCOME = N_(
+    "a recorded adverse event (detention, start of probation, a violence-related civic infraction or "
+    "dropping out of school)"
+)
 TREND_SNAPSHOTS = 6
 
 
@@ -52,10 +59,22 @@ def youth(page: CaseworkerPage) -> Response:
         return _lookup(page)
     if not YOUTH_ID.fullmatch(youth_id):
         page.guard.log("refused", 422, purpose=_plain(purpose), detail="invalid_request")
-        return _lookup(page, status=400, purpose=purpose, youth_error=page.t("youth_id_invalid"))
+        return _lookup(
+            page,
+            status=400,
+            purpose=purpose,
+            youth_error=page.gettext(
+                "The id is not valid: letters, digits and . _ : - (up to 64 characters)."
+            ),
+        )
     if not purpose:
         page.guard.log("refused", 422, youth_ids=[youth_id], detail="invalid_request")
-        return _lookup(page, status=400, youth_id=youth_id, purpose_error=page.t("purpose_required"))
+        return _lookup(
+            page,
+            status=400,
+            youth_id=youth_id,
+            purpose_error=page.gettext("Choose the purpose of this look-up."),
+        )
     try:
         score = snapshot_score(youth_id, purpose[:64], page.guard, query.get("justification"))
     except HTTPException as error:
@@ -73,14 +92,18 @@ def youth(page: CaseworkerPage) -> Response:
         score=score,
         youth_id=youth_id,
         purpose=purpose,
-        probability=percent(score.probability),
+        probability=percent(score.probability, page.language),
         frequency=frequency(score.probability, page.language),
-        per_hundred=per_hundred(score.probability, page.language),
-        horizon=horizon(page.state.config.features.horizon_days, page.language),
+        probability_sentence=probability_sentence(
+            score.probability,
+            page.gettext(OUTCOME),
+            horizon(page.state.config.features.horizon_days, page.language),
+            page.language,
+        ),
         percentile=percentile_shown(score.percentile),
         reason_bars=reasons,
         protective_bars=protective,
-        points=[(point, percent(point.probability)) for point in points],
+        points=[(point, percent(point.probability, page.language)) for point in points],
         chart=trend_chart(points, model.scoring.tiers if model else None, page.language) if points else None,
         models_differ=len({point.snapshot.model_version for point in points}) > 1,
         catalog=[(programme.id, programme.name(page.language)) for programme in page.state.catalog.programs],
@@ -102,7 +125,7 @@ async def record_feedback(page: CaseworkerPage) -> Response:
         key: form.get(key) for key in ("youth_id", "kind", "program", "tier", "reason", "model_version")
     }
     try:
-        body = FeedbackIn(**{key: value for key, value in fields.items() if value})
+        body = FEEDBACK.validate_python({key: value for key, value in fields.items() if value})
     except ValidationError:
         ids = [youth_id] if YOUTH_ID.fullmatch(youth_id) else []
         await run_in_threadpool(page.guard.log, "refused", 422, youth_ids=ids, detail="invalid_request")
@@ -145,7 +168,7 @@ def caseload(page: CaseworkerPage) -> Response:
                 {
                     "youth_id": youth_id,
                     "tier": now.tier if now else None,
-                    "probability": percent(now.probability) if now else None,
+                    "probability": percent(now.probability, page.language) if now else None,
                     "change": change_since(points, latest, previous, page.language),
                     "href": "/caseworker/youth?" + urlencode({"youth_id": youth_id, "purpose": purpose}),
                 }
@@ -157,7 +180,7 @@ def caseload(page: CaseworkerPage) -> Response:
         rows=rows,
         latest=latest,
         previous=previous,
-        no_snapshot=bool(purpose and youth_ids and latest is None),
+        no_snapshot=text(NO_SNAPSHOT, page.language) if purpose and youth_ids and latest is None else None,
     )
 
 

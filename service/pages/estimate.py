@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from service.model_store import LoadedModel
 from service.pages.frame import Page, PageRoute, check_form, page_for
+from service.pages.labels import label_of
 from service.pages.views import contribution_bars, percent
 from service.routes.scores import score_people
 from service.schemas import ScoreOut, ScoreRequest
@@ -30,11 +31,6 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 CaseworkerPage = Annotated[Page, Depends(page_for("caseworker"))]
 Choice = Literal["value", "no_record", "unknown"]
 CHOICES: tuple[Choice, ...] = ("value", "no_record", "unknown")
-CHOICE_TEXTS: dict[Choice, str] = {
-    "value": "estimate_choice_value",
-    "no_record": "estimate_choice_no_record",  # "no tiene registro": a fact, scored as in the bundle
-    "unknown": "estimate_choice_unknown",  # "no lo sé": marginalised, with its range
-}
 PERSON_FIELDS = ("youth_id", "purpose", "municipality", "age")
 
 
@@ -85,7 +81,7 @@ async def estimate(page: CaseworkerPage) -> Response:
             page,
             model,
             form=form,
-            problems={name: page.t("estimate_field_invalid") for name in wrong},
+            problems={name: page.gettext("Check this field.") for name in wrong},
             status=400,
         )
     try:
@@ -119,14 +115,14 @@ def _read_features(
             features[name] = None
         elif choice == "value":
             if not raw:
-                problems[name] = page.t("estimate_value_required")
+                problems[name] = page.gettext("Enter the value, or choose “no record” or “I don't know”.")
             elif name in scoring.categorical_levels:
                 features[name] = raw
             else:
                 try:
                     features[name] = float(raw.replace(",", "."))
                 except ValueError:
-                    problems[name] = page.t("estimate_value_number")
+                    problems[name] = page.gettext("Must be a number.")
         else:
             unknown.append(name)
     return features, unknown, problems
@@ -148,7 +144,8 @@ def _render(
     for name in scoring.feature_names:
         never_missing = population is not None and population.never_missing(name)
         choices = tuple(
-            (choice, page.t(CHOICE_TEXTS[choice]))
+            # "no tiene registro" is a fact, scored as in the bundle; "no lo sé" is marginalised (a range)
+            (choice, label_of("choice", choice, page.language))
             for choice in CHOICES
             if not (choice == "no_record" and never_missing)
         )
@@ -175,9 +172,9 @@ def _render(
         reasons, protective = contribution_bars(score)
         low, high = score.probability_range
         context |= {
-            "probability": percent(score.probability),
-            "low": percent(low),
-            "high": percent(high),
+            "probability": percent(score.probability, page.language),
+            "low": percent(low, page.language),
+            "high": percent(high, page.language),
             "reason_bars": reasons,
             "protective_bars": protective,
         }

@@ -30,16 +30,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from features.registry import Language
 from previ.errors import PreviError
+from previ.i18n import N_, Language, Translation, translation
 from service.audit_log import AuditUnavailable
 from service.caseload import CaseloadStore
 from service.deps import Guard, endpoint_of, log_refusal
+from service.pages.labels import label_of
 from service.pages.session import Session, SessionCodec, page_language, same_origin
-from service.pages.texts import label_of, page_text
 from service.rate_limits import RateLimited
 from service.state import ServiceState
-from service.texts import text
+from service.texts import AUDIT_UNAVAILABLE, INTERNAL, RATE_LIMITED, TOKENS_UNAVAILABLE, WRONG_ROLE, text
 from service.tokens import Caller, Role
 
 __all__ = [
@@ -65,19 +65,20 @@ TEMPLATES_DIR = SERVICE_DIR / "templates"
 STATIC_DIR = SERVICE_DIR / "static"
 NAVIGATION: dict[Role, tuple[tuple[str, str], ...]] = {
     "caseworker": (
-        ("/caseworker/caseload", "nav_caseload"),
-        ("/caseworker/youth", "nav_youth"),
-        ("/caseworker/estimate", "nav_estimate"),
-        ("/model", "nav_model"),
+        ("/caseworker/caseload", N_("My caseload")),
+        ("/caseworker/youth", N_("Look up a young person")),
+        ("/caseworker/estimate", N_("Estimate from what I know")),
+        ("/model", N_("Model card")),
     ),
     "program_manager": (
-        ("/manager/fairness", "nav_fairness"),
-        ("/manager/uptake", "nav_uptake"),
-        ("/manager/versions", "nav_versions"),
-        ("/model", "nav_model"),
+        ("/manager/fairness", N_("Fairness")),
+        ("/manager/uptake", N_("Referrals")),
+        ("/manager/effects", N_("Does it work?")),
+        ("/manager/versions", N_("Versions")),
+        ("/model", N_("Model card")),
     ),
-    "data_scientist": (("/model", "nav_model"), ("/manager/versions", "nav_versions")),
-    "auditor": (("/auditor/log", "nav_audit"), ("/model", "nav_model")),
+    "data_scientist": (("/model", N_("Model card")), ("/manager/versions", N_("Versions"))),
+    "auditor": (("/auditor/log", N_("Audit log")), ("/model", N_("Model card"))),
 }
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-src 'self'; "
@@ -89,15 +90,24 @@ PAGE_HEADERS = {
     "referrer-policy": "same-origin",
     "permissions-policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
 }
+# The language link names the other language in that language (an endonym: nothing to translate).
+LANGUAGE_NAMES: dict[Language, str] = {"es": "Español", "en": "English"}
+INVALID_REQUEST = N_("Invalid request")
+INTERNAL_ERROR = N_("Internal error")
 ERROR_TITLES = {
-    400: "error_400",
-    403: "error_403",
-    404: "error_404",
-    405: "error_405",
-    422: "error_422",
-    429: "error_400",
-    503: "error_503",
+    400: INVALID_REQUEST,
+    403: N_("Access refused"),
+    404: N_("Page not found"),
+    405: N_("Action not allowed"),
+    422: N_("Invalid data"),
+    429: INVALID_REQUEST,
+    503: N_("Service unavailable"),
 }
+ERROR_MESSAGES = {
+    404: N_("We could not find that page. Check the address or go back to the start."),
+    405: N_("This page does not accept that action."),
+}
+INVALID_DATA = N_("The data sent is not valid.")
 
 
 @dataclass(eq=False)
@@ -152,8 +162,19 @@ class Page:
             language=self.language,
         )
 
-    def t(self, key: str, **values: object) -> str:
-        return page_text(key, self.language, **values)
+    @property
+    def texts(self) -> Translation:
+        """The reader's catalog: messages, plural forms, numbers and dates in their language."""
+        return translation(self.language)
+
+    def gettext(self, message: str, /, **values: object) -> str:
+        return self.texts.gettext(message, **values)
+
+    def ngettext(self, singular: str, plural: str, n: int, /, **values: object) -> str:
+        return self.texts.ngettext(singular, plural, n, **values)
+
+    def pgettext(self, context: str, message: str, /, **values: object) -> str:
+        return self.texts.pgettext(context, message, **values)
 
     def render(self, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
         return render(self.request, template, page=self, status=status, **context)
@@ -193,10 +214,10 @@ def page_for(*roles: Role) -> Callable[..., Awaitable[Page]]:
             await log_refusal(state, request, endpoint, 401, "session_expired")
             raise LoginRequired(expired=True)
         try:
-            record = state.tokens.records().get(session.token_id)
+            record = state.tokens.get(session.token_id)
         except PreviError:
             await log_refusal(state, request, endpoint, 503, "token_file_unreadable")
-            raise PageError(503, text("tokens_unavailable", language), logged=True) from None
+            raise PageError(503, text(TOKENS_UNAVAILABLE, language), logged=True) from None
         if record is None:  # revoked since the login
             await log_refusal(state, request, endpoint, 401, "token_revoked")
             raise LoginRequired(expired=True)
@@ -214,7 +235,7 @@ def page_for(*roles: Role) -> Callable[..., Awaitable[Page]]:
                 page.guard.log, "refused", 403, detail=f"role_not_allowed ({', '.join(roles)})"
             )
             raise PageError(
-                403, text("wrong_role", language, role=page.t(f"role_{caller.role}")), logged=True
+                403, text(WRONG_ROLE, language, role=label_of("role", caller.role, language)), logged=True
             )
         return page
 
@@ -230,7 +251,14 @@ async def check_form(page: Page) -> dict[str, str]:
             await run_in_threadpool(page.guard.log, "refused", 403, detail="csrf_failed")
         else:
             await log_refusal(page.state, page.request, endpoint_of(page.request), 403, "csrf_failed")
-        raise PageError(403, page.t("csrf_failed"), logged=True)
+        raise PageError(
+            403,
+            page.gettext(
+                "The form could not be verified (it may have expired or come from another site). Go back "
+                "to the page and try again."
+            ),
+            logged=True,
+        )
     return form
 
 
@@ -250,7 +278,7 @@ class PageRoute(APIRoute):
             except LoginRequired as required:
                 response = _to_login(request, expired=required.expired)
             except RateLimited as limited:
-                message = text("rate_limited", _language(request), seconds=limited.retry_after)
+                message = text(RATE_LIMITED, _language(request), seconds=limited.retry_after)
                 response = error_page(request, 429, message, logged=True)
                 response.headers["retry-after"] = str(limited.retry_after)
             except PageError as error:
@@ -265,10 +293,10 @@ class PageRoute(APIRoute):
                 log.error(
                     "audit log unavailable (%s): refusing page %s", type(error).__name__, endpoint_of(request)
                 )
-                response = error_page(request, 503, text("audit_unavailable", _language(request)))
+                response = error_page(request, 503, text(AUDIT_UNAVAILABLE, _language(request)))
             except Exception:
                 log.exception("unexpected error on page %s %s", request.method, endpoint_of(request))
-                response = error_page(request, 500, text("internal", _language(request)))
+                response = error_page(request, 500, text(INTERNAL, _language(request)))
             else:
                 page: Page | None = getattr(request.state, "page", None)
                 if page is not None and page.caller is not None and "set-cookie" not in response.headers:
@@ -283,18 +311,17 @@ class PageRoute(APIRoute):
 def error_page(request: Request, status: int, message: str | None, *, logged: bool = False) -> HTMLResponse:
     """The error page: a title for the status, the message (or a general one), a way back."""
     language = _language(request)
-    title_key = ERROR_TITLES.get(status) or ("error_500" if status >= 500 else "error_400")
+    texts = translation(language)
+    title = ERROR_TITLES.get(status) or (INTERNAL_ERROR if status >= 500 else INVALID_REQUEST)
     if message is None:
-        message = page_text(
-            {404: "error_not_found", 405: "error_method"}.get(status, "error_invalid"), language
-        )
+        message = texts.gettext(ERROR_MESSAGES.get(status, INVALID_DATA))
     page: Page | None = getattr(request.state, "page", None)
     return render(
         request,
         "error.html",
         page=page,
         status=status,
-        title=page_text(title_key, language),
+        title=texts.gettext(title),
         message=message,
         logged=logged,
         language=language,
@@ -313,23 +340,32 @@ def render(
     """Render ``template`` with the frame's context (texts, language switch, navigation, CSRF token)."""
     state: ServiceState = request.app.state.previ
     language = page.language if page is not None else language or _language(request)
+    texts = translation(language)
     caller = page.caller if page is not None else None
     other: Language = "en" if language == "es" else "es"
     current = request.url.path if request.method == "GET" else "/"
     query = {key: value for key, value in request.query_params.items() if key != "lang"}
     switch = f"{current}?{urlencode({**(query if request.method == 'GET' else {}), 'lang': other})}"
     navigation = [
-        {"href": href, "label": page_text(key, language), "current": request.url.path == href}
-        for href, key in (NAVIGATION[caller.role] if caller is not None else ())
+        {"href": href, "label": texts.gettext(label), "current": request.url.path == href}
+        for href, label in (NAVIGATION[caller.role] if caller is not None else ())
     ]
     values = {
-        "t": lambda key, **fields: page_text(key, language, **fields),
-        "service_text": lambda key, **fields: text(key, language, **fields),
+        # gettext's names, so that Babel's Jinja extractor finds every message of the templates
+        "_": texts.gettext,
+        "gettext": texts.gettext,
+        "ngettext": texts.ngettext,
+        "pgettext": texts.pgettext,
+        "number": texts.integer,
+        "decimal": texts.decimal,
+        "percent": texts.percent,
+        "date": texts.date,
         "lang": language,
         "other_lang": other,
+        "language_names": LANGUAGE_NAMES,
         "switch_url": switch,
         "caller": caller,
-        "role_label": page_text(f"role_{caller.role}", language) if caller is not None else None,
+        "role_label": label_of("role", caller.role, language) if caller is not None else None,
         "navigation": navigation,
         "csrf": page.session.csrf if page is not None else "",
         "static": static_url,

@@ -1,4 +1,5 @@
-"""The programme manager's pages: the fairness report, the model card, registered versions, referral uptake.
+"""The programme manager's pages: the fairness report, the model card, registered versions, referral uptake,
+and "¿Funciona?" (the latest evaluation of the programmes' effects).
 
 None of them lists young people: the fairness report and the card describe the
 model, the versions page the registry, and uptake shows counts by programme
@@ -7,14 +8,17 @@ and group. Each view is written to the audit log, as the API's are.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import datetime as dt
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
-from features.registry import Language
+from models.card import INTENDED_USE, LIMITATIONS, OUT_OF_SCOPE
 from previ.errors import PreviError
+from previ.i18n import N_, Language, Translation, translation
 from service.pages.card_words import (
+    allocation_words,
     calibration_pairs,
     data_pairs,
     flag_sentences,
@@ -23,13 +27,14 @@ from service.pages.card_words import (
     tier_pairs,
     validation_lines,
 )
+from service.pages.effects import SIGNIFICANT, EffectRow, latest_evaluation
 from service.pages.frame import Page, PageRoute, page_for
+from service.pages.labels import label_of
 from service.pages.places import ALL_MUNICIPALITIES, cycle_uptake
-from service.pages.texts import label_of
 from service.pages.uptake import ALL_GROUPS, GroupBy, referral_uptake
 from service.pages.versions import METRICS, registered_versions
 from service.pages.views import cost_sentence, decimal
-from service.texts import text
+from service.texts import NO_AUDIT, text
 from service.tokens import ROLES
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -55,6 +60,7 @@ def model_card(page: AnyRolePage) -> Response:
     guard.log("allowed", 200, model=model)
     card: dict[str, Any] = model.card
     language = page.language
+    texts = translation(language)
     metrics = [
         (
             name,
@@ -66,9 +72,9 @@ def model_card(page: AnyRolePage) -> Response:
     features = [
         {
             "name": feature.get("name", ""),
-            "description": feature.get(f"description_{page.language}") or "",
-            "direction": {1: "direction_up", -1: "direction_down"}.get(
-                feature.get("direction", 0), "direction_unknown"
+            "description": _description(feature, texts),
+            "direction": label_of(
+                "direction", {1: "up", -1: "down"}.get(feature.get("direction", 0), "unknown"), language
             ),
         }
         for feature in card.get("features") or []
@@ -78,11 +84,14 @@ def model_card(page: AnyRolePage) -> Response:
         "model.html",
         model=model,
         card=card,
-        metric_names=[page.t(f"metric_{metric}") for metric in CARD_METRICS],
+        metric_names=[label_of("metric", metric, language) for metric in CARD_METRICS],
         metrics=metrics,
         features=features,
         cost=cost_sentence(cost, page.language) if cost is not None else None,
-        limitations=[page.t(f"card_text_limitation_{index}") for index in (1, 2, 3)],
+        intended_use=texts.gettext(INTENDED_USE),
+        out_of_scope=texts.gettext(OUT_OF_SCOPE),
+        limitations=[texts.gettext(limitation) for limitation in LIMITATIONS],
+        served=_served(card.get("served_model"), language),
         tiers=tier_pairs(card.get("tiers") or {}, language),
         calibration=calibration_pairs(card.get("calibration") or {}, language),
         data=data_pairs(card.get("data") or {}, language),
@@ -96,7 +105,7 @@ def fairness(page: ManagerPage) -> Response:
     guard = page.guard
     model = guard.model()
     if model.audit_html is None:
-        guard.refuse(404, text("no_audit", page.language), model=model, detail="no_audit")
+        guard.refuse(404, text(NO_AUDIT, page.language), model=model, detail="no_audit")
     guard.log("allowed", 200, model=model)
     audit = model.card.get("fairness_audit") or {}
     flags, more = flag_sentences(model.audit_json, page.language)
@@ -107,6 +116,7 @@ def fairness(page: ManagerPage) -> Response:
         flags=flags,
         more_flags=more,
         allocation=audit.get("allocation policy") or "need",
+        allocation_words=lambda policy: allocation_words(str(policy), page.language),
     )
 
 
@@ -116,7 +126,7 @@ def fairness_report(page: ManagerPage) -> Response:
     guard = page.guard
     model = guard.model()
     if model.audit_html is None:
-        guard.refuse(404, text("no_audit", page.language), model=model, detail="no_audit")
+        guard.refuse(404, text(NO_AUDIT, page.language), model=model, detail="no_audit")
     guard.log("allowed", 200, model=model)
     return HTMLResponse(model.audit_report(page.language), headers=REPORT_HEADERS)
 
@@ -140,9 +150,10 @@ def versions(page: RegistryPage) -> Response:
         rows=rows,
         served_version=served.version if served is not None else None,
         metrics=METRICS,
-        metric_names=[page.t(f"metric_{metric}") for metric in METRICS],
+        metric_names=[label_of("metric", metric, page.language) for metric in METRICS],
         unavailable=unavailable,
         flags_words=lambda flags: flags_text_words(str(flags), page.language),
+        allocation_words=lambda policy: allocation_words(str(policy), page.language),
     )
 
 
@@ -162,9 +173,9 @@ def uptake(page: ManagerPage) -> Response:
 
     def group_name(group: str) -> str:
         if group == ALL_GROUPS:
-            return page.t("group_all")
+            return page.gettext("All")
         if group == "":
-            return page.t("group_unknown")
+            return page.gettext("Not in the latest snapshot")
         return label_of("tier", group, page.language) if group_by == "tier" else group
 
     places = cycle_uptake(page.state)
@@ -176,7 +187,7 @@ def uptake(page: ManagerPage) -> Response:
         places=[
             {
                 "programme": programme_name(row.program),
-                "municipality": page.t("group_all")
+                "municipality": page.gettext("All")
                 if row.municipality == ALL_MUNICIPALITIES
                 else row.municipality,
                 "total": row.municipality == ALL_MUNICIPALITIES,
@@ -198,7 +209,7 @@ def uptake(page: ManagerPage) -> Response:
                 "suggested": row.suggested,
                 "made": row.made,
                 "declined": row.declined,
-                "uptake": f"{100 * row.uptake:.0f}%" if row.uptake is not None else "—",
+                "uptake": page.texts.percent(row.uptake) if row.uptake is not None else "—",
             }
             for row in result.rows
         ],
@@ -206,6 +217,96 @@ def uptake(page: ManagerPage) -> Response:
             (group_name(group), label_of("tier", tier, page.language), count)
             for group, tier, count in result.overrides
         ],
+    )
+
+
+VERDICTS: Final[dict[str, str]] = {
+    "met": N_("Goal met: the whole interval is above {goal}"),
+    "above_open": N_("Reaches {goal}, but not with enough certainty"),
+    "below": N_("A reduction, but less than {goal}"),
+    "none": N_("No evidence of a reduction"),
+    "unknown": N_("No estimate"),
+}
+DESIGNS: Final[dict[str, str]] = {
+    "observational": N_(
+        "A comparison adjusted for what was known of each young person when the programme began (doubly "
+        "robust estimation)."
+    ),
+    "lottery": N_(
+        "A lottery among those ranked just around the cut-off for places: the strongest evidence, for "
+        "the people at that margin."
+    ),
+    "rd": N_(
+        "A comparison just above and just below the cut-off for places (regression discontinuity), for "
+        "the people at that margin."
+    ),
+}
+DIFFER = N_("The effects differ between municipalities (heterogeneity test, p = {p}).")
+DO_NOT_DIFFER = N_(
+    "No evidence that the effects differ between municipalities (heterogeneity test, p = {p})."
+)
+SERVED: Final[dict[str, str]] = {
+    "observational": N_("Everyone served"),
+    "lottery": N_("At the cut-off's margin (lottery)"),
+    "rd": N_("At the cut-off's margin"),
+}
+
+
+@router.get("/manager/effects")
+def effects(page: ManagerPage) -> Response:
+    """¿Funciona?: the latest evaluation's effects against the 15% goal, by programme and municipality."""
+    guard = page.guard
+    guard.log("allowed", 200, detail="effects")
+    try:
+        found = latest_evaluation(page.state.config.training, page.pages.cache)
+        unavailable = False
+    except PreviError:
+        found, unavailable = None, True
+    if found is None:
+        return page.render(
+            "effects.html", status=503 if unavailable else 200, found=None, unavailable=unavailable
+        )
+    language = page.language
+    catalog = page.state.catalog
+
+    def share(value: float | None) -> str:
+        return "—" if value is None else f"{decimal(100 * value, 0, language)}%"
+
+    def row(effect: EffectRow, name: str) -> dict[str, str]:
+        return {
+            "name": name,
+            "served": str(effect.n_served),
+            "reduction": share(effect.value),
+            "interval": page.gettext(
+                "between {low} and {high}", low=share(effect.low), high=share(effect.high)
+            )
+            if effect.low is not None and effect.high is not None
+            else "",
+            "verdict": page.gettext(VERDICTS[effect.verdict], goal=share(found.goal)),
+            "verdict_class": effect.verdict,
+        }
+
+    def programme_name(program: str) -> str:
+        programme = catalog.get(program)
+        return programme.name(language) if programme is not None else program.replace("_", " ")
+
+    p_value = found.difference_p
+    return page.render(
+        "effects.html",
+        found=found,
+        unavailable=False,
+        goal=share(found.goal),
+        when=page.texts.date(found.when.date()),
+        design=page.gettext(DESIGNS[found.design]),
+        served=row(found.served, page.gettext(SERVED[found.design])),
+        programs=[row(effect, programme_name(effect.name)) for effect in found.programs],
+        municipalities=[row(effect, effect.name) for effect in found.municipalities],
+        pooled=row(found.pooled, page.gettext("Municipalities combined")) if found.pooled else None,
+        differ=None
+        if p_value is None
+        else page.gettext(
+            DIFFER if p_value < SIGNIFICANT else DO_NOT_DIFFER, p=decimal(p_value, 2, language)
+        ),
     )
 
 
@@ -220,3 +321,42 @@ def _metric_cell(values: dict[str, Any], metric: str, language: Language) -> tup
         if isinstance(low, int | float) and isinstance(high, int | float):
             return decimal(value, 3, language), f"{decimal(low, 3, language)}–{decimal(high, 3, language)}"
     return decimal(value, 3, language), ""
+
+
+def _served(served: Any, language: Language) -> str | None:
+    """How the served model differs from the one the test figures describe, in words (None: it does not)."""
+    if not isinstance(served, dict):
+        return None
+    texts = translation(language)
+    rows = texts.integer(int(served.get("rows") or 0))
+    calibration_rows = texts.integer(int(served.get("calibration_rows") or 0))
+    calibrated_on = str(served.get("calibrated_on") or "")
+    if calibrated_on == "sample":
+        return texts.gettext(
+            "The served model was refitted with the same settings on {rows} rows and calibrated on "
+            "{calibration_rows} held-out rows. The test figures are those of these settings under "
+            "cross-validation.",
+            rows=rows,
+            calibration_rows=calibration_rows,
+        )
+    try:
+        date = texts.date(dt.date.fromisoformat(calibrated_on))
+    except ValueError:
+        date = calibrated_on
+    return texts.gettext(
+        "The served model was refitted with the same settings on {rows} rows (every period whose outcome "
+        "is known) and calibrated on {calibration_rows} rows of half the young people of {date}. The test "
+        "figures are those of these settings fitted on the last period.",
+        rows=rows,
+        calibration_rows=calibration_rows,
+        date=date,
+    )
+
+
+def _description(feature: dict[str, Any], texts: Translation) -> str:
+    """A card feature's description in the reader's language: the registry's English message id, translated.
+
+    A card written before the catalogs carried the English text as ``description_en``.
+    """
+    description = str(feature.get("description") or feature.get("description_en") or "")
+    return texts.gettext(description) if description else ""

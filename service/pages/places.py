@@ -1,18 +1,19 @@
 """Places of the latest allocation cycle: offered, accepted and completed against capacity.
 
 Counts only, by programme and municipality. "Offered" and "waiting" are the
-cycle's rows written by ``previ allocate``; "accepted" and "declined" are the
-caseworkers' feedback (``referral_made``, ``referral_declined``) about an
-offered young person and that programme; "completed" counts offered young
-people whose programme shows as completed in the latest snapshot (a later
-``previ score`` run brings it in).
+cycle's standing offers and waiting lists (``previ allocate``, and the places a
+decline passed on, see :func:`service.allocation_store.release_place`);
+"declined" counts the offers turned down (feedback ``referral_declined``);
+"accepted" the standing offers a caseworker recorded as taken up
+(``referral_made``); "completed" counts offered young people whose programme
+shows as completed in the latest snapshot (a later ``previ score`` run brings it in).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -20,6 +21,9 @@ from service.allocation_store import allocations_table, cycle_places, latest_cyc
 from service.audit_log import feedback_table
 from service.snapshots import programs_table
 from service.state import ServiceState
+
+if TYPE_CHECKING:
+    pass
 
 __all__ = ["ALL_MUNICIPALITIES", "CyclePlaces", "PlaceRow", "cycle_uptake"]
 
@@ -47,6 +51,8 @@ class CyclePlaces:
 
 def cycle_uptake(state: ServiceState) -> CyclePlaces | None:
     """The latest cycle's counts, one total row per programme then one row per municipality."""
+    import pandas as pd
+
     cycle = latest_cycle(state.snapshots)
     if cycle is None:
         return None
@@ -74,7 +80,9 @@ def cycle_uptake(state: ServiceState) -> CyclePlaces | None:
     decisions = _decisions(state, pseudonyms)
     keys = list(zip(offered["youth_id"], offered["program"], strict=True))
     offered["accepted"] = [key in decisions["referral_made"] for key in keys]
+    # a decline the allocation has not released yet (recorded before this cycle was written) counts too
     offered["declined"] = [key in decisions["referral_declined"] for key in keys]
+    turned_down = people[people["status"] == "declined"]
     done = set(zip(completed["youth_id"].astype(str), completed["program"].astype(str), strict=True))
     offered["completed"] = [key in done for key in keys]
     waiting = people[people["status"] == "waiting"]
@@ -82,6 +90,7 @@ def cycle_uptake(state: ServiceState) -> CyclePlaces | None:
     for program in sorted(set(places.index) | set(people["program"])):
         mine = offered[offered["program"] == program]
         queue = waiting[waiting["program"] == program]
+        gone = turned_down[turned_down["program"] == program]
         known = program in places.index
         rows.append(
             PlaceRow(
@@ -91,12 +100,14 @@ def cycle_uptake(state: ServiceState) -> CyclePlaces | None:
                 int(places.loc[program, "open"]) if known else None,
                 len(mine),
                 int(mine["accepted"].sum()),
-                int(mine["declined"].sum()),
+                len(gone) + int(mine["declined"].sum()),
                 int(mine["completed"].sum()),
                 len(queue),
             )
         )
-        for municipality in sorted(set(mine["municipality"]) | set(queue["municipality"])):
+        for municipality in sorted(
+            set(mine["municipality"]) | set(queue["municipality"]) | set(gone["municipality"])
+        ):
             here = mine[mine["municipality"] == municipality]
             rows.append(
                 PlaceRow(
@@ -106,7 +117,7 @@ def cycle_uptake(state: ServiceState) -> CyclePlaces | None:
                     None,
                     len(here),
                     int(here["accepted"].sum()),
-                    int(here["declined"].sum()),
+                    int((gone["municipality"] == municipality).sum()) + int(here["declined"].sum()),
                     int(here["completed"].sum()),
                     int((queue["municipality"] == municipality).sum()),
                 )

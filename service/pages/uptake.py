@@ -16,9 +16,8 @@ from collections import Counter
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from itertools import groupby
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -27,6 +26,9 @@ from service.audit_log import feedback_table
 from service.referrals import EnrolmentStatus, suggest_referrals
 from service.snapshots import SnapshotMeta, programs_table, reasons_table, scores_table
 from service.state import ServiceState
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["ALL_GROUPS", "GroupBy", "Uptake", "UptakeRow", "referral_uptake"]
 
@@ -126,6 +128,8 @@ def _snapshot_people(
 
 
 def _compute_people(state: ServiceState, snapshot: SnapshotMeta) -> _SnapshotPeople:
+    import pandas as pd
+
     engine = state.snapshots.engine
     with engine.connect() as connection:
         groups = pd.read_sql(
@@ -189,6 +193,8 @@ def _reason(row: Any) -> Reason:
 
 
 def _feedback(state: ServiceState) -> pd.DataFrame:
+    import pandas as pd
+
     query = select(
         feedback_table.c.youth_pseudonym.label("pseudonym"),
         feedback_table.c.kind,

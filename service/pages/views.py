@@ -1,8 +1,8 @@
 """How figures are put to people: frequencies instead of decimals, bars, trend lines, changes in words.
 
 Pure functions from the API's answers (:class:`service.schemas.ScoreOut`) and
-the snapshot history to what the templates draw; no text is written here
-without going through :mod:`service.pages.texts`.
+the snapshot history to what the templates draw. Every word comes from the
+catalogs (:mod:`previ.i18n`), every number is written in the reader's locale.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from features.registry import Language
 from models.artifact import Tiers
+from previ.i18n import Language, translation
 from service.pages.history import HistoryPoint, SnapshotDate
-from service.pages.texts import page_text
+from service.pages.labels import label_of
 from service.schemas import ReasonOut, ScoreOut
 
 __all__ = [
@@ -25,9 +25,9 @@ __all__ = [
     "decimal",
     "frequency",
     "horizon",
-    "per_hundred",
     "percent",
     "percentile_shown",
+    "probability_sentence",
     "trend_chart",
 ]
 
@@ -41,14 +41,15 @@ CHART_TOP = 10
 CHART_BOTTOM = 26
 
 
-def percent(probability: float) -> str:
-    """A probability as a whole percentage ("18%"); "<1%" and ">99%" rather than a false 0% or 100%."""
+def percent(probability: float, language: Language) -> str:
+    """A probability as a whole percentage ("18 %", "18%"); "<1%", ">99%" rather than a false 0% or 100%."""
+    texts = translation(language)
     value = 100 * probability
     if 0 < value < 0.5:
-        return "<1%"
+        return "<" + texts.percent(0.01)
     if 99.5 <= value < 100:
-        return ">99%"
-    return f"{value:.0f}%"
+        return ">" + texts.percent(0.99)
+    return texts.percent(probability)
 
 
 def frequency(probability: float, language: Language) -> str:
@@ -57,23 +58,45 @@ def frequency(probability: float, language: Language) -> str:
     Never "10 in 10" short of certainty, never "0 in 10" above zero: the rounding
     stops at 9 and at the one-in-n form.
     """
+    texts = translation(language)
     if probability < 0.01:
-        return page_text("frequency_below", language)
+        return texts.gettext("less than 1 in 100")
     if probability < 0.5:
-        return page_text("frequency_one_in", language, n=max(2, round(1 / probability)))
-    if probability >= 1:
-        return page_text("frequency_of_ten", language, n=10)
-    return page_text("frequency_of_ten", language, n=min(9, round(10 * probability)))
+        return texts.gettext("about 1 in {n}", n=max(2, round(1 / probability)))
+    tenths = 10 if probability >= 1 else min(9, round(10 * probability))
+    return texts.gettext("about {n} in 10", n=tenths)
 
 
-def per_hundred(probability: float, language: Language) -> str:
-    """How many in 100 ("18"); "less than 1" and "more than 99" rather than a misleading 0 or 100."""
+def probability_sentence(probability: float, outcome: str, horizon: str, language: Language) -> str:
+    """How many of 100 young people like this one would have the outcome: "about 18", "fewer than 1".
+
+    Never a misleading 0 or 100: below one in a hundred and above 99 (short of
+    certainty) say so; the verb agrees with the number.
+    """
+    texts = translation(language)
     count = round(100 * probability)
     if count < 1:
-        return page_text("per100_below", language)
+        return texts.gettext(
+            "Of 100 young people with an estimate like this one, fewer than 1 would have {outcome} "
+            "{horizon}.",
+            outcome=outcome,
+            horizon=horizon,
+        )
     if count >= 100 and probability < 1:
-        return page_text("per100_above", language)
-    return str(count)
+        return texts.gettext(
+            "Of 100 young people with an estimate like this one, more than 99 would have {outcome} "
+            "{horizon}.",
+            outcome=outcome,
+            horizon=horizon,
+        )
+    return texts.ngettext(
+        "Of 100 young people with an estimate like this one, about {count} would have {outcome} {horizon}.",
+        "Of 100 young people with an estimate like this one, about {count} would have {outcome} {horizon}.",
+        count,
+        count=count,
+        outcome=outcome,
+        horizon=horizon,
+    )
 
 
 def percentile_shown(percentile: float) -> int:
@@ -83,24 +106,39 @@ def percentile_shown(percentile: float) -> int:
 
 def decimal(value: float, digits: int, language: Language) -> str:
     """A number with the language's decimal mark ("0,005" in Spanish, "0.005" in English)."""
-    text = f"{value:.{digits}f}"
-    return text.replace(".", ",") if language == "es" else text
+    return translation(language).decimal(value, digits)
 
 
 def cost_sentence(cost: float, language: Language) -> str:
     """The cost of interpretability in words: which model ranks better, and by how much ROC AUC."""
+    texts = translation(language)
     if abs(cost) < 0.0005:
-        return page_text("card_cost_none", language)
-    key = "card_cost_higher" if cost > 0 else "card_cost_lower"
-    return page_text(key, language, cost=decimal(abs(cost), 3, language))
+        return texts.gettext(
+            "Cost of interpretability: none to speak of (both models have the same ROC AUC, within 0.001)."
+        )
+    shown = decimal(abs(cost), 3, language)
+    if cost > 0:
+        return texts.gettext(
+            "Cost of interpretability: the unconstrained model ranks slightly better (ROC AUC {cost} "
+            "higher).",
+            cost=shown,
+        )
+    return texts.gettext(
+        "Cost of interpretability: none; the interpretable model ranks better (ROC AUC {cost} higher than "
+        "the unconstrained model's).",
+        cost=shown,
+    )
 
 
 def horizon(days: int, language: Language) -> str:
     """The label horizon in words: whole months when it is close to them, else days."""
+    texts = translation(language)
     months = round(days / 30.4375)
     if months >= 1 and abs(months * 30.4375 - days) <= 3:
-        return page_text("horizon_months", language, months=months)
-    return page_text("horizon_days", language, days=days)
+        return texts.ngettext(
+            "within the next month", "within the next {months} months", months, months=months
+        )
+    return texts.ngettext("within the next day", "within the next {days} days", days, days=days)
 
 
 @dataclass(frozen=True)
@@ -173,23 +211,27 @@ def trend_chart(points: Sequence[HistoryPoint], tiers: Tiers | None, language: L
             x=round(CHART_LEFT + (step * index if len(points) > 1 else plot_width / 2), 2),
             y=y_of(point.probability),
             date=point.snapshot.as_of.isoformat(),
-            value=percent(point.probability),
+            value=percent(point.probability, language),
         )
         for index, point in enumerate(points)
     ]
-    summary = ", ".join(f"{point.date}: {point.value}" for point in laid)
+    texts = translation(language)
+    summary = ", ".join(
+        f"{texts.date(point.snapshot.as_of, 'medium')}: {shown.value}"
+        for point, shown in zip(points, laid, strict=True)
+    )
     return TrendChart(
         width=CHART_WIDTH,
         height=CHART_HEIGHT,
         points=laid,
         polyline=" ".join(f"{point.x},{point.y}" for point in laid),
         thresholds=[(tier, y_of(value)) for tier, value in cutoffs if value <= top],
-        top_label=percent(top),
+        top_label=percent(top, language),
         top_y=y_of(top),
         baseline_y=y_of(0.0),
         left=CHART_LEFT,
         right=CHART_WIDTH - CHART_RIGHT,
-        label=page_text("trend_chart_label", language, points=summary),
+        label=texts.gettext("Estimated probability by snapshot date: {points}", points=summary),
     )
 
 
@@ -202,28 +244,34 @@ def change_since(
     """What changed for one young person between the two latest snapshots, in words."""
     if latest is None:
         return ""
+    texts = translation(language)
     by_snapshot = {point.snapshot.id: point for point in points}
     now = by_snapshot.get(latest.id)
     if now is None:
-        return page_text("change_absent", language)
+        return texts.gettext("Not in the latest snapshot")
     if previous is None:
-        return page_text("change_first", language)
+        return texts.gettext("First snapshot")
     before = by_snapshot.get(previous.id)
     if before is None:
-        return page_text("change_new", language)
+        return texts.gettext("New in the latest snapshot")
     if now.tier != before.tier:
-        key = "change_tier_up" if TIER_ORDER[now.tier] > TIER_ORDER[before.tier] else "change_tier_down"
-        return page_text(
-            key,
-            language,
-            before=page_text(f"tier_{before.tier}", language),
-            after=page_text(f"tier_{now.tier}", language),
-        )
+        tiers = {
+            "before": label_of("tier", before.tier, language),
+            "after": label_of("tier", now.tier, language),
+        }
+        if TIER_ORDER[now.tier] > TIER_ORDER[before.tier]:
+            return texts.gettext("Rose from {before} to {after}", **tiers)
+        return texts.gettext("Fell from {before} to {after}", **tiers)
     points_moved = round(100 * (now.probability - before.probability))
     if points_moved == 0:
-        return page_text("change_none", language)
-    key = "change_up" if points_moved > 0 else "change_down"
-    return page_text(key, language, points=abs(points_moved))
+        return texts.gettext("No change")
+    if points_moved > 0:
+        return texts.ngettext(
+            "Same tier; +{points} point", "Same tier; +{points} points", points_moved, points=points_moved
+        )
+    return texts.ngettext(
+        "Same tier; −{points} point", "Same tier; −{points} points", -points_moved, points=-points_moved
+    )
 
 
 def _nice_ceiling(value: float) -> float:

@@ -1,4 +1,4 @@
-"""Reload the served model (data scientist): the new champion fully loaded and verified, then swapped in."""
+"""Reload the served model (data scientist): the new champion loaded, verified, published, swapped in."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from fastapi import APIRouter
 
 from previ.errors import PreviError
 from service.deps import DataScientistGuard
-from service.routes.scores import REFUSALS
-from service.schemas import ErrorOut, ReloadOut
-from service.texts import text
+from service.responses import refusals
+from service.schemas import ReloadOut
+from service.texts import MODEL_REFUSED, text
 
 router = APIRouter(tags=["admin"])
 
@@ -17,21 +17,22 @@ router = APIRouter(tags=["admin"])
     "/v1/admin/reload",
     response_model=ReloadOut,
     summary="Load the registry's champion again and swap it in (data scientist)",
-    responses={
-        **REFUSALS,
-        409: {"model": ErrorOut, "description": "The new model was refused; the old one stays."},
-    },
+    operation_id="reload",
+    responses=refusals({409: "The new model was refused; the old one stays."}),
 )
 def reload_model(guard: DataScientistGuard) -> ReloadOut:
-    """The same as sending SIGHUP to the process. Requests in flight finish on the model they started with."""
+    """Like SIGHUP: every worker follows within ``service.reload_poll_seconds``.
+
+    Requests in flight finish on the model they started with.
+    """
     try:
-        swap = guard.state.holder.reload()
+        swap = guard.state.follower.reload_champion()
     except PreviError as error:
         current = guard.state.holder.current
         version = current.version if current is not None else "-"
         guard.refuse(
             409,
-            text("model_refused", guard.language, version=version, reason=error.lines[0]),
+            text(MODEL_REFUSED, guard.language, version=version, reason=error.lines[0]),
             detail="model_refused",
         )
     guard.log(

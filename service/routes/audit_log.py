@@ -3,38 +3,56 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import BeforeValidator
 
 from service.audit_log import Outcome
 from service.deps import AuditorGuard
-from service.routes.scores import REFUSALS
+from service.responses import refusals
 from service.schemas import AuditEntryOut, AuditLogOut
 from service.tokens import Role
 
 router = APIRouter(tags=["audit"])
+
+# RFC 3339 (JSON Schema's date-time): a date, a time and a zone; pydantic alone also takes Unix times.
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+LARGEST_ID = 2**63 - 1  # ids are 64-bit integers in SQLite and PostgreSQL
+
+
+def _rfc3339(value: object) -> object:
+    if isinstance(value, str) and not RFC3339.fullmatch(value):
+        raise ValueError("must be a date-time with its zone, such as 2025-08-01T00:00:00Z")
+    return value
+
+
+DateTime = Annotated[dt.datetime, BeforeValidator(_rfc3339)]
 
 
 @router.get(
     "/v1/audit-log",
     response_model=AuditLogOut,
     summary="Read the audit log, newest first (auditor)",
-    responses=REFUSALS,
+    operation_id="audit_log",
+    responses=refusals(),
 )
 def audit_log(
     guard: AuditorGuard,
     since: Annotated[
-        dt.datetime | None, Query(description="From this time (ISO 8601; UTC if no zone).")
+        DateTime | None, Query(description="From this time (RFC 3339, with its zone: 2025-08-01T00:00:00Z).")
     ] = None,
-    until: Annotated[dt.datetime | None, Query(description="Before this time.")] = None,
+    until: Annotated[
+        DateTime | None, Query(description="Before this time (RFC 3339, with its zone).")
+    ] = None,
     role: Role | None = None,
     purpose: Annotated[str | None, Query(max_length=64)] = None,
     outcome: Outcome | None = None,
     youth_id: Annotated[
         str | None, Query(max_length=64, description="A youth id; the log is searched by its pseudonym.")
     ] = None,
-    before_id: Annotated[int | None, Query(ge=1)] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=LARGEST_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditLogOut:
     pseudonym = guard.state.pseudonymize(youth_id) if youth_id else None

@@ -6,9 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from service.deps import ProgramManagerGuard
-from service.routes.scores import REFUSALS
-from service.schemas import ErrorOut
-from service.texts import text
+from service.responses import refusals
+from service.texts import NO_AUDIT, text
 
 router = APIRouter(tags=["model"])
 
@@ -16,13 +15,16 @@ router = APIRouter(tags=["model"])
 @router.get(
     "/v1/fairness",
     summary="The champion's fairness audit (programme manager): JSON, or HTML with Accept: text/html",
+    operation_id="fairness",
     responses={
-        **REFUSALS,
+        **refusals({404: "The served model has no recorded audit."}),
         200: {
-            "content": {"application/json": {}, "text/html": {}},
-            "description": "audit.json or report.html",
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "text/html": {"schema": {"type": "string"}},
+            },
+            "description": "audit.json, or report.html with Accept: text/html",
         },
-        404: {"model": ErrorOut, "description": "The model has no recorded audit."},
     },
 )
 def fairness(request: Request, guard: ProgramManagerGuard) -> Response:
@@ -30,7 +32,7 @@ def fairness(request: Request, guard: ProgramManagerGuard) -> Response:
     wants_html = "text/html" in request.headers.get("accept", "")
     content = model.audit_report(guard.language) if wants_html else model.audit_json
     if content is None:
-        guard.refuse(404, text("no_audit", guard.language), model=model, detail="no_audit")
+        guard.refuse(404, text(NO_AUDIT, guard.language), model=model, detail="no_audit")
     guard.log("allowed", 200, model=model)
     if isinstance(content, str):
         return HTMLResponse(content)

@@ -6,12 +6,15 @@ from fastapi import APIRouter, HTTPException
 from starlette.concurrency import run_in_threadpool
 
 from service.deps import StateDep
+from service.responses import PUBLIC
 from service.schemas import ErrorOut, Health
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", response_model=Health, summary="The process is up")
+@router.get(
+    "/healthz", response_model=Health, summary="The process is up", operation_id="healthz", responses=PUBLIC
+)
 async def healthz() -> Health:
     return Health(status="ok")
 
@@ -20,8 +23,10 @@ async def healthz() -> Health:
     "/readyz",
     response_model=Health,
     summary="A verified model is loaded and the audit log takes writes: scores can be served",
+    operation_id="readyz",
     responses={
-        503: {"model": ErrorOut, "description": "No model loaded (yet, or it was refused), or no audit log."}
+        **PUBLIC,
+        503: {"model": ErrorOut, "description": "No model loaded (yet, or it was refused), or no audit log."},
     },
 )
 async def readyz(state: StateDep) -> Health:

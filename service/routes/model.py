@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from service.deps import AnyRoleGuard
-from service.routes.scores import REFUSALS
+from service.responses import refusals
 from service.schemas import ModelOut
 
 router = APIRouter(tags=["model"])
@@ -15,7 +15,8 @@ router = APIRouter(tags=["model"])
     "/v1/model",
     response_model=ModelOut,
     summary="The served model's version and card (any role)",
-    responses=REFUSALS,
+    operation_id="model",
+    responses=refusals(),
 )
 def model_card(guard: AnyRoleGuard) -> ModelOut:
     model = guard.model()

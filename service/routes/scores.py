@@ -4,25 +4,33 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-import pandas as pd
 from fastapi import APIRouter
 
 from service.allocation_store import places_for
 from service.deps import CaseworkerGuard, DataScientistGuard, Guard
 from service.model_store import LoadedModel
+from service.responses import refusals
 from service.results import Partial, enrolment_map, score_out
-from service.schemas import BatchScoreOut, BatchScoreRequest, ErrorOut, Person, ScoreOut, ScoreRequest
-from service.scoring import FeatureProblem, feature_problems, score_rows, unknown_features, values_row
+from service.schemas import BatchScoreOut, BatchScoreRequest, Person, ScoreOut, ScoreRequest
+from service.scoring import FeatureProblem, explained_scores, feature_problems, unknown_features, values_row
 
 router = APIRouter(tags=["scores"])
 
-REFUSALS: dict[int | str, dict[str, object]] = {
-    401: {"model": ErrorOut, "description": "No valid token."},
-    403: {"model": ErrorOut, "description": "Wrong role, or a punitive or unknown purpose (logged)."},
-    413: {"model": ErrorOut, "description": "Body over the size limit."},
-    422: {"model": ErrorOut, "description": "Invalid body: each problem names its field, never its value."},
-    503: {"model": ErrorOut, "description": "No model loaded, or the audit log cannot be written."},
+AFTER_A_SCORE = {
+    "RecordFeedback": {
+        "operationId": "record_feedback",
+        "description": "Record what was done about this score: the referral made or declined, or the tier "
+        "overridden (for a young person on the caller's caseload).",
+        "requestBody": {
+            "youth_id": "$response.body#/youth_id",
+            "model_version": "$response.body#/model_version",
+        },
+    },
+    "SnapshotScore": {
+        "operationId": "snapshot_score",
+        "description": "The same young person's score in the latest batch snapshot.",
+        "parameters": {"path.youth_id": "$response.body#/youth_id"},
+    },
 }
 
 
@@ -30,7 +38,8 @@ REFUSALS: dict[int | str, dict[str, object]] = {
     "/v1/scores",
     response_model=ScoreOut,
     summary="Score one young person from feature values (caseworker)",
-    responses=REFUSALS,
+    operation_id="score",
+    responses=refusals(links=AFTER_A_SCORE),
 )
 def score_one(body: ScoreRequest, guard: CaseworkerGuard) -> ScoreOut:
     """Probability, percentile and tier, with reasons, protective factors and referral suggestions.
@@ -52,7 +61,8 @@ def score_one(body: ScoreRequest, guard: CaseworkerGuard) -> ScoreOut:
     "/v1/scores:batch",
     response_model=BatchScoreOut,
     summary="Score many young people at once (data scientist)",
-    responses=REFUSALS,
+    operation_id="score_batch",
+    responses=refusals(),
 )
 def score_batch(body: BatchScoreRequest, guard: DataScientistGuard) -> BatchScoreOut:
     """The same scores as POST /v1/scores, in the order of ``items`` (at most 1,000)."""
@@ -85,33 +95,30 @@ def score_people(
         guard.invalid(problems, purpose=purpose, youth_ids=ids, model=model)
     scoring = model.scoring
     rows = [values_row(scoring, person.features, age=person.age) for person in people]
-    if scoring.categorical_levels:
-        values = pd.DataFrame(rows, columns=scoring.feature_names, dtype=object)
-    else:
-        values = pd.DataFrame(np.array(rows, dtype=np.float64), columns=scoring.feature_names)
     unknown = [
         unknown_features(scoring, person.features, person.unknown, age=person.age) for person in people
     ]
-    mask = np.array([[name in names for name in scoring.feature_names] for names in unknown], dtype=bool)
+    masks = [[name in listed for name in scoring.feature_names] for listed in map(set, unknown)]
     settings = guard.state.settings
     reference = guard.state.snapshots.reference_for(model.sha256)
-    scored = score_rows(scoring, values, reference=reference, unknown=mask.reshape(values.shape))
-    reasons = scored.reasons(guard.language, top=settings.top_reasons)
+    scores = explained_scores(
+        scoring, rows, masks, reference=reference, language=guard.language, top=settings.top_reasons
+    )
     places = places_for(guard.state.snapshots, ids)
     answers = [
         score_out(
             youth_id=person.youth_id,
             model_version=model.version,
-            probability=float(scored.probability[row]),
-            percentile=float(scored.percentile[row]),
-            reference=scored.reference,
-            tier=str(scored.tier[row]),
-            reasons=reasons.for_row(row),
+            probability=score.probability,
+            percentile=score.percentile,
+            reference=score.reference,
+            tier=score.tier,
+            reasons=score.reasons,
             partial=Partial(
-                low=float(scored.low[row]),
-                high=float(scored.high[row]),
-                unknown=tuple(unknown[row]),
-                most_informative=scored.most_informative[row],
+                low=score.low,
+                high=score.high,
+                unknown=tuple(names),
+                most_informative=score.most_informative,
                 tiers=scoring.tiers,
                 registry=scoring.registry,
             ),
@@ -123,7 +130,7 @@ def score_people(
             max_referrals=settings.max_referrals,
             places=places.get(person.youth_id),
         )
-        for row, person in enumerate(people)
+        for person, score, names in zip(people, scores, unknown, strict=True)
     ]
     guard.log("allowed", 200, purpose=purpose, youth_ids=ids, model=model)
     return answers

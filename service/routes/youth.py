@@ -9,10 +9,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from service.allocation_store import places_for
 from service.deps import OUT_OF_CASELOAD, CaseworkerGuard
+from service.responses import refusals
 from service.results import score_out
-from service.routes.scores import REFUSALS
-from service.schemas import ErrorOut, ScoreOut
-from service.texts import text
+from service.schemas import ScoreOut
+from service.texts import NO_SNAPSHOT, NOT_IN_SNAPSHOT, text
 
 router = APIRouter(tags=["scores"])
 
@@ -34,7 +34,17 @@ JustificationQuery = Annotated[
     "/v1/youth/{youth_id}/score",
     response_model=ScoreOut,
     summary="A young person's score from the latest batch snapshot (caseworker, own caseload)",
-    responses={**REFUSALS, 404: {"model": ErrorOut, "description": "No snapshot, or not in the latest one."}},
+    operation_id="snapshot_score",
+    responses=refusals(
+        {404: "No snapshot yet, or the young person is not in the latest one."},
+        links={
+            "RecordFeedback": {
+                "operationId": "record_feedback",
+                "description": "Record what was done about this score.",
+                "requestBody": {"youth_id": "$response.body#/youth_id"},
+            }
+        },
+    ),
 )
 def snapshot_score(
     youth_id: YouthPath,
@@ -59,16 +69,16 @@ def snapshot_score(
     except SQLAlchemyError:
         guard.refuse(
             503,
-            text("no_snapshot", guard.language),
+            text(NO_SNAPSHOT, guard.language),
             purpose=purpose,
             youth_ids=ids,
             detail="snapshots_unreadable",
         )
     if snapshot is None or person is None:
         message = (
-            text("no_snapshot", guard.language)
+            text(NO_SNAPSHOT, guard.language)
             if snapshot is None
-            else text("not_in_snapshot", guard.language, as_of=snapshot.as_of)
+            else text(NOT_IN_SNAPSHOT, guard.language, as_of=snapshot.as_of)
         )
         version = snapshot.model_version if snapshot else None
         guard.log(

@@ -55,7 +55,12 @@ def test_evaluate_bundle_writes_json_reports_and_an_mlflow_run(
     assert low < served["relative_risk_reduction"]["value"] < high
     assert served["naive_relative_risk_reduction"] < low  # the served have more need
     assert served["balance_max_smd"]["after"] < served["balance_max_smd"]["before"]
-    assert set(served["groups"]["municipality"]["groups"]) <= set(truth["municipalities"])
+    by_place = served["groups"]["municipality"]
+    assert set(by_place["groups"]) <= set(truth["municipalities"]) and len(by_place["groups"]) >= 2
+    pooled = by_place["pooled_risk_difference"]
+    assert pooled["ci"][0] < pooled["value"] < pooled["ci"][1]
+    assert 0.0 <= by_place["heterogeneity"]["p_value"] <= 1.0
+    assert by_place["heterogeneity"]["df"] == len(by_place["groups"]) - 1
     for language, word in (("es", "¿Funciona?"), ("en", "Does it work?")):
         assert word in (out / f"evaluation_{language}.html").read_text()
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")

@@ -10,7 +10,6 @@ import pytest
 
 from fairness_audits import AuditResult, Threshold, TopK, audit, write_report
 from fairness_audits.report import LANGUAGE_UNKNOWN, render_html
-from fairness_audits.texts import TEXTS
 from previ.errors import PreviError
 from tests.fairness_audits.factories import synthetic_table
 
@@ -47,14 +46,15 @@ def test_report_is_spanish_by_default_with_the_plain_language_summary(result: Au
     calibration = result.group("municipality", "Sur").metrics["calibration_in_the_large"]
     low, high = calibration.ci
     assert (
-        f"En municipality = Sur, por cada 100 casos de necesidad que el modelo predice se observan "
+        f"En municipio = Sur, por cada 100 casos de necesidad que el modelo predice se observan "
         f"{_whole(calibration.value)} (IC 95%: {_whole(low)}-{_whole(high)})."
     ) in html
     sur, norte = (result.group("municipality", value).metrics["tpr"] for value in ("Sur", "Norte"))
+    percent = "\u00a0%"  # Spanish writes a (non-breaking) space before the percent sign
     assert (
-        f"Por municipality, el modelo identifica entre el {_whole(sur.value)}% "
-        f"({_whole(sur.ci[0])}-{_whole(sur.ci[1])}%) de quienes necesitaban apoyo en Sur y el "
-        f"{_whole(norte.value)}% ({_whole(norte.ci[0])}-{_whole(norte.ci[1])}%) en Norte."
+        f"Por municipio, el modelo identifica entre el {_whole(sur.value)}{percent} "
+        f"({_whole(sur.ci[0])}-{_whole(sur.ci[1])}{percent}) de quienes necesitaban apoyo en Sur y el "
+        f"{_whole(norte.value)}{percent} ({_whole(norte.ci[0])}-{_whole(norte.ci[1])}{percent}) en Norte."
     ) in html
     assert "Verificación de equidad: no aprobada" in html
     assert "datos insuficientes" in html
@@ -133,18 +133,3 @@ def test_failed_report_leaves_nothing_behind(result: AuditResult, tmp_path: Path
     with pytest.raises(RuntimeError):
         write_report(result, tmp_path / "audit")
     assert list(tmp_path.iterdir()) == []
-
-
-def test_both_languages_have_the_same_texts() -> None:
-    assert set(TEXTS["es"]) == set(TEXTS["en"])
-    for key in TEXTS["es"]:
-        assert sorted(re.findall(r"{(\w+)}", TEXTS["es"][key])) == sorted(
-            re.findall(r"{(\w+)}", TEXTS["en"][key])
-        )
-
-
-@pytest.mark.parametrize("lang", ["es", "en"])
-def test_texts_speak_of_support_needs_never_of_dangerous_people(lang: str) -> None:
-    words = " ".join(TEXTS[lang].values()).lower()  # type: ignore[index]
-    for forbidden in ("peligros", "criminal", "delincuen", "dangerous", "offender", "riesgoso"):
-        assert forbidden not in words

@@ -240,10 +240,11 @@ def test_registry_has_thirty_meaningful_features_with_texts() -> None:
     assert len(FEATURES) >= 30
     assert len({feature.name for feature in FEATURES}) == len(FEATURES)
     for feature in FEATURES:
-        for template in (feature.reason_es, feature.reason_en):
-            forms = (template.one, template.other) if isinstance(template, Plural) else (template,)
-            assert all("{value}" in form for form in forms)
-        assert feature.description_es and feature.description_en
+        template = feature.reason_text
+        forms = (template.one, template.other) if isinstance(template, Plural) else (template,)
+        assert all("{value}" in form for form in forms)
+        assert feature.description("es") and feature.description("en")
+        assert feature.description("es") != feature.description("en")  # the Spanish catalog translates it
         assert feature.kind in ("need", "history", "context")
     kinds = {feature.name: feature.kind for feature in FEATURES}
     assert kinds["age"] == "context" and kinds["unexcused_absences_90d"] == "need"

@@ -24,7 +24,7 @@ def test_dictionary_lists_every_feature_in_both_languages() -> None:
     text = data_dictionary_markdown()
     for feature in FEATURES:
         assert text.count(f"| {feature.name} |") == 2
-        assert feature.description_es in text and feature.description_en in text
+        assert feature.description("es") in text and feature.description("en") in text
 
 
 def test_features_list_prints_the_registry_in_the_chosen_language() -> None:

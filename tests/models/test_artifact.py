@@ -274,13 +274,13 @@ def test_declarations_come_from_the_artifact_not_from_todays_registry(
     folder = tmp_path / "scoring_model"
     saved = {
         name: replace(
-            FEATURES_BY_NAME[name], reason_en=f"As saved: {name} {{value}}", referral_tags=("tutoring",)
+            FEATURES_BY_NAME[name], reason_text=f"As saved: {name} {{value}}", referral_tags=("tutoring",)
         )
         for name in NUMERIC
     }
     save(folder, "glassbox", declarations=saved)
     changed = {
-        name: replace(feature, reason_en="Changed since") for name, feature in FEATURES_BY_NAME.items()
+        name: replace(feature, reason_text="Changed since") for name, feature in FEATURES_BY_NAME.items()
     }
     monkeypatch.setattr(models.artifact, "FEATURES_BY_NAME", changed)
     monkeypatch.setattr("features.registry.FEATURES_BY_NAME", changed)
@@ -295,7 +295,7 @@ def test_by_default_the_registrys_declarations_at_saving_are_frozen(tmp_path: Pa
     save(folder, "lightgbm")
     stored = json.loads((folder / SCORING_FILE).read_text(encoding="utf-8"))["declarations"]
     assert sorted(stored) == sorted(NUMERIC)
-    assert stored["age"]["description_es"] == FEATURES_BY_NAME["age"].description_es
+    assert stored["age"]["description_text"] == FEATURES_BY_NAME["age"].description_text
     assert load_artifact(folder).registry == {name: FEATURES_BY_NAME[name] for name in NUMERIC}
 
 
@@ -309,6 +309,31 @@ def test_a_declaration_this_code_cannot_read_is_refused_naming_the_feature(tmp_p
     write_manifest(folder)
     with pytest.raises(PreviError, match="declares feature age in a form this previ does not read"):
         load_artifact(folder)
+
+
+def test_declarations_saved_with_both_languages_load_with_their_english_as_the_message(
+    tmp_path: Path,
+) -> None:
+    # an artifact written before the catalogs: reason_es/reason_en, description_es/description_en
+    folder = tmp_path / "scoring_model"
+    save(folder, "glassbox")
+    path = folder / SCORING_FILE
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    age = payload["declarations"]["age"]
+    age.pop("description_text"), age.pop("reason_text"), age.pop("missing_text")
+    age |= {
+        "description_es": "Edad en años cumplidos",
+        "description_en": "Age in whole years",
+        "reason_es": {"plural": {"one": "{value} año de edad", "other": "{value} años de edad"}},
+        "reason_en": {"plural": {"one": "{value} year old", "other": "{value} years old"}},
+        "missing_es": None,
+        "missing_en": None,
+    }
+    path.write_text(json.dumps(payload), encoding="utf-8")
+    write_manifest(folder)
+    loaded = load_artifact(folder).registry["age"]
+    assert loaded == FEATURES_BY_NAME["age"]
+    assert loaded.reason(1.0, "es") == "1 año de edad" and loaded.reason(15.0, "en") == "15 years old"
 
 
 def test_saving_into_a_folder_with_other_files_is_refused(tmp_path: Path) -> None:

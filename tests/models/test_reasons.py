@@ -73,7 +73,7 @@ def test_reasons_carry_the_registry_sentence_with_the_value_in_spanish_by_defaul
         referral_tags=("school_reengagement", "family_support"),
     )
     protective = reason_codes(two_people()).for_row(0).protective[0]
-    assert protective.sentence == "Asistencia del 62% en los últimos 90 días"
+    assert protective.sentence == "Asistencia del 62\u00a0% en los últimos 90 días"  # the locale's percent
 
 
 def test_reasons_in_english_use_the_english_sentences() -> None:

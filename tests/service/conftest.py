@@ -1,13 +1,15 @@
-"""Session fixtures of the service tests: one trained registry, one running service."""
+"""Session fixtures of the service tests: one trained registry, one running service per database backend."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.databases import BACKENDS, postgres_schema
 from tests.service.factories import Registry, RunningService, build_registry, running_service
 
 
@@ -20,9 +22,16 @@ def registry(synthetic_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -
     return build_registry(shared / "service-registry", synthetic_bundle)
 
 
-@pytest.fixture(scope="session")
-def service(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
-    """The champion (previ-risk v1) served on loopback; tests must not move its alias."""
+@pytest.fixture(scope="session", params=BACKENDS)
+def service(
+    request: pytest.FixtureRequest, registry: Registry, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningService]:
+    """The champion (previ-risk v1) served on loopback, over SQLite files or one PostgreSQL schema.
+
+    Tests must not move its alias. Tests whose subject is not the stores pin it to
+    SQLite: ``pytest.mark.parametrize("service", ["sqlite"], indirect=True)``.
+    """
     folder = tmp_path_factory.mktemp("service")
-    with running_service(registry.config(), folder) as running:
-        yield running
+    with contextlib.ExitStack() as stack:
+        database = stack.enter_context(postgres_schema()) if request.param == "postgresql" else None
+        yield stack.enter_context(running_service(registry.config(), folder, database=database))

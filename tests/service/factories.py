@@ -42,7 +42,7 @@ from previ.config import PreviConfig, parse_config
 from service.main import create_app
 from service.settings import ServiceSettings
 from service.state import ServiceState
-from service.tokens import ROLES, Role, TokenStore
+from service.tokens import ROLES, Role, token_store
 
 MAIN_MODEL = "previ-risk"
 
@@ -262,32 +262,44 @@ class RunningService:
         return httpx.Client(base_url=self.url, headers={**auth, **headers}, timeout=30)
 
 
-def service_settings(folder: Path, **overrides: Any) -> ServiceSettings:
-    """Settings whose every file lives in ``folder``."""
+def service_settings(folder: Path, database: str | None = None, **overrides: Any) -> ServiceSettings:
+    """Settings whose every file lives in ``folder``; ``database``: one URL for every store (else SQLite)."""
     values: dict[str, Any] = {
         "tokens_file": folder / "tokens.json",
         "pseudonym_key_file": folder / "pseudonym.key",
-        "audit_url": f"sqlite:///{folder / 'audit.db'}",
+        "audit_url": database or f"sqlite:///{folder / 'audit.db'}",
+        "snapshot_url": database,
         "audit_fsync": False,
         "snapshot_dir": folder / "snapshots",
         "audit_key_file": folder / "audit.key",
         "session_key_file": folder / "session.key",
-        # Tests send thousands of requests from one address; the limits have their own tests.
+        # Tests send thousands of requests from one address; the limits (and their SQL counts, on
+        # both backends) have their own tests in test_security.py.
         "rate_limit_api": "100000/minute",
         "rate_limit_login": "100000/minute",
+        "rate_limit_storage": "memory://",
     }
     return ServiceSettings(**{**values, **overrides})
 
 
 @contextlib.contextmanager
 def running_service(
-    config: PreviConfig, folder: Path, *, wait_ready: bool = True, **overrides: Any
+    config: PreviConfig,
+    folder: Path,
+    *,
+    database: str | None = None,
+    wait_ready: bool = True,
+    **overrides: Any,
 ) -> Iterator[RunningService]:
-    """uvicorn on a free loopback port in a thread; stopped (and joined) on exit."""
+    """uvicorn on a free loopback port in a thread; stopped (and joined) on exit.
+
+    ``database``: the URL of every store (a PostgreSQL schema); default SQLite files in ``folder``.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    settings = service_settings(folder, **overrides)
-    store = TokenStore(settings.tokens_file)
+    settings = service_settings(folder, database, **overrides)
+    store = token_store(settings)
     tokens = {role: store.add(role=role, name=f"test-{role}")[1] for role in ROLES}
+    store.engine.dispose()
     app = create_app(config, settings=settings)
     # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say so (else 40 ms ACK stalls)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -355,3 +367,43 @@ def expected_probability(model: ScoringModel, body: dict[str, Any]) -> float:
     """What the artifact's own (pandas) path gives for a request body."""
     frame = pd.DataFrame([{name: body["features"].get(name) for name in model.feature_names}], dtype=float)
     return float(model.probability(frame)[0])
+
+
+def refuse_audit_rows(engine: Any) -> None:
+    """A trigger that makes every insert into the audit log fail.
+
+    It breaks audit writes alone, on SQLite and PostgreSQL alike, while every other
+    table (tokens, caseloads) still reads and writes: what a full or failing log
+    looks like to the service. :func:`allow_audit_rows` removes it.
+    """
+    from sqlalchemy import text
+
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                text(
+                    "CREATE FUNCTION refuse_audit_row() RETURNS trigger AS $$ "
+                    "BEGIN RAISE EXCEPTION 'refused'; END $$ LANGUAGE plpgsql"
+                )
+            )
+            trigger = "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW"
+            connection.execute(text(f"{trigger} EXECUTE FUNCTION refuse_audit_row()"))
+        else:
+            connection.execute(
+                text(
+                    "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log "
+                    "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+                )
+            )
+
+
+def allow_audit_rows(engine: Any) -> None:
+    """Remove the trigger of :func:`refuse_audit_rows`."""
+    from sqlalchemy import text
+
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("DROP TRIGGER refuse_audit ON audit_log"))
+            connection.execute(text("DROP FUNCTION refuse_audit_row()"))
+        else:
+            connection.execute(text("DROP TRIGGER refuse_audit"))

@@ -9,9 +9,11 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import func, select
 
 from previ.errors import PreviError
 from service.allocation import FIT_WEIGHT, allocate, priority
+from service.allocation_store import allocations_table
 from service.catalog import Catalog
 
 
@@ -148,6 +150,52 @@ def test_a_policy_changes_the_order_through_the_priority_alone() -> None:
     assert offered(allocate(scores, why, NO_ENROLMENTS, the_catalog, need=need)) == {("B", "tutoring")}
 
 
+def test_a_declined_place_goes_to_the_next_in_line_and_the_cycles_offers_stand() -> None:
+    the_catalog = catalog({"id": "tutoring", "referral_tags": ["tutoring"], "capacity": 2})
+    scores = people(("A", 0.9), ("B", 0.8), ("C", 0.7), ("D", 0.6))
+    why = reasons(*[(youth, "tutoring", 0.3) for youth in "ABCD"])
+    first = allocate(scores, why, NO_ENROLMENTS, the_catalog)
+    assert offered(first) == {("A", "tutoring"), ("B", "tutoring")}
+    # A declines; allocated again with the cycle's decisions, B's offer stands and C (next in line) gets A's
+    again = allocate(
+        scores, why, NO_ENROLMENTS, the_catalog, held=offered(first), declined={("A", "tutoring")}
+    )
+    assert offered(again) == {("B", "tutoring"), ("C", "tutoring")}
+    rows = again.offers.set_index("youth_id")
+    assert rows.loc["A", "status"] == "declined" and rows.loc["D", ["status", "position"]].tolist() == [
+        "waiting",
+        1,
+    ]
+    assert again.places.set_index("program").loc["tutoring", ["offered", "waiting"]].tolist() == [2, 1]
+    # a standing offer is kept even against a newcomer of higher need; a withdrawn entry leaves the list
+    newcomer = pd.concat([scores, people(("E", 0.99))], ignore_index=True)
+    why = pd.concat([why, reasons(("E", "tutoring", 0.3))], ignore_index=True)
+    later = allocate(
+        newcomer,
+        why,
+        NO_ENROLMENTS,
+        the_catalog,
+        held=offered(again),
+        declined={("A", "tutoring")},
+        withdrawn={("D", "tutoring")},
+    )
+    assert offered(later) == {("B", "tutoring"), ("C", "tutoring")}
+    statuses = later.offers.set_index("youth_id")["status"].to_dict()
+    assert statuses == {"A": "declined", "B": "offered", "C": "offered", "D": "withdrawn", "E": "waiting"}
+
+
+def test_a_held_offer_gives_way_when_its_place_is_gone_or_the_young_person_enrolled() -> None:
+    the_catalog = catalog({"id": "tutoring", "referral_tags": ["tutoring"], "capacity": 2})
+    scores = people(("A", 0.9), ("B", 0.8), ("C", 0.7))
+    why = reasons(*[(youth, "tutoring", 0.3) for youth in "ABC"])
+    held = {("A", "tutoring"), ("B", "tutoring")}
+    enrolled = pd.DataFrame({"youth_id": ["A"], "program": ["tutoring"], "status": ["active"]})
+    result = allocate(scores, why, enrolled, the_catalog, held=held)
+    # A took the place up (active now): one place left, B keeps it, C waits
+    assert offered(result) == {("B", "tutoring")}
+    assert result.places.set_index("program").loc["tutoring", ["enrolled", "open"]].tolist() == [1, 1]
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     n=st.integers(1, 25),
@@ -194,3 +242,107 @@ def test_random_cases_respect_every_limit_and_beat_or_match_greedy(
             need.reindex(offers["youth_id"]).sum()
             >= sum(need[y] for y, _ in chosen) - len(chosen) * FIT_WEIGHT
         )
+    # declines free places: allocated again, the cycle's other offers stand, no declined pair comes back,
+    # every limit still holds and no place a decline freed stays empty while someone eligible waits for it
+    given = set(zip(offers["youth_id"], offers["program"], strict=True))
+    turned_down = {pair for pair in sorted(given) if rng.random() < 0.4}
+    after = allocate(
+        scores, why, NO_ENROLMENTS, the_catalog, per_person=per_person, held=given, declined=turned_down
+    )
+    now = after.offers[after.offers["status"] == "offered"]
+    pairs = set(zip(now["youth_id"], now["program"], strict=True))
+    assert given - turned_down <= pairs and not pairs & turned_down
+    counts = now.groupby("program").size().reindex([f"p{i}" for i in range(len(capacities))]).fillna(0)
+    assert (counts <= capacities).all() and (now.groupby("youth_id").size() <= per_person).all()
+    waiting = after.offers[after.offers["status"] == "waiting"]
+    for program, queue in waiting.groupby("program"):
+        assert counts[program] == capacities[int(str(program)[1:])], "a freed place stayed empty"
+        assert queue["position"].tolist() == list(range(1, len(queue) + 1))
+
+
+def test_an_allocation_is_stored_replaced_whole_and_read_back(store_url: str) -> None:
+    """The allocation tables (SQLite, PostgreSQL): a re-run of a cycle replaces it; reads see the latest."""
+    from service.allocation_store import latest_cycle, place_of, places_for, write_allocation
+    from service.snapshots import SnapshotStore
+
+    scores = people(("Y1", 0.9), ("Y2", 0.8), ("Y3", 0.7))
+    raising = reasons(("Y1", "mentoring", 1.0), ("Y2", "mentoring", 1.0), ("Y3", "mentoring", 1.0))
+    result = allocate(
+        scores, raising, NO_ENROLMENTS, catalog({"id": "mentoria", "referral_tags": ["mentoring"]})
+    )
+    store = SnapshotStore(store_url)
+    assert latest_cycle(store) is None and place_of(store, "Y1") == [] and places_for(store, ["Y1"]) == {}
+    for _ in range(2):  # the second run of the cycle replaces the first
+        write_allocation(store, cycle="2026-1", snapshot_id=1, offers=result.offers, places=result.places)
+    cycle = latest_cycle(store)
+    assert cycle is not None and cycle.cycle == "2026-1"
+    assert [(place.program, place.status, place.position) for place in place_of(store, "Y1")] == [
+        ("mentoria", "offered", 0)
+    ]
+    assert [place.status for place in place_of(store, "Y3")] == ["waiting"]
+    standing = places_for(store, ["Y1", "Y2", "Y3"])
+    assert standing["Y2"].unoffered == {"mentoria": 0} and set(standing["Y2"].mine) == {"mentoria"}
+    with store.engine.connect() as connection:
+        rows = connection.execute(select(func.count()).select_from(allocations_table)).scalar_one()
+    assert rows == len(result.offers) == 3
+    store.engine.dispose()
+
+
+def test_a_lottery_band_draws_lots_around_the_cut_off_and_logs_the_draws() -> None:
+    from previ.config import LotteryBandConfig
+
+    the_catalog = catalog({"id": "tutoring", "referral_tags": ["tutoring"], "capacity": 8})
+    ids = [f"Y{i:02d}" for i in range(20)]
+    scores = people(*[(youth, 0.9 - 0.01 * i) for i, youth in enumerate(ids)])
+    why = reasons(*[(youth, "tutoring", 1.0) for youth in ids])
+    band = LotteryBandConfig(width=0.25, seed=3)  # 8 places: 6 sure, ranks 7-10 draw lots for 2
+    result = allocate(scores, why, NO_ENROLMENTS, the_catalog, lottery=band)
+    offers = result.offers.set_index("youth_id")
+    won = {youth for youth, _ in offered(result)}
+    assert set(ids[:6]) <= won and not won & set(ids[10:]) and len(won & set(ids[6:10])) == 2
+    draws = offers["lottery_draw"]
+    assert draws[ids[6:10]].notna().all() and draws.drop(ids[6:10]).isna().all()
+    assert (offers["lottery_seed"] == 3).all()
+    in_band = draws[ids[6:10]]
+    assert set(in_band.nlargest(2).index) == won & set(ids[6:10])  # the highest draws win
+    again = allocate(scores, why, NO_ENROLMENTS, the_catalog, lottery=band)
+    assert offered(again) == offered(result)  # the seed (and the cycle's name) replay the draws
+    cycles = [
+        allocate(scores, why, NO_ENROLMENTS, the_catalog, lottery=band, cycle=f"2026-{m:02d}")
+        for m in range(1, 9)
+    ]
+    assert len({tuple(sorted(offered(each))) for each in cycles}) > 1  # each cycle draws afresh
+    assert offered(allocate(scores, why, NO_ENROLMENTS, the_catalog)) == {(y, "tutoring") for y in ids[:8]}
+
+
+def test_a_release_passes_the_place_to_the_first_waiting_and_never_offers_one_place_twice(
+    store_url: str,
+) -> None:
+    """SQLite and PostgreSQL: declines at once from two threads, one young person waiting, two places."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from service.allocation_store import cycle_places, place_of, release_place, write_allocation
+    from service.snapshots import SnapshotStore
+
+    scores = people(("Y1", 0.9), ("Y2", 0.8), ("Y3", 0.7), ("Y4", 0.6))
+    raising = reasons(*[(youth, "mentoring", 1.0) for youth in ("Y1", "Y2", "Y3", "Y4")])
+    the_catalog = catalog({"id": "mentoria", "referral_tags": ["mentoring"], "capacity": 2})
+    result = allocate(scores, raising, NO_ENROLMENTS, the_catalog)
+    assert offered(result) == {("Y1", "mentoria"), ("Y2", "mentoria")}
+    store = SnapshotStore(store_url)
+    try:
+        write_allocation(store, cycle="2026-1", snapshot_id=1, offers=result.offers, places=result.places)
+        assert release_place(store, "Y4", "mentoria") is not None  # Y4 leaves the waiting list: Y3 is next
+        assert [(p.status, p.position) for p in place_of(store, "Y3")] == [("waiting", 1)]
+        with ThreadPoolExecutor(2) as pool:
+            releases = list(pool.map(lambda youth: release_place(store, youth, "mentoria"), ["Y1", "Y2"]))
+        assert sorted(release.status for release in releases if release) == ["declined", "declined"]
+        assert [release.offered_to for release in releases if release and release.offered_to] == ["Y3"]
+        statuses = {youth: [p.status for p in place_of(store, youth)] for youth in ("Y1", "Y2", "Y3", "Y4")}
+        assert statuses == {"Y1": ["declined"], "Y2": ["declined"], "Y3": ["offered"], "Y4": ["withdrawn"]}
+        places = cycle_places(store, "2026-1").set_index("program").loc["mentoria"]
+        assert (places["offered"], places["waiting"]) == (1, 0)  # one place passed on, one open again
+        assert release_place(store, "Y1", "mentoria") is None  # a repeated decline changes nothing
+        assert release_place(store, "Y9", "mentoria") is None
+    finally:
+        store.engine.dispose()

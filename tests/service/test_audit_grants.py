@@ -9,12 +9,14 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
 
+from previ.errors import PreviError
 from service.audit_chain import verify_chain
 from service.audit_log import Access, AuditLog, grant_service_role
 from service.database import make_engine
 from service.pseudonym import Pseudonym
+from service.tokens import TokenStore
+from tests.databases import postgres_schema
 
-psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed: pip install 'psycopg[binary]'")
 SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 KEY = b"k" * 32
 
@@ -22,13 +24,13 @@ KEY = b"k" * 32
 @pytest.fixture
 def database() -> Iterator[tuple[str, str]]:
     """A fresh database and a login role for the service, dropped afterwards."""
+    import psycopg
+
+    with postgres_schema():  # fails (or skips, when opted out) with the reason when no server answers
+        pass
     suffix = secrets.token_hex(4)
     name, role = f"previ_issue12_{suffix}", f"previ_issue12_svc_{suffix}"
-    try:
-        admin = psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True)
-    except psycopg.OperationalError as error:
-        pytest.skip(f"no PostgreSQL at 127.0.0.1:5432 ({error})")
-    with admin:
+    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {name}")
         admin.execute(f"CREATE ROLE {role} LOGIN")
         try:
@@ -50,6 +52,10 @@ def test_the_service_role_may_insert_audit_rows_but_never_edit_them(
         log.record(access, [Pseudonym(f"p{index}")])
     assert log.writable()
     assert verify_chain(log, KEY).intact and verify_chain(log, KEY).rows == 3
+    _, token = TokenStore(owner).add(role="caseworker", name="ana")  # the owner issues tokens ...
+    assert TokenStore(log.engine).authenticate(token) is not None  # ... the service only reads them
+    with pytest.raises(PreviError, match="cannot be read or written"):
+        TokenStore(log.engine).add(role="auditor", name="mallory")
     for statement in (
         "UPDATE audit_log SET outcome = 'refused' WHERE id = 2",
         "DELETE FROM audit_log WHERE id = 2",

@@ -146,7 +146,7 @@ def test_an_unwritable_audit_store_is_503_and_the_process_lives_and_nothing_leak
         if path != tmp_path and path.name != "previ.yaml" and stat.S_IMODE(path.stat().st_mode) & 0o077
     ]
     assert not exposed, exposed
-    assert {"audit.db", "audit.key", "pseudonym.key", "session.key", "tokens.json"} <= {
+    assert {"audit.db", "audit-rates.db", "audit.key", "pseudonym.key", "session.key"} <= {
         path.name for path in tmp_path.iterdir()
     }
 

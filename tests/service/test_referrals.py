@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from models.reasons import Reason
 from service.catalog import Catalog, load_catalog
-from service.referrals import suggest_referrals
+from service.referrals import EnrolmentStatus, suggest_referrals
 
 
 def _reason(feature: str, contribution: float, *tags: str) -> Reason:
@@ -79,3 +82,44 @@ def test_the_default_catalog_answers_every_registry_tag() -> None:
     catalog = load_catalog()
     covered = {tag for programme in catalog.programs for tag in programme.referral_tags}
     assert covered == set(REFERRAL_TAGS)
+
+
+TAGS = ("tutoring", "school_reengagement", "family_support", "restorative_mediation", "mentoring")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    reasons=st.lists(
+        st.builds(
+            _reason,
+            st.sampled_from(["a", "b", "c", "d"]),
+            st.floats(min_value=-1.0, max_value=1.0, allow_nan=False),
+            *(st.sampled_from(TAGS) for _ in range(2)),
+        ),
+        max_size=6,
+    ),
+    age=st.integers(min_value=10, max_value=20),
+    municipality=st.sampled_from(["Cuautempan", "Tlalpan"]),
+    enrolled=st.dictionaries(
+        st.sampled_from([p.id for p in CATALOG.programs]), st.sampled_from(["active", "completed", "dropped"])
+    ),
+)
+def test_the_precomputed_matching_suggests_what_comparing_every_programme_with_every_reason_does(
+    reasons: list[Reason], age: int, municipality: str, enrolled: dict[str, EnrolmentStatus]
+) -> None:
+    """The catalog's tag index is only a shortcut: the programmes sharing a tag with a raising reason."""
+    raising = [reason for reason in reasons if reason.direction == "raises" and reason.contribution > 0]
+    expected = []
+    for programme in CATALOG.programs:
+        if enrolled.get(programme.id) in ("active", "completed") or not programme.serves(
+            age=age, municipality=municipality
+        ):
+            continue
+        matched = tuple(r for r in raising if set(programme.referral_tags) & set(r.referral_tags))
+        if matched:
+            expected.append((programme.id, sum(r.contribution for r in matched), matched))
+    expected.sort(key=lambda item: (-item[1], item[0]))
+    suggestions = suggest_referrals(
+        reasons, CATALOG, age=age, municipality=municipality, enrolments=enrolled, top=10
+    )
+    assert [(s.programme.id, s.weight, s.reasons) for s in suggestions] == expected

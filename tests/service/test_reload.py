@@ -20,8 +20,10 @@ import pytest
 from tests.service.factories import (
     Registry,
     RunningService,
+    allow_audit_rows,
     expected_probability,
     person,
+    refuse_audit_rows,
     running_service,
     wait_until,
 )
@@ -133,12 +135,11 @@ def test_without_a_model_readiness_and_scores_are_503_until_one_is_loaded(
         ]
 
 
-def test_when_the_audit_log_cannot_be_written_no_score_leaves(registry: Registry, tmp_path: Path) -> None:
-    blocker = tmp_path / "not-a-folder"
-    blocker.write_text("a file where the log's folder should be")
-    audit_url = f"sqlite:///{blocker / 'audit.db'}"
-    settings = {"audit_url": audit_url, "wait_ready": False}
-    with running_service(registry.config(), tmp_path / "service", **settings) as service:
+def test_when_the_audit_log_cannot_be_written_no_score_leaves(
+    registry: Registry, tmp_path: Path, store_url: str
+) -> None:
+    with running_service(registry.config(), tmp_path / "service", database=store_url) as service:
+        refuse_audit_rows(service.state.audit.engine)  # the log alone fails; tokens still read
         body = person(registry.model("trained"), 0)
         with service.client("caseworker") as client:
             score = client.post("/v1/scores", json=body)
@@ -152,7 +153,7 @@ def test_when_the_audit_log_cannot_be_written_no_score_leaves(registry: Registry
         assert ready.status_code == 503 and "audit" in ready.json()["detail"]
         # refused anyway, and counted in memory until the log is back (see service.refusals)
         assert unauthenticated.status_code == 401 and service.state.refusals.pending() >= 1
-        blocker.unlink()  # the log's place becomes writable again: scores flow, and are logged
+        allow_audit_rows(service.state.audit.engine)  # the log takes rows again: scores flow, and are logged
         with service.client("caseworker") as client:
             assert client.post("/v1/scores", json=body).status_code == 200
         assert httpx.get(f"{service.url}/readyz").status_code == 200

@@ -25,9 +25,9 @@ pytestmark = pytest.mark.slow
 
 
 def test_forget_deletes_a_young_person_everywhere_but_the_audit_log(
-    registry: Registry, tmp_path: Path
+    registry: Registry, tmp_path: Path, store_url: str
 ) -> None:
-    settings = service_settings(tmp_path)
+    settings = service_settings(tmp_path, store_url)
     with registry.tracking():
         summary = write_snapshot(
             registry.config(), data_dir=registry.bundle, as_of=dt.date(2025, 8, 1), settings=settings
@@ -42,7 +42,10 @@ def test_forget_deletes_a_young_person_everywhere_but_the_audit_log(
     audit.record_feedback(access, pseudonym, FeedbackEntry("referral_made", "mentoria", None, None, "1"))
     config = tmp_path / "previ.yaml"
     names = ("tokens_file", "pseudonym_key_file", "audit_key_file", "session_key_file", "snapshot_dir")
-    section = {name: str(getattr(settings, name)) for name in names} | {"audit_url": settings.audit_url}
+    section = {name: str(getattr(settings, name)) for name in names} | {
+        "audit_url": settings.audit_url,
+        "snapshot_url": settings.snapshot_url,
+    }
     config.write_text(yaml.safe_dump({"service": section}))
 
     result = CliRunner().invoke(app, ["forget", youth_id, "--config", str(config)])
@@ -67,8 +70,10 @@ def test_forget_deletes_a_young_person_everywhere_but_the_audit_log(
     assert verify_chain(audit, settings.key("audit")).intact
 
 
-def test_retention_purges_older_snapshots_and_feedback(registry: Registry, tmp_path: Path) -> None:
-    settings = service_settings(tmp_path, retention_days=30)
+def test_retention_purges_older_snapshots_and_feedback(
+    registry: Registry, tmp_path: Path, store_url: str
+) -> None:
+    settings = service_settings(tmp_path, store_url, retention_days=30)
     with registry.tracking():
         summary = write_snapshot(
             registry.config(), data_dir=registry.bundle, as_of=dt.date(2025, 8, 1), settings=settings

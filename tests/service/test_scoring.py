@@ -68,7 +68,9 @@ def test_a_model_that_cannot_marginalise_refuses_unknown_features(registry: Regi
     del features["grade_mean_last_term"]
     problems = feature_problems(model, features, age=body["age"])
     assert [(p.feature, p.kind) for p in problems] == [("grade_mean_last_term", "missing")]
-    assert "cannot score unknown values" in problems[0].message and "glassbox" in problems[0].message
+    english, spanish = problems[0].text("en"), problems[0].text("es")
+    assert "cannot score unknown values" in english and "glassbox" in english
+    assert "no puede estimar con valores desconocidos" in spanish and "glassbox" in spanish
     inputs = pd.DataFrame(model.golden["inputs"]).astype("float64")
     unknown = np.zeros(inputs.shape, dtype=bool)
     unknown[0, 0] = True

@@ -1,8 +1,9 @@
 """The security probe of issue 12, repeated: caseload-scoped reads, rate limits, sessions, edges.
 
-Each test runs its own service (real uvicorn on loopback, real SQLite files,
-the real trained model) when it needs settings of its own, such as the
-default rate limits or look-ups outside the caseload.
+Each test runs its own service (real uvicorn on loopback, the real trained
+model) when it needs settings of its own, such as the default rate limits or
+look-ups outside the caseload, on SQLite files and on a PostgreSQL schema (the
+``store_url`` fixture): caseloads, sessions, tokens and rate counts are stores.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ import yaml
 from sqlalchemy import select
 
 from service.batch import write_snapshot
+from service.rate_limits import RateGuard, RateLimited
 from service.snapshots import scores_table
-from tests.service.factories import Registry, RunningService, person, running_service
+from tests.databases import BACKENDS, database_url
+from tests.service.factories import Registry, RunningService, person, running_service, service_settings
 
 SNAPSHOT_DATE = dt.date(2025, 8, 1)
 CASEWORKER = "test-caseworker"
@@ -67,6 +70,7 @@ def config_file(service: RunningService) -> Path:
     names = ("tokens_file", "pseudonym_key_file", "audit_key_file", "session_key_file", "snapshot_dir")
     service_section: dict[str, Any] = {name: str(getattr(settings, name)) for name in names}
     service_section["audit_url"] = settings.audit_url
+    service_section["snapshot_url"] = settings.snapshot_url
     path = service.folder / "previ.yaml"
     path.write_text(yaml.safe_dump({"service": service_section}))
     return path
@@ -78,11 +82,16 @@ def csrf_of(page: httpx.Response) -> str:
     return found.group(1)
 
 
-@pytest.fixture(scope="module")
-def walked(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def walked(
+    request: pytest.FixtureRequest, registry: Registry, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
     """A service with a snapshot; three of forty young people are on the caseworker's caseload."""
     folder = tmp_path_factory.mktemp("walk")
-    with running_service(registry.config(), folder, alert_youth_per_hour=2) as service:
+    with (
+        database_url(request.param, folder / "walk.db") as url,
+        running_service(registry.config(), folder, database=url, alert_youth_per_hour=2) as service,
+    ):
         ids = snapshot_ids(service, registry, 40)
         mine = ids[5:8]
         for youth_id in mine:
@@ -139,10 +148,10 @@ def test_the_auditor_page_flags_a_token_reading_many_young_people_in_an_hour(wal
 
 
 def test_look_ups_outside_the_caseload_need_a_justification_and_are_capped(
-    registry: Registry, tmp_path: Path
+    registry: Registry, tmp_path: Path, store_url: str
 ) -> None:
     settings = {"out_of_caseload": True, "out_of_caseload_per_day": 2}
-    with running_service(registry.config(), tmp_path, **settings) as service:
+    with running_service(registry.config(), tmp_path, database=store_url, **settings) as service:
         ids = snapshot_ids(service, registry, 4)
         reason = "Hermana de una persona de mi lista; la familia pidió apoyo"
         with service.client("caseworker") as client:
@@ -164,9 +173,11 @@ def test_look_ups_outside_the_caseload_need_a_justification_and_are_capped(
         assert reason in page.text.split('id="outside-caseload"')[1]
 
 
-def test_300_bad_logins_meet_429_and_failures_lock_the_token(registry: Registry, tmp_path: Path) -> None:
-    limits = {"rate_limit_api": "120/minute", "rate_limit_login": "10/minute"}
-    with running_service(registry.config(), tmp_path, **limits) as service:
+def test_300_bad_logins_meet_429_and_failures_lock_the_token(
+    registry: Registry, tmp_path: Path, store_url: str
+) -> None:
+    limits = {"rate_limit_api": "120/minute", "rate_limit_login": "10/minute", "rate_limit_storage": "sql"}
+    with running_service(registry.config(), tmp_path, database=store_url, **limits) as service:
         token = service.tokens["caseworker"]
         wrong_secret = token[:-6] + "AAAAAA"
         with service.client() as client:
@@ -191,8 +202,10 @@ def test_300_bad_logins_meet_429_and_failures_lock_the_token(registry: Registry,
         assert statuses.count(429) >= 280
         with service.client() as client:
             flood = [client.get("/v1/model", headers={"Authorization": "Bearer x"}) for _ in range(150)]
+            no_token = client.get("/v1/model")
         limited = [response for response in flood if response.status_code == 429]
         assert limited and all(int(response.headers["retry-after"]) >= 1 for response in limited)
+        assert no_token.status_code == 401  # over the address limit, no token at all is told to send one
         service.state.refusals.flush()  # the auditor's own address is over its limit too: read the store
         entries = service.state.audit.entries(limit=1000)
         rows = [row for row in entries if row["status"] in (401, 429) and row["token_id"] is None]
@@ -200,12 +213,14 @@ def test_300_bad_logins_meet_429_and_failures_lock_the_token(registry: Registry,
         assert len(rows) < 20  # ... in a few rows per minute, not one synced row each
 
 
-def test_logout_and_revocation_end_the_session_at_once(registry: Registry, tmp_path: Path) -> None:
+def test_logout_and_revocation_end_the_session_at_once(
+    registry: Registry, tmp_path: Path, store_url: str
+) -> None:
     from typer.testing import CliRunner
 
     from cli.app import app
 
-    with running_service(registry.config(), tmp_path) as service:
+    with running_service(registry.config(), tmp_path, database=store_url) as service:
         browser = login(service, service.tokens["caseworker"])
         assert browser.get("/caseworker/caseload").status_code == 200
         copied = dict(browser.cookies)
@@ -223,6 +238,28 @@ def test_logout_and_revocation_end_the_session_at_once(registry: Registry, tmp_p
         assert revoked.exit_code == 0 and "1 sessions ended" in revoked.output
         after = browser.get("/auditor/log")
         assert after.status_code == 303 and after.headers["location"].startswith("/login")
+
+
+def test_workers_share_one_count_and_one_lock(store_url: str, tmp_path: Path) -> None:
+    """Two workers' guards over the SQL counts: the limit holds across them, and so does a lock."""
+    settings = service_settings(
+        tmp_path, store_url, rate_limit_api="6/minute", rate_limit_storage="sql", lockout_failures=3
+    )
+    first, second = RateGuard(settings), RateGuard(settings)
+    for guard in (first, second, first, second, first, second):
+        guard.address("10.0.0.7")
+    with pytest.raises(RateLimited) as limited:
+        second.address("10.0.0.7")
+    assert limited.value.detail == "rate_limited_address" and limited.value.retry_after >= 1
+    first.address("10.0.0.8")  # another address has its own count
+    for guard in (first, second, first):
+        guard.failed("abc123")
+    for guard in (first, second):
+        with pytest.raises(RateLimited, match="token_locked"):
+            guard.check_unlocked("abc123")
+    second.check_unlocked("def456")
+    for engine in (*first.engines(), *second.engines()):
+        engine.dispose()
 
 
 def test_the_body_is_never_read_before_the_token(service: RunningService) -> None:

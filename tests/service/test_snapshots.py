@@ -5,14 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from cli.app import app
 from features.registry import FEATURES_BY_NAME
 from service.batch import enrolments_at
+from service.catalog import load_catalog
+from service.pages.frame import SERVICE_DIR
 from service.results import score_out
 from tests.service.factories import Registry, RunningService, person, running_service
 
@@ -217,7 +221,81 @@ def test_previ_allocate_offers_places_within_capacity_and_eligibility(
     )
     pd.testing.assert_frame_equal(pd.read_parquet(again), offers)  # deterministic
     with store.engine.connect() as connection:  # the re-run replaced the cycle, it did not add to it
-        assert pd.read_sql("SELECT COUNT(*) AS n FROM allocations", connection)["n"][0] == len(offers)
+        count = "SELECT COUNT(*) AS n FROM allocations WHERE cycle = '2025-2'"
+        assert pd.read_sql(count, connection)["n"][0] == len(offers)
+
+
+def test_a_declined_offer_goes_to_the_next_on_the_waiting_list_and_allocating_again_keeps_it_so(
+    scored: RunningService, tmp_path: Path
+) -> None:
+    # the default catalog's places outnumber the test population: two open places per programme make queues
+    enrolled = _snapshot(scored, "programs.parquet")
+    active = enrolled[enrolled["status"] == "active"].groupby("program")["youth_id"].nunique()
+    catalog = yaml.safe_load((SERVICE_DIR / "catalog" / "default.yaml").read_text(encoding="utf-8"))
+    for programme in catalog["programs"]:
+        programme["capacity"] = int(active.get(programme["id"], 0)) + 2
+    (tmp_path / "catalog.yaml").write_text(yaml.safe_dump(catalog, allow_unicode=True), encoding="utf-8")
+    shared = (scored.folder.parent / "previ.yaml").read_text(encoding="utf-8")
+    config = tmp_path / "previ.yaml"
+    config.write_text(f"{shared.rstrip()}\n  catalog: {tmp_path / 'catalog.yaml'}\n", encoding="utf-8")
+    runner = CliRunner()
+
+    def allocate(out: Path) -> pd.DataFrame:
+        arguments = ["allocate", "--config", str(config), "--out", str(out), "--cycle", "2025-declines"]
+        result = runner.invoke(app, arguments)
+        assert result.exit_code == 0, result.output
+        return pd.read_parquet(out)
+
+    def standing(offers: pd.DataFrame, status: str = "offered") -> set[tuple[str, str]]:
+        rows = offers[offers["status"] == status]
+        return set(zip(rows["youth_id"], rows["program"], strict=True))
+
+    def place(client: Any, youth_id: str, program: str) -> str | None:
+        answer = client.get(f"/v1/youth/{youth_id}/score", params={"purpose": "referral_planning"})
+        assert answer.status_code == 200, answer.text
+        return next((r["place"] for r in answer.json()["referrals"] if r["program"] == program), None)
+
+    first = allocate(tmp_path / "first.parquet")
+    queues = first[first["status"] == "waiting"].sort_values(["program", "position"])
+    offered_in = {program for _, program in standing(first)}
+    program = next(
+        p for p in queues["program"].unique() if p in offered_in and (queues["program"] == p).sum() > 1
+    )
+    declining = sorted(youth for youth, offered in standing(first) if offered == program)[0]
+    queue = queues.loc[queues["program"] == program, "youth_id"].tolist()
+    for youth_id in (declining, queue[0]):
+        scored.state.caseload.add(caseworker="test-caseworker", youth_id=youth_id)
+    body = {"youth_id": declining, "kind": "referral_declined", "program": program}
+    with scored.client("caseworker") as client:
+        assert place(client, declining, program) == "offered"  # an offered place comes first
+        response = client.post("/v1/feedback", json=body)
+        assert response.status_code == 201, response.text
+        assert queue[0] not in response.text  # who got the place stays inside the service
+        again = client.post("/v1/feedback", json=body)  # a repeated decline changes nothing more
+        assert again.status_code == 201
+        # the caseworker's view: the decline and the place passed on, before any new allocation
+        assert place(client, declining, program) in ("declined", None)  # no longer first, maybe not shown
+        assert place(client, queue[0], program) == "offered"
+    with scored.state.snapshots.engine.connect() as connection:
+        stored = pd.read_sql("SELECT * FROM allocations WHERE cycle = '2025-declines'", connection)
+        counts = pd.read_sql("SELECT * FROM allocation_places WHERE cycle = '2025-declines'", connection)
+    assert (declining, program) in standing(stored, "declined") and (queue[0], program) in standing(stored)
+    assert standing(stored) == standing(first) - {(declining, program)} | {(queue[0], program)}
+    waiting = stored[(stored["program"] == program) & (stored["status"] == "waiting")].sort_values("position")
+    assert waiting["youth_id"].tolist() == queue[1:] and waiting["position"].tolist() == list(
+        range(1, len(queue))
+    )
+    offers_before = sum(1 for _, offered in standing(first) if offered == program)
+    row = counts.set_index("program").loc[program]
+    assert (row["offered"], row["waiting"]) == (offers_before, len(queue) - 1)  # one out, one in
+    # allocating the cycle again keeps it so: the decline holds, every other offer stands
+    second = allocate(tmp_path / "second.parquet")
+    assert standing(second) == standing(stored) and standing(second, "declined") == {(declining, program)}
+    assert second.loc[second["youth_id"] == declining, "program"].tolist().count(program) == 1
+    for programme in load_catalog(tmp_path / "catalog.yaml").programs:  # capacity never exceeded
+        active = enrolled[(enrolled["program"] == programme.id) & (enrolled["status"] == "active")]
+        given = sum(1 for _, offered in standing(second) if offered == programme.id)
+        assert given <= max(programme.capacity - active["youth_id"].nunique(), 0)
 
 
 def test_previ_allocate_refuses_bad_options_in_one_line(scored: RunningService, tmp_path: Path) -> None:
@@ -246,3 +324,36 @@ def test_previ_score_reuses_an_identical_snapshot_instead_of_adding_a_copy(
     assert str((scored.folder / "snapshots").absolute()) in result.output.replace("\n", "")
     after = sorted(path.name for path in (scored.folder / "snapshots").iterdir() if path.is_dir())
     assert after == before and (scored.state.snapshots.latest() or pytest.fail("none")).id == 2
+
+
+def test_previ_allocate_with_a_lottery_band_keeps_the_seed_and_the_draws(
+    scored: RunningService, tmp_path: Path
+) -> None:
+    import yaml
+
+    from service.catalog import default_catalog_path
+
+    catalog = yaml.safe_load(default_catalog_path().read_text(encoding="utf-8"))
+    for programme in catalog["programs"]:
+        programme["capacity"] = 4  # fewer places than people eligible: a cut-off, and a band around it
+    (tmp_path / "catalog.yaml").write_text(yaml.safe_dump(catalog, allow_unicode=True), encoding="utf-8")
+    settings = yaml.safe_load((scored.folder.parent / "previ.yaml").read_text())
+    settings["service"]["catalog"] = str(tmp_path / "catalog.yaml")
+    settings["allocation"] = {"lottery_band": {"width": 0.25, "seed": 11}}
+    config = tmp_path / "previ.yaml"
+    config.write_text(yaml.safe_dump(settings))
+    out = tmp_path / "lottery.parquet"
+    runner = CliRunner()
+    command = ["allocate", "--config", str(config), "--out", str(out), "--cycle", "2025-2-lottery"]
+    result = runner.invoke(app, command)
+    assert result.exit_code == 0, result.output
+    offers = pd.read_parquet(out)
+    band = offers[offers["lottery_draw"].notna()]
+    places = 4 * len(catalog["programs"])
+    assert 0 < len(band) <= 2 * round(0.25 * places) and len(band) % 2 == 0
+    assert (offers["lottery_seed"] == 11).all()
+    assert band["lottery_draw"].between(0, 1).all()
+    assert (offers["status"] == "offered").sum() <= places
+    again = tmp_path / "again.parquet"
+    assert runner.invoke(app, [*command[:4], str(again), *command[5:]]).exit_code == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(again), offers)  # the seed and the cycle replay the draws

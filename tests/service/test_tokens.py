@@ -1,21 +1,29 @@
-"""Bearer tokens: shown once, stored as salted hashes, mapped to one role each."""
+"""Bearer tokens: shown once, stored as salted hashes in the service database, one role each.
+
+The store tests run on SQLite and on PostgreSQL (the ``store_url`` fixture).
+"""
 
 from __future__ import annotations
 
 import json
-import stat
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from cli.app import app
 from previ.errors import PreviError
-from service.tokens import TokenStore
+from service.database import make_engine
+from service.tokens import TokenStore, import_token_file, issue_token, tokens_table
 
 
-def test_a_token_authenticates_as_its_role_and_is_never_stored(tmp_path: Path) -> None:
-    store = TokenStore(tmp_path / "tokens.json")
+def _store(url: str) -> TokenStore:
+    return TokenStore(make_engine(url, fsync=False))
+
+
+def test_a_token_authenticates_as_its_role_and_is_never_stored(store_url: str) -> None:
+    store = _store(store_url)
     record, token = store.add(role="caseworker", name="Ana")
     caller = store.authenticate(token)
     assert caller is not None and (caller.role, caller.name, caller.token_id) == (
@@ -23,15 +31,15 @@ def test_a_token_authenticates_as_its_role_and_is_never_stored(tmp_path: Path) -
         "Ana",
         record.token_id,
     )
-    text = (tmp_path / "tokens.json").read_text()
+    with store.engine.connect() as connection:
+        stored = [dict(row) for row in connection.execute(select(tokens_table)).mappings()]
     secret = token.split("_", 2)[2]
-    assert secret not in text and token not in text
-    assert json.loads(text)["tokens"][0]["sha256"] != secret
-    assert stat.S_IMODE((tmp_path / "tokens.json").stat().st_mode) == 0o600
+    assert len(stored) == 1 and secret not in str(stored) and token not in str(stored)
+    assert stored[0]["sha256"] == record.sha256 != secret
 
 
-def test_forged_malformed_and_revoked_tokens_are_refused(tmp_path: Path) -> None:
-    store = TokenStore(tmp_path / "tokens.json")
+def test_forged_malformed_and_revoked_tokens_are_refused(store_url: str) -> None:
+    store = _store(store_url)
     record, token = store.add(role="auditor", name="Luis")
     other, _ = store.add(role="caseworker", name="Eva")
     secret = token.split("_", 2)[2]
@@ -42,46 +50,69 @@ def test_forged_malformed_and_revoked_tokens_are_refused(tmp_path: Path) -> None
         f"previ_{other.token_id}_{secret}",
         f"bearer_{record.token_id}_{secret}",
         "previ__",
+        f"previ_{'x' * 40}_{secret}",
     ):
         assert store.authenticate(attempt) is None
     store.revoke(record.token_id)
     assert store.authenticate(token) is None
+    with pytest.raises(PreviError, match=f"no token with id '{record.token_id}'"):
+        store.revoke(record.token_id)
 
 
-def test_the_same_secret_under_two_salts_gives_two_hashes(tmp_path: Path) -> None:
-    store = TokenStore(tmp_path / "tokens.json")
+def test_the_same_secret_under_two_salts_gives_two_hashes(store_url: str) -> None:
+    store = _store(store_url)
     first, _ = store.add(role="auditor", name="a")
     second, _ = store.add(role="auditor", name="b")
     assert first.salt != second.salt and first.sha256 != second.sha256
 
 
-def test_a_running_store_sees_tokens_added_by_another_process(tmp_path: Path) -> None:
-    running = TokenStore(tmp_path / "tokens.json")
+def test_a_token_added_or_revoked_elsewhere_counts_from_the_next_request(store_url: str) -> None:
+    running = _store(store_url)  # a worker of the service
     assert running.records() == {}
-    _, token = TokenStore(tmp_path / "tokens.json").add(role="data_scientist", name="Sam")
+    record, token = _store(store_url).add(role="data_scientist", name="Sam")  # previ tokens add
     assert running.authenticate(token) is not None
+    _store(store_url).revoke(record.token_id)  # previ tokens revoke
+    assert running.authenticate(token) is None
 
 
-def test_unknown_roles_and_bad_files_are_clear_errors(tmp_path: Path) -> None:
-    store = TokenStore(tmp_path / "tokens.json")
+def test_unknown_roles_and_unreachable_stores_are_clear_errors(store_url: str, tmp_path: Path) -> None:
     with pytest.raises(PreviError, match="role 'admin' is not one of"):
-        store.add(role="admin", name="x")
-    (tmp_path / "tokens.json").write_text("{not json")
+        _store(store_url).add(role="admin", name="x")
+    (tmp_path / "blocked").mkdir()
+    unreachable = _store(f"sqlite:///{tmp_path / 'blocked'}")  # a folder where the database should be
+    with pytest.raises(PreviError, match="cannot be read or written"):
+        unreachable.records()
+
+
+def test_a_legacy_token_file_moves_into_the_table_once(store_url: str, tmp_path: Path) -> None:
+    record, token = issue_token(role="caseworker", name="Ana")
+    legacy = tmp_path / "tokens.json"
+    legacy.write_text(json.dumps({"format": 1, "tokens": [record.__dict__]}))
+    store = _store(store_url)
+    assert import_token_file(store, legacy) == 1
+    assert not legacy.exists() and (tmp_path / "tokens.json.imported").exists()
+    assert store.authenticate(token) is not None
+    assert import_token_file(store, legacy) == 0  # nothing left to import: a revoked token stays revoked
+    (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(PreviError, match="not a previ token file"):
-        store.records()
+        import_token_file(store, tmp_path / "bad.json")
 
 
 def test_cli_prints_the_token_once_and_lists_without_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_url: str
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PREVI_AUDIT_URL", store_url)
     runner = CliRunner()
     added = runner.invoke(app, ["tokens", "add", "--role", "program_manager", "--name", "Rosa"])
     assert added.exit_code == 0, added.output
     token = added.stdout.strip().splitlines()[-1]
-    assert token.startswith("previ_") and TokenStore(tmp_path / "tokens.json").authenticate(token) is not None
+    assert token.startswith("previ_") and _store(store_url).authenticate(token) is not None
     listed = runner.invoke(app, ["tokens", "list"])
     assert listed.exit_code == 0 and "Rosa" in listed.output and "program_manager" in listed.output
     assert token.split("_", 2)[2] not in listed.output
     refused = runner.invoke(app, ["tokens", "add", "--role", "police", "--name", "X"])
     assert refused.exit_code == 2 and "role 'police' is not one of" in refused.output
+    revoked = runner.invoke(app, ["tokens", "revoke", token.split("_")[1]])
+    assert revoked.exit_code == 0 and "0 sessions ended" in revoked.output, revoked.output
+    assert _store(store_url).authenticate(token) is None

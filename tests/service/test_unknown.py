@@ -15,6 +15,10 @@ from service.scoring import score_rows
 from tests.service.factories import Registry, RunningService, person
 from training.pipeline import TEST_FOLD_FILE
 
+# Run once, on SQLite: unknown values test the scoring arithmetic, not the stores
+# (tests/service/test_api.py runs on PostgreSQL too).
+pytestmark = pytest.mark.parametrize("service", ["sqlite"], indirect=True)
+
 README = Path(__file__).resolve().parents[2] / "README.md"
 ROUNDING = 2e-6  # the API rounds probabilities to 6 decimals
 CHUNK = 400  # items per batch request, under the 1 MiB body limit
@@ -126,7 +130,7 @@ def test_a_null_for_a_feature_never_missing_in_training_is_422(
     assert model.population is not None and model.population.never_missing("fights_365d")
     body = person(model, 0)
     body["features"]["fights_365d"] = None
-    with service.client("caseworker") as client:
+    with service.client("caseworker", **{"Accept-Language": "en"}) as client:
         refused = client.post("/v1/scores", json=body)
         body["features"].pop("fights_365d")
         unknown = client.post("/v1/scores", json={**body, "unknown": ["fights_365d"]})

@@ -94,9 +94,76 @@ def registry(synthetic_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -
     return build_registry(shared / "service-registry", synthetic_bundle)
 
 
+def evaluation_result() -> dict[str, Any]:
+    """An evaluation.json as `previ evaluate --by municipality` writes it (aggregates only)."""
+
+    def effect(n: int, value: float, low: float, high: float, **extra: Any) -> dict[str, Any]:
+        return {
+            "n_served": n,
+            "n_comparison": 10 * n,
+            "risk_served": 0.11,
+            "risk_not_served": 0.11 / (1 - value),
+            "relative_risk_reduction": {"value": value, "ci": [low, high]},
+            "risk_difference": {"value": -0.02, "ci": [-0.03, -0.01]},
+            "naive_relative_risk_reduction": -0.4,
+            "naive_risk_difference": 0.05,
+            "e_value": {"estimate": 1.8, "ci": 1.3},
+            "balance_max_smd": {"before": 0.9, "after": 0.05},
+            "overlap": {"trimmed_share": 0.0, "trimmed_served_share": 0.0},
+            "groups": {},
+            **extra,
+        }
+
+    places = {
+        "Ciudad Benito Juárez": effect(1900, 0.24, 0.16, 0.31),
+        "San Andrés Xoxotla": effect(1300, 0.18, 0.05, 0.29),
+        "Cuautempan": effect(350, 0.05, -0.20, 0.25),
+    }
+    by_place = {
+        "groups": places,
+        "pooled_risk_difference": {"value": -0.024, "ci": [-0.031, -0.017]},
+        "heterogeneity": {"cochran_q": 3.1, "df": 2, "p_value": 0.21, "i_squared": 0.35},
+    }
+    return {
+        "goal": 0.15,
+        "design": "observational",
+        "source": "data/synthetic",
+        "served": effect(5580, 0.21, 0.17, 0.25, groups={"municipality": by_place}),
+        "programs": {
+            "mentoria": effect(900, 0.19, 0.02, 0.33),
+            "mediacion_restaurativa": effect(1200, 0.22, 0.10, 0.33),
+            "tutoria_academica": effect(700, 0.03, -0.15, 0.18),
+        },
+        "notes": {"design": "served in month m versus not served then"},
+    }
+
+
+def _log_evaluation(registry: Registry) -> None:
+    """One `previ-evaluate` run in the registry's MLflow store (once, whichever xdist worker comes first)."""
+    import fcntl
+
+    import pandas as pd
+
+    from evaluation.report import write_evaluation
+
+    done = registry.folder / "evaluation.done"
+    with (registry.folder / "evaluation.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            balance = pd.DataFrame(columns=["covariate", "smd_before", "smd_after"])
+            write_evaluation(
+                evaluation_result(),
+                {"served": balance},
+                registry.folder / "evaluation",
+                settings=registry.config(),
+            )
+            done.write_text("logged")
+
+
 @pytest.fixture(scope="session")
 def web(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebService]:
     folder = tmp_path_factory.mktemp("web")
+    _log_evaluation(registry)
     with running_service(registry.config(), folder) as service:
         state = service.state
         model = state.holder.current

@@ -26,7 +26,7 @@ def test_login_exchanges_the_token_for_an_httponly_strict_session_cookie(
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
     assert not cookie["secure"]  # plain http on loopback; https gets Secure and the __Host- prefix
     token = web.token("caseworker")
-    assert token not in cookie["value"] and token.split("_")[2] not in cookie["value"]
+    assert token not in cookie["value"] and token.split("_", 2)[2] not in cookie["value"]
     assert page.evaluate("document.cookie") == ""  # invisible to scripts
     entries = web.audit(role="caseworker")
     assert any(entry["endpoint"] == "/login" and entry["detail"] == "login" for entry in entries)

@@ -39,6 +39,7 @@ def _pages(web: WebService) -> list[tuple[str, str | None, str]]:
         ("manager-fairness", "program_manager", "/manager/fairness"),
         ("manager-uptake", "program_manager", "/manager/uptake"),
         ("manager-versions", "program_manager", "/manager/versions"),
+        ("manager-effects", "program_manager", "/manager/effects"),
         ("model-card", "program_manager", "/model"),
         ("auditor-log", "auditor", "/auditor/log"),
         ("error-403", "caseworker", "/auditor/log"),

@@ -42,7 +42,7 @@ def test_caseworker_sees_tier_frequency_reasons_trend_and_referrals_of_the_api_s
     assert "acompañamiento individual" in page.locator(".tier-card").inner_text()
     probability = page.locator("section[aria-labelledby=probability-heading]").inner_text()
     assert re.search(r"alrededor de \d+ de cada \d+", probability)
-    assert f"({round(100 * expected['probability'])}%)" in probability
+    assert f"({round(100 * expected['probability'])}\u00a0%)" in probability  # Spanish: "26 %"
     assert "orden de magnitud" in probability
     percentile = page.locator("section[aria-labelledby=percentile-heading]").inner_text()
     assert f"{min(99, max(1, round(expected['percentile'])))} de cada 100" in percentile
@@ -53,7 +53,11 @@ def test_caseworker_sees_tier_frequency_reasons_trend_and_referrals_of_the_api_s
     assert page.locator("svg.bar rect.lower").count() == len(expected["protective_factors"])
 
     trend = page.locator("section[aria-labelledby=trend-heading] tbody tr").all_inner_texts()
-    assert [row.split("\t")[0] for row in trend] == ["2025-08-01", "2026-02-01", "2026-07-01"]
+    assert [row.split("\t")[0] for row in trend] == [
+        "1 ago 2025",
+        "1 feb 2026",
+        "1 jul 2026",
+    ]  # Spanish dates
     assert page.locator("svg.trend circle.dot").count() == 3
 
     names = page.locator(".referral h3").all_inner_texts()
@@ -196,7 +200,8 @@ def test_my_caseload_lists_only_my_young_people_with_tier_and_change(
     assert set(rows) == set(web.caseload)
     assert "Indicada" in rows[web.youth["indicated"]]
     assert "No aparece en el último lote" in rows[web.youth["gone"]]
-    assert "Se compara el lote del 2026-07-01 con el del 2026-02-01." in page.locator(".meta").inner_text()
+    compared = "Se compara el lote del 1 de julio de 2026 con el del 1 de febrero de 2026."
+    assert compared in page.locator(".meta").inner_text()
     page.get_by_role("link", name=web.youth["indicated"]).click()
     page.wait_for_load_state()
     assert page.locator("h1").inner_text() == f"Estimación para {web.youth['indicated']}"

@@ -49,10 +49,10 @@ def test_the_form_scores_values_no_record_and_i_dont_know_as_the_api_does(
     page.wait_for_load_state()
 
     result = page.locator(".estimate-result").inner_text()
-    assert f"Probabilidad estimada: {round(100 * expected['probability'])}%" in result
+    assert f"Probabilidad estimada: {round(100 * expected['probability'])}\u00a0%" in result
     assert expected["range_note"] in result and "la estimación estaría entre" in result
     low, high = expected["probability_range"]
-    assert f"podría estar entre {round(100 * low)}% y {round(100 * high)}%" in result
+    assert f"podría estar entre {round(100 * low)}\u00a0% y {round(100 * high)}\u00a0%" in result
     assert ("El nivel de prevención es incierto" in result) == expected["tier_uncertain"]
     entries = [
         entry for entry in web.audit(youth_id=body["youth_id"]) if entry["endpoint"] == "/caseworker/estimate"

@@ -51,7 +51,9 @@ def test_versions_show_metrics_and_the_audit_gate_side_by_side(context: Any, web
     assert first.startswith("v1") and "en servicio" in first and "champion" in first
     model = web.service.state.holder.current
     assert model is not None
-    assert f"{model.card['metrics']['glassbox']['roc_auc']:.3f}" in first
+    assert (
+        f"{model.card['metrics']['glassbox']['roc_auc']:.3f}".replace(".", ",") in first
+    )  # Spanish decimals
     gate = model.card["fairness_audit"]["gate"]
     assert {"passed": "aprobada", "failed": "no aprobada"}[gate] in first
 
@@ -145,3 +147,26 @@ def test_a_purpose_written_as_a_formula_is_exported_as_text(context: Any, web: W
     response = page.request.get("/auditor/log.csv?purpose=%3Dcmd%7Ccalc")
     rows = list(csv.DictReader(io.StringIO(response.text())))
     assert rows and all(row["purpose"] == "'=cmd|calc" for row in rows)
+
+
+def test_does_it_work_shows_the_latest_evaluation_against_the_goal(context: Any, web: WebService) -> None:
+    page = login(context, web, "program_manager")
+    page.goto("/manager/effects")
+    assert page.locator("h1").inner_text() == "¿Funciona? Efecto de los programas"
+    assert "15%" in page.locator("main p").first.inner_text()
+    headline = page.locator("section[aria-labelledby=headline-heading] tbody tr").inner_text()
+    assert "Todas las personas atendidas" in headline and "21%" in headline and "entre 17% y 25%" in headline
+    assert "Meta alcanzada" in headline  # the whole interval is above 15%
+    programmes = {
+        row.split("\t")[0]: row
+        for row in page.locator("section[aria-labelledby=programmes-heading] tbody tr").all_inner_texts()
+    }
+    assert "Alcanza 15%, pero sin certeza suficiente" in programmes["Mentoría"]
+    assert "Sin evidencia de reducción" in programmes["Tutoría académica"]
+    places = page.locator("section[aria-labelledby=municipalities-heading]").inner_text()
+    assert "Cuautempan" in places and "Combinado de los municipios" in places
+    assert "No hay evidencia de que los efectos difieran entre municipios" in places and "0,21" in places
+    page.goto("/manager/effects?lang=en")
+    assert page.locator("h1").inner_text() == "Does it work? Effect of the programmes"
+    assert "Goal met" in page.locator("section[aria-labelledby=headline-heading]").inner_text()
+    assert any(entry["endpoint"] == "/manager/effects" for entry in web.audit(role="program_manager"))

@@ -1,4 +1,7 @@
-"""Session cookies and CSRF without a browser, and the `previ caseload` command."""
+"""Session cookies and CSRF without a browser, and the `previ caseload` command.
+
+The tests of stores (sessions, tokens, caseloads) run on SQLite and on PostgreSQL (``store_url``).
+"""
 
 from __future__ import annotations
 
@@ -25,16 +28,17 @@ from service.main import create_app
 from service.pages.session import IDLE_SECONDS, MAX_SECONDS, SessionCodec
 from service.sessions import SessionStore
 from service.settings import ServiceSettings
-from service.tokens import TokenStore
+from service.tokens import token_store
 
 T = TypeVar("T")
 
 
-def _settings(folder: Path) -> ServiceSettings:
+def _settings(folder: Path, url: str | None = None) -> ServiceSettings:
     return ServiceSettings(
         tokens_file=folder / "tokens.json",
         pseudonym_key_file=folder / "pseudonym.key",
-        audit_url=f"sqlite:///{folder / 'audit.db'}",
+        audit_url=url or f"sqlite:///{folder / 'audit.db'}",
+        snapshot_url=url,
         audit_fsync=False,
         snapshot_dir=folder / "snapshots",
         audit_key_file=folder / "audit.key",
@@ -43,27 +47,29 @@ def _settings(folder: Path) -> ServiceSettings:
     )
 
 
-def _codec(folder: Path, key: bytes = b"k" * 32) -> SessionCodec:
-    url = f"sqlite:///{folder / 'sessions.db'}"
+def _codec(folder: Path, key: bytes = b"k" * 32, url: str | None = None) -> SessionCodec:
+    url = url or f"sqlite:///{folder / 'sessions.db'}"
     return SessionCodec(key, SessionStore(make_engine(url, fsync=False), url, max_seconds=MAX_SECONDS))
 
 
-def test_a_session_cookie_round_trips_and_rejects_edits_and_other_keys(tmp_path: Path) -> None:
-    codec = _codec(tmp_path)
+def test_a_session_cookie_round_trips_and_rejects_edits_and_other_keys(
+    tmp_path: Path, store_url: str
+) -> None:
+    codec = _codec(tmp_path, url=store_url)
     session = codec.logged_in("a1b2c3d4")
     cookie = codec.dumps(session)
     assert codec.loads(cookie) == session
     assert "a1b2c3d4" not in cookie and session.sid is not None  # the cookie holds a session id only
     assert codec.loads(cookie[:-2] + ("AA" if not cookie.endswith("AA") else "BB")) is None
-    assert _codec(tmp_path, b"o" * 32).loads(cookie) is None  # another key, same store
-    assert _codec(tmp_path).loads(cookie) == session  # another worker with the shared key
+    assert _codec(tmp_path, b"o" * 32, store_url).loads(cookie) is None  # another key, same store
+    assert _codec(tmp_path, url=store_url).loads(cookie) == session  # another worker with the shared key
     assert codec.loads("") is None and codec.loads("garbage") is None and codec.loads("ñ.ñ") is None
     anonymous = codec.loads(codec.dumps(codec.anonymous()))
     assert anonymous is not None and anonymous.token_id is None
 
 
-def test_an_ended_session_is_refused_at_once_in_every_worker(tmp_path: Path) -> None:
-    codec, other_worker = _codec(tmp_path), _codec(tmp_path)
+def test_an_ended_session_is_refused_at_once_in_every_worker(tmp_path: Path, store_url: str) -> None:
+    codec, other_worker = _codec(tmp_path, url=store_url), _codec(tmp_path, url=store_url)
     kept, ended = codec.logged_in("a1b2c3d4"), codec.logged_in("a1b2c3d4")
     assert ended.sid is not None
     codec.store.end(ended.sid)
@@ -98,9 +104,11 @@ def _requests(app: Any, base_url: str, calls: Callable[[httpx.AsyncClient], Awai
         return executor.submit(asyncio.run, run()).result()
 
 
-def test_over_https_the_session_cookie_is_secure_host_only_httponly_and_strict(tmp_path: Path) -> None:
-    settings = _settings(tmp_path)
-    _, token = TokenStore(settings.tokens_file).add(role="auditor", name="ana")
+def test_over_https_the_session_cookie_is_secure_host_only_httponly_and_strict(
+    tmp_path: Path, store_url: str
+) -> None:
+    settings = _settings(tmp_path, store_url)
+    _, token = token_store(settings).add(role="auditor", name="ana")
 
     async def sign_in(client: httpx.AsyncClient) -> tuple[httpx.Response, httpx.Response]:
         page = await client.get("/login")
@@ -126,9 +134,9 @@ def test_over_https_the_session_cookie_is_secure_host_only_httponly_and_strict(t
     assert "content-security-policy" in login_page.headers and login_page.headers["x-frame-options"] == "DENY"
 
 
-def test_the_login_refuses_a_post_without_its_csrf_token(tmp_path: Path) -> None:
-    settings = _settings(tmp_path)
-    _, token = TokenStore(settings.tokens_file).add(role="auditor", name="ana")
+def test_the_login_refuses_a_post_without_its_csrf_token(tmp_path: Path, store_url: str) -> None:
+    settings = _settings(tmp_path, store_url)
+    _, token = token_store(settings).add(role="auditor", name="ana")
 
     async def without_csrf(client: httpx.AsyncClient) -> httpx.Response:
         await client.get("/login")
@@ -153,7 +161,7 @@ def test_an_unexpected_error_is_a_page_in_the_readers_language_without_a_trace(
 
     monkeypatch.setattr(service.pages.caseworker, "snapshot_score", broken)
     settings = _settings(tmp_path)
-    _, token = TokenStore(settings.tokens_file).add(role="caseworker", name="ana")
+    _, token = token_store(settings).add(role="caseworker", name="ana")
 
     async def look_up(client: httpx.AsyncClient) -> httpx.Response:
         page = await client.get("/login")
@@ -168,11 +176,10 @@ def test_an_unexpected_error_is_a_page_in_the_readers_language_without_a_trace(
     assert "secret detail" not in response.text and "Traceback" not in response.text
 
 
-def test_the_caseload_command_adds_lists_and_removes_assignments(tmp_path: Path) -> None:
+def test_the_caseload_command_adds_lists_and_removes_assignments(tmp_path: Path, store_url: str) -> None:
     config = tmp_path / "previ.yaml"
-    audit, tokens = tmp_path / "audit.db", tmp_path / "tokens.json"
-    config.write_text(f"service:\n  audit_url: sqlite:///{audit}\n  tokens_file: {tokens}\n")
-    TokenStore(tmp_path / "tokens.json").add(role="caseworker", name="ana")
+    config.write_text(f"service:\n  audit_url: {store_url}\n  tokens_file: {tmp_path / 'tokens.json'}\n")
+    token_store(_settings(tmp_path, store_url)).add(role="caseworker", name="ana")
     app = typer.Typer()
     caseload.register(app)
     runner = CliRunner()
@@ -198,8 +205,8 @@ def test_the_caseload_command_adds_lists_and_removes_assignments(tmp_path: Path)
     assert bad.exit_code == 2 and BAD_YOUTH_ID in bad.output
 
 
-def test_caseloads_are_kept_per_caseworker_in_the_service_database(tmp_path: Path) -> None:
-    store = caseload_store(_settings(tmp_path))
+def test_caseloads_are_kept_per_caseworker_in_the_service_database(tmp_path: Path, store_url: str) -> None:
+    store = caseload_store(_settings(tmp_path, store_url))
     store.add(caseworker="ana", youth_id="Y2")
     store.add(caseworker="ana", youth_id="Y1")
     store.add(caseworker="bea", youth_id="Y3")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import string
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -13,64 +11,29 @@ from hypothesis import strategies as st
 
 from models.artifact import Tiers
 from service.pages.history import HistoryPoint, SnapshotDate
-from service.pages.texts import EN, ES, label_of, page_text
+from service.pages.labels import LABELS, label_of
 from service.pages.views import (
     change_since,
     cost_sentence,
     frequency,
     horizon,
-    per_hundred,
     percent,
     percentile_shown,
+    probability_sentence,
     trend_chart,
 )
 
-SERVICE = Path(__file__).resolve().parents[2] / "service"
+NBSP = "\u00a0"  # Spanish writes a non-breaking space before the percent sign
 
 
-def _fields(template: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
-
-
-def test_both_languages_have_the_same_texts_with_the_same_placeholders() -> None:
-    assert set(ES) == set(EN)
-    different = [key for key in ES if _fields(ES[key]) != _fields(EN[key])]
-    assert not different
-
-
-def test_every_text_is_used_by_a_page() -> None:
-    sources = "\n".join(
-        path.read_text(encoding="utf-8")
-        for path in [*(SERVICE / "templates").glob("*.html"), *(SERVICE / "pages").glob("*.py")]
-        if path.name != "texts.py"
-    )
-    prefixed = (
-        "tier_",
-        "purpose_",
-        "role_",
-        "gate_",
-        "outcome_",
-        "kind_",
-        "recorded_",
-        "error_",
-        "metric_",
-        "percentile_",
-        "card_data_",
-        "card_text_",
-        "calibrator_",
-        "source_",
-        "model_",
-        "check_",
-        "column_",
-        "value_",
-        "detail_",
-    )
-    unused = [
-        key
-        for key in ES
-        if not re.search(rf"['\"]{re.escape(key)}['\"]", sources) and not key.startswith(prefixed)
-    ]
-    assert not unused
+def test_every_label_reads_in_words_in_both_languages() -> None:
+    snake = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)+")
+    for family, words in LABELS.items():
+        for code, message in words.items():
+            for language in ("es", "en"):
+                word = label_of(family, code, language)
+                assert word and not snake.search(word), (family, code, language, word)
+            assert label_of(family, code, "en") == message  # the English catalog carries the English
 
 
 def test_labels_fall_back_to_the_value_itself() -> None:
@@ -99,25 +62,33 @@ def test_probabilities_read_as_rounded_natural_frequencies(
 
 
 def test_counts_per_hundred_percentages_and_horizons_read_plainly() -> None:
-    assert per_hundred(0.183, "es") == "18"
-    assert per_hundred(0.003, "es") == "menos de 1" and per_hundred(0.003, "en") == "fewer than 1"
-    assert percent(0.183) == "18%" and percent(0.002) == "<1%"
-    assert percent(0.996) == ">99%" and percent(1.0) == "100%"
-    assert per_hundred(0.997, "es") == "más de 99" and per_hundred(0.997, "en") == "more than 99"
+    def sentence(probability: float, language: str) -> str:
+        return probability_sentence(probability, "X", "Y", language)  # type: ignore[arg-type]
+
+    assert (
+        sentence(0.183, "es") == "De cada 100 jóvenes con una estimación como esta, cerca de 18 tendrían X Y."
+    )
+    assert (
+        sentence(0.012, "es") == "De cada 100 jóvenes con una estimación como esta, cerca de 1 tendría X Y."
+    )
+    assert "menos de 1 tendría" in sentence(0.003, "es") and "fewer than 1 would" in sentence(0.003, "en")
+    assert "más de 99 tendrían" in sentence(0.997, "es") and "more than 99 would" in sentence(0.997, "en")
+    assert percent(0.183, "en") == "18%" and percent(0.002, "en") == "<1%"
+    assert percent(0.183, "es") == f"18{NBSP}%" and percent(0.002, "es") == f"<1{NBSP}%"
+    assert percent(0.996, "en") == ">99%" and percent(1.0, "en") == "100%"
     assert horizon(365, "es") == "en los próximos 12 meses"
+    assert horizon(30, "es") == "en el próximo mes" and horizon(30, "en") == "within the next month"
     assert horizon(180, "en") == "within the next 6 months"
     assert horizon(100, "en") == "within the next 100 days"
-    assert page_text("capacity", "es", capacity=60) == "Cupo: 60 lugares por ciclo"
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.floats(min_value=0.0, max_value=0.9999, allow_nan=False))
 def test_no_probability_below_certainty_reads_as_certain(probability: float) -> None:
-    for language in ("es", "en"):
-        assert "10 de cada 10" not in frequency(probability, "es")
-        assert "10 in 10" not in frequency(probability, "en")
-        assert per_hundred(probability, language) != "100"
-    assert percent(probability) != "100%"
+    assert "10 de cada 10" not in frequency(probability, "es")
+    assert "10 in 10" not in frequency(probability, "en")
+    assert " 100 would" not in probability_sentence(probability, "X", "Y", "en")
+    assert percent(probability, "en") != "100%"
 
 
 @pytest.mark.parametrize(("value", "shown"), [(100.0, 99), (99.6, 99), (0.0, 1), (0.2, 1), (57.4, 57)])
@@ -156,6 +127,9 @@ def test_what_changed_between_the_two_latest_snapshots_is_said_in_words() -> Non
     assert change_since(_points((2, 0.10, "universal"), (3, 0.07, "universal")), latest, previous, "es") == (
         "Mismo nivel; −3 puntos"
     )
+    assert change_since(_points((2, 0.10, "universal"), (3, 0.11, "universal")), latest, previous, "en") == (
+        "Same tier; +1 point"
+    )
     assert change_since(_points((2, 0.10, "universal"), (3, 0.102, "universal")), latest, previous, "en") == (
         "No change"
     )
@@ -174,9 +148,9 @@ def test_the_trend_chart_scales_to_the_data_and_draws_tier_thresholds() -> None:
         Tiers(indicated_min=0.25, selective_min=0.12),
         "es",
     )
-    assert [point.value for point in chart.points] == ["10%", "30%"]
-    assert chart.top_label == "35%"
+    assert [point.value for point in chart.points] == [f"10{NBSP}%", f"30{NBSP}%"]
+    assert chart.top_label == f"35{NBSP}%"
     first, second = chart.points
     assert first.x < second.x and first.y > second.y  # higher probability, higher on the chart
     assert [tier for tier, _ in chart.thresholds] == ["selective", "indicated"]
-    assert "2026-01-01: 10%" in chart.label
+    assert f"1 ene 2026: 10{NBSP}%" in chart.label

@@ -7,6 +7,10 @@ from typing import Any
 
 import pytest
 
+from fairness_audits import AuditResult, Threshold, audit
+from fairness_audits.report import render_html
+from fairness_audits.texts import Lang
+from tests.fairness_audits.factories import synthetic_table
 from tests.web.conftest import WebService, login
 
 pytestmark = pytest.mark.browser
@@ -44,9 +48,11 @@ def _pages(web: WebService) -> list[tuple[str | None, str]]:
         ("caseworker", f"/caseworker/youth?youth_id={youth}&purpose=referral_planning"),
         ("caseworker", "/caseworker/youth"),
         ("program_manager", "/manager/fairness"),
+        ("program_manager", "/manager/fairness/report"),  # the report itself, as the frame shows it
         ("program_manager", "/manager/uptake"),
         ("program_manager", "/manager/uptake?group=municipality"),
         ("program_manager", "/manager/versions"),
+        ("program_manager", "/manager/effects"),
         ("program_manager", "/model"),
         ("auditor", "/auditor/log"),
         ("caseworker", "/auditor/log"),  # the 403 page
@@ -61,7 +67,8 @@ def test_no_page_shows_a_raw_key(browser: Any, web: WebService, language: str) -
     try:
         for role, path in _pages(web):
             if role not in pages:
-                context = browser.new_context(base_url=web.url, locale="es-MX")
+                # the report's own CSP (a sandbox) forbids scripts, the reading of its text included
+                context = browser.new_context(base_url=web.url, locale="es-MX", bypass_csp=True)
                 pages[role] = login(context, web, role) if role is not None else context.new_page()
             page = pages[role]
             page.goto(path + ("&" if "?" in path else "?") + f"lang={language}")
@@ -83,20 +90,23 @@ def test_the_raw_key_check_catches_a_key() -> None:
     assert RAW_KEY.findall("Tasa de omisión (FNR) en franja de edad 15-17") == []
 
 
+@pytest.mark.parametrize("language", ["es", "en"])
 @pytest.mark.parametrize(
     ("role", "path", "table"),
     [
         ("auditor", "/auditor/log", "table.log"),
         ("program_manager", "/manager/uptake", "section[aria-labelledby=places-heading] table"),
+        ("program_manager", "/manager/effects", "section[aria-labelledby=programmes-heading] table"),
+        ("program_manager", "/manager/effects", "section[aria-labelledby=municipalities-heading] table"),
     ],
 )
 def test_wide_tables_show_every_column_on_a_phone(
-    browser: Any, web: WebService, role: str, path: str, table: str
+    browser: Any, web: WebService, role: str, path: str, table: str, language: str
 ) -> None:
     context = browser.new_context(base_url=web.url, locale="es-MX", viewport=PHONE)
     try:
         page = login(context, web, role)
-        page.goto(path)
+        page.goto(f"{path}?lang={language}")
         seen = page.evaluate(CELLS_OFF_SCREEN, table)
         assert seen["cells"] >= 5 and seen["hidden"] == 0, seen
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
@@ -129,12 +139,44 @@ def test_the_fairness_report_honours_the_language(context: Any, web: WebService)
     assert "Auditoría de equidad" in spanish
 
 
-def test_the_standalone_report_fits_a_phone(browser: Any, web: WebService) -> None:
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_the_standalone_report_fits_a_phone(browser: Any, web: WebService, language: str) -> None:
     # the report's CSP sandbox forbids scripts, the measurement's included
     context = browser.new_context(base_url=web.url, locale="es-MX", viewport=PHONE, bypass_csp=True)
     try:
         page = login(context, web, "program_manager")
-        page.goto("/manager/fairness/report")
+        page.goto(f"/manager/fairness/report?lang={language}")
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def flagged_audit() -> AuditResult:
+    """An audit whose gate flags checks (the served test model's passes): one municipality under-rated."""
+    result = audit(
+        synthetic_table(6_000, seed=1, miss_in="Sur"),
+        label="outcome",
+        score="probability",
+        groups=["municipality", "sex"],
+        rule=Threshold(0.3),
+        resamples=200,
+    )
+    assert result.gate.flagged
+    return result
+
+
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_every_column_of_the_flagged_checks_shows_on_a_phone(
+    browser: Any, flagged_audit: AuditResult, language: Lang
+) -> None:
+    context = browser.new_context(viewport=PHONE)
+    try:
+        page = context.new_page()
+        page.set_content(render_html(flagged_audit, lang=language))
+        seen = page.evaluate(CELLS_OFF_SCREEN, "table.findings")
+        assert seen["cells"] >= 5 and seen["hidden"] == 0, seen
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        assert RAW_KEY.findall(page.evaluate(VISIBLE_TEXT)) == []
     finally:
         context.close()

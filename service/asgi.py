@@ -1,0 +1,59 @@
+"""The app factory each worker of `previ serve --workers N` calls, and the service's log format.
+
+uvicorn starts N worker processes and, in each, imports
+:func:`app_from_environment` (factory mode), which reads the config file named
+by ``PREVI_CONFIG_FILE`` (the ``--config`` of `previ serve`; unset: ./previ.yaml
+or the defaults) and builds the app. The parent process has already upgraded
+the databases and created the key files, so every worker opens the same stores
+and the same keys.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from fastapi import FastAPI
+
+from previ.config import load_config
+from service.main import create_app
+
+__all__ = ["CONFIG_VARIABLE", "app_from_environment", "log_like_uvicorn"]
+
+CONFIG_VARIABLE = "PREVI_CONFIG_FILE"
+
+
+def app_from_environment() -> FastAPI:
+    """One worker's app, for the config file in ``PREVI_CONFIG_FILE``."""
+    log_like_uvicorn()
+    path = os.environ.get(CONFIG_VARIABLE)
+    return create_app(load_config(Path(path) if path else None))
+
+
+class _StderrNow(logging.StreamHandler[TextIO]):
+    """Writes to whatever ``sys.stderr`` is at the time (a test runner may swap and close it)."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
+def log_like_uvicorn() -> None:
+    """The service's own messages (model loaded, refused, reloaded, the access log) in uvicorn's format.
+
+    uvicorn's own access log is off: it printed paths and query strings.
+    """
+    logger = logging.getLogger("previ.service")
+    if not logger.handlers:
+        handler = _StderrNow()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False

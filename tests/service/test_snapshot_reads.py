@@ -1,0 +1,83 @@
+"""What a request reads alike is kept in memory, but never past a change of the snapshot database."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import NoReturn
+
+import numpy as np
+import pandas as pd
+
+from service.snapshots import SnapshotStore
+
+
+def _write(store: SnapshotStore, *, sha: str, youth_id: str, top: float) -> int:
+    scores = pd.DataFrame(
+        {
+            "youth_id": [youth_id],
+            "municipality": ["Villa Zaragoza"],
+            "age": [15],
+            "probability": [0.3],
+            "percentile": [90.0],
+            "tier": ["selective"],
+        }
+    )
+    reasons = pd.DataFrame(
+        columns=[
+            "youth_id",
+            "direction",
+            "rank",
+            "feature",
+            "value",
+            "contribution",
+            "factor",
+            "referral_tags",
+            "sentence_es",
+            "sentence_en",
+        ]
+    )
+    programs = pd.DataFrame({"youth_id": [youth_id], "program": ["tutoria_academica"], "status": ["active"]})
+    return store.write(
+        as_of=dt.date(2025, 8, 1),
+        model_version="1",
+        model_sha256=sha,
+        folder="unused",
+        quantiles=np.linspace(0.0, top, 11),
+        scores=scores,
+        reasons=reasons,
+        programs=programs,
+    )
+
+
+def test_a_snapshot_written_by_another_process_is_read_at_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'snapshots.db'}"
+    serving, batch = SnapshotStore(url), SnapshotStore(url)  # two processes' stores, one file
+    assert serving.latest() is None and serving.person("Y1") == (None, None)
+    first = _write(batch, sha="a" * 64, youth_id="Y1", top=0.5)
+    assert (serving.latest() or _missing()).id == first
+    assert (serving.reference_for("a" * 64) or _missing()).quantiles[-1] == 0.5
+    assert serving.reference_for("b" * 64) is None
+    second = _write(batch, sha="a" * 64, youth_id="Y2", top=0.8)
+    assert (serving.latest() or _missing()).id == second
+    assert (serving.reference_for("a" * 64) or _missing()).quantiles[-1] == 0.8
+    snapshot, person = serving.person("Y2")
+    assert snapshot is not None and snapshot.id == second
+    assert person is not None and person.enrolments == {"tutoria_academica": "active"}
+    assert serving.person("Y1")[1] is None  # the latest snapshot only
+
+
+def test_a_database_made_again_in_place_is_not_mistaken_for_the_old_one(tmp_path: Path) -> None:
+    path = tmp_path / "snapshots.db"
+    serving = SnapshotStore(f"sqlite:///{path}")
+    _write(SnapshotStore(f"sqlite:///{path}"), sha="a" * 64, youth_id="Y1", top=0.5)
+    assert (serving.reference_for("a" * 64) or _missing()).quantiles[-1] == 0.5
+    serving.engine.dispose()
+    other = tmp_path / "other.db"  # a new database, moved in place of the old one (a restore, say)
+    _write(SnapshotStore(f"sqlite:///{other}"), sha="a" * 64, youth_id="Y1", top=0.9)
+    other.replace(path)
+    assert (serving.reference_for("a" * 64) or _missing()).quantiles[-1] == 0.9
+
+
+def _missing() -> NoReturn:
+    raise AssertionError("expected a value")
