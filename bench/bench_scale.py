@@ -1,7 +1,7 @@
 """Benchmark: synthesis, features and a scored snapshot of 1,000,000 young people on two Dask workers.
 
     python bench/bench_scale.py [--youth 1000000] [--years 3] [--partitions 40] [--workers 2]
-                                [--memory-limit 6GiB] [--train-youth 5000] [--keep DIR]
+                                [--memory-limit 6GiB] [--train-youth 5000] [--keep DIR [--reuse]]
 
 On a LocalCluster of --workers processes (one thread, --memory-limit each):
 
@@ -16,7 +16,9 @@ On a LocalCluster of --workers processes (one thread, --memory-limit each):
 
 Each step prints its wall time, the peak RSS of each worker during the step
 (VmHWM, reset before each step through /proc/PID/clear_refs) and the peak RSS
-of this process (which gathers the snapshot). At the end it prints what Dask
+of this process (which gathers the snapshot). With ``--keep DIR --reuse`` a
+partitioned bundle already synthesised there is read again instead of being
+simulated (its synthesis was measured by the run that wrote it). At the end it prints what Dask
 spilled to disk and whether any worker was restarted (a worker that overran
 its memory limit would have been), with the machine's load average, because
 the reference machine is shared.
@@ -48,6 +50,11 @@ def main() -> None:
     parser.add_argument("--memory-limit", default="6GiB")
     parser.add_argument("--train-youth", type=int, default=5_000)
     parser.add_argument("--keep", type=Path, default=None, help="keep the bundles, features and model here")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --keep: read the partitioned bundle synthesised there before",
+    )
     args = parser.parse_args()
 
     import psutil
@@ -73,12 +80,15 @@ def main() -> None:
                 f"imported: {', '.join(f'{value:,.0f} MiB' for value in idle.values())}"
             )
             parts = folder / f"parts-{args.youth}-{args.partitions}"
-            synthesis = _step(client, "synthesis", lambda: _synthesise(client, args, parts))
-            print(
-                f"  {synthesis.rows.get('youth', 0):,} young people x {args.years} years in "
-                f"{args.partitions} buckets; rows: "
-                + ", ".join(f"{name} {rows:,}" for name, rows in synthesis.rows.items())
-            )
+            if args.reuse and (parts / "manifest.json").is_file():
+                print(f"synthesis: skipped, reusing {parts} (written by an earlier run)")
+            else:
+                synthesis = _step(client, "synthesis", lambda: _synthesise(client, args, parts))
+                print(
+                    f"  {synthesis.rows.get('youth', 0):,} young people x {args.years} years in "
+                    f"{args.partitions} buckets; rows: "
+                    + ", ".join(f"{name} {rows:,}" for name, rows in synthesis.rows.items())
+                )
             as_of = [dt.date.fromisoformat(day) for day in _manifest(parts)["as_of"]]
             matrix = _step(client, "features", lambda: _features(client, parts, as_of, folder))
             print(
