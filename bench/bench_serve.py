@@ -160,9 +160,9 @@ def _bench_files(folder: Path) -> None:
 
     from previ.config import load_config
     from service.caseload import caseload_store
-    from service.db import upgrade_databases
     from service.settings import service_settings
     from service.tokens import token_store
+    from service.upgrade import upgrade_databases
 
     with contextlib.chdir(folder):
         settings = service_settings(load_config(None))

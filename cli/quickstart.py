@@ -22,9 +22,9 @@ from previ.config import PreviConfig
 from previ.errors import PreviError
 from service.batch import SnapshotSummary, write_snapshot
 from service.caseload import caseload_store
-from service.db import upgrade_databases
 from service.settings import service_settings
 from service.tokens import token_store
+from service.upgrade import upgrade_databases
 from synthetic.synth import SynthSummary, synthesize
 from training.dataset import training_set_from_matrix
 from training.pipeline import TrainOutcome, train_and_register

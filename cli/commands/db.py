@@ -34,8 +34,8 @@ def upgrade_command(
     previ serve and previ quickstart run it too; run it yourself as the database's
     owner when the service connects with a role that may not change the schema.
     """
-    from service.db import upgrade_databases
     from service.settings import service_settings
+    from service.upgrade import upgrade_databases
 
     report = upgrade_databases(service_settings(load_config(config)))
     for store, (url, revisions) in report.applied.items():

@@ -44,9 +44,9 @@ def serve_command(
     import uvicorn
 
     from service.asgi import CONFIG_VARIABLE, log_like_uvicorn
-    from service.db import upgrade_databases
     from service.main import create_app
     from service.settings import service_settings
+    from service.upgrade import upgrade_databases
 
     log_like_uvicorn()
     settings = load_config(config)
