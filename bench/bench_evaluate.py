@@ -21,6 +21,10 @@ are known, so a run cut short still leaves its figures; ``--keep`` keeps the
 bundles between runs.
 
     nice .venv/bin/python bench/bench_evaluate.py --seeds 20 --youth 20000 --keep /tmp/bench-evaluate
+    # or split over the cores, then summarise the logs together:
+    nice .venv/bin/python bench/bench_evaluate.py --seeds 10 --log a.jsonl &
+    nice .venv/bin/python bench/bench_evaluate.py --seeds 10 --first-seed 11 --log b.jsonl
+    .venv/bin/python bench/bench_evaluate.py --summarise a.jsonl b.jsonl
     .venv/bin/python bench/bench_evaluate.py --seeds 0 --speed 100000 --keep /tmp/bench-evaluate
 """
 
@@ -50,7 +54,18 @@ def main() -> None:
     parser.add_argument("--speed", type=int, default=0, help="also time evaluate on this many youth")
     parser.add_argument("--keep", type=Path, default=None, help="keep bundles here between runs")
     parser.add_argument("--log", type=Path, default=None, help="append each seed's figures (JSON lines)")
+    parser.add_argument(
+        "--summarise",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="only summarise these --log files (runs split by seed)",
+    )
     args = parser.parse_args()
+    if args.summarise:
+        logged = [json.loads(line) for log in args.summarise for line in log.read_text().splitlines() if line]
+        summarise(sorted({result["seed"]: result for result in logged}.values(), key=lambda r: r["seed"]))
+        return
     with tempfile.TemporaryDirectory() as scratch:
         root = args.keep or Path(scratch)
         if args.seeds:

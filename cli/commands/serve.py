@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Annotated
@@ -42,8 +43,9 @@ def serve_command(
     ids or query strings. Issue tokens first: previ tokens add --role caseworker --name NAME
     """
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
-    from service.asgi import CONFIG_VARIABLE, log_like_uvicorn
+    from service.asgi import CONFIG_VARIABLE, NoDelayConfig, log_like_uvicorn
     from service.main import create_app
     from service.settings import service_settings
     from service.upgrade import upgrade_databases
@@ -70,7 +72,7 @@ def serve_command(
         os.environ[CONFIG_VARIABLE] = str(config.absolute())
     else:
         os.environ.pop(CONFIG_VARIABLE, None)
-    uvicorn.run(
+    shared = NoDelayConfig(
         "service.asgi:app_from_environment",
         factory=True,
         workers=count,
@@ -80,3 +82,5 @@ def serve_command(
         access_log=False,
         **options,  # type: ignore[arg-type]
     )
+    with contextlib.suppress(KeyboardInterrupt):  # what uvicorn.run does for N workers, on a TCP socket
+        Multiprocess(shared, sockets=[shared.bind_socket()]).run()

@@ -1,12 +1,22 @@
 """Benchmark: a real ``previ serve`` under load, against ``mlflow models serve`` of the same model.
 
-    python bench/bench_serve.py [--keep DIR] [--duration 10] [--connections 8] [--no-mlflow]
-                                [--profile DIR]
+    python bench/bench_service.py [--keep DIR] [--duration 10] [--connections 8] [--no-mlflow]
+                                  [--databases sqlite,postgresql] [--workers 1,2] [--postgres-url URL]
+                                  [--no-detail] [--profile DIR]
 
 Runs ``previ quickstart`` in a scratch folder (or reuses the one in ``--keep``),
 then starts ``previ serve`` on loopback and drives it with wrk (Debian's
-``wrk``, installed with apt-get when missing and run as root) at
-``--connections`` connections for ``--duration`` seconds per endpoint:
+``wrk``, installed with apt-get when missing and run as root).
+
+First the matrix the service is sized by: ``POST /v1/scores`` (explained,
+referred, audit log fsynced) at ``--connections`` connections and at one, with
+1 and 2 workers (``--workers``), on SQLite and on PostgreSQL (``--databases``;
+PostgreSQL at ``--postgres-url``, default ``PREVI_TEST_POSTGRES_URL`` or the
+local test server, in a schema ``previ_bench`` that the bench fills with its own
+``previ db upgrade`` and ``previ score``). RSS is per worker process.
+
+Then, unless ``--no-detail``, one worker on SQLite at ``--connections``
+connections for ``--duration`` seconds per endpoint:
 
 * ``POST /v1/scores``: explained (reasons, protective factors, context, data
   gaps), referred and audit-logged, each request a different young person of
@@ -52,6 +62,8 @@ from pathlib import Path
 import httpx
 
 BENCH_CASEWORKER = "bench caseworker"
+BENCH_SCHEMA = "previ_bench"
+POSTGRES_URL = os.environ.get("PREVI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 CASELOAD_SIZE = 500
 BODIES = 500
 HEAVY_MODULES = ("pandas", "sklearn", "scipy", "shap", "matplotlib", "mlflow", "lightgbm", "pyarrow")
@@ -77,6 +89,7 @@ class Load:
     p99_ms: float
     connections: int
     rss_mb: float | None = None
+    """The largest resident memory of one worker process after the load (the peak: its high-water mark)."""
     peak_rss_mb: float | None = None
     cpu_ms: float | None = None
     """The server's CPU time (user + system, its child processes included) per request."""
@@ -91,6 +104,10 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--no-mlflow", action="store_true", help="skip `mlflow models serve`")
     parser.add_argument("--profile", type=Path, default=None, help="flame graphs (py-spy) into this folder")
+    parser.add_argument("--databases", default="sqlite,postgresql", help="the matrix's stores (comma list)")
+    parser.add_argument("--workers", default="1,2", help="the matrix's worker counts (comma list)")
+    parser.add_argument("--postgres-url", default=POSTGRES_URL, help="a PostgreSQL database for the matrix")
+    parser.add_argument("--no-detail", action="store_true", help="only the matrix and mlflow")
     parser.add_argument("--in-process", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.in_process is not None:  # the child run by cpu_per_score: a fresh interpreter
@@ -102,10 +119,23 @@ def main() -> None:
         folder = (args.keep or Path(scratch)).absolute()
         folder.mkdir(parents=True, exist_ok=True)
         prepare(folder)
+        databases = [name for name in args.databases.split(",") if name]
+        if "postgresql" in databases:
+            prepare_postgres(folder, args.postgres_url)
         token = json.loads((folder / "bench.json").read_text())["token"]
         cpu_per_score(folder)
         results: list[Load] = []
-        for fsync in (True, False):
+        one = argparse.Namespace(**{**vars(args), "connections": 1})
+        for database in databases:
+            store = _store_env(folder, database, args.postgres_url)
+            for workers in [int(count) for count in args.workers.split(",")]:
+                with serving(folder, fsync=True, workers=workers, store=store) as (url, pid):
+                    label = f"POST /v1/scores, {database}, {workers} worker{'s' * (workers > 1)}"
+                    for load_args in (args, one):
+                        results.append(
+                            run_wrk(wrk, url, "scores", store["token"], load_args, label, folder, pid)
+                        )
+        for fsync in (True, False) if not args.no_detail else ():
             with serving(folder, fsync=fsync) as (url, pid):
                 imported = _imported(pid)
                 suffix = f"audit_fsync {'on' if fsync else 'off'}"
@@ -119,7 +149,6 @@ def main() -> None:
                 )
                 if not fsync:
                     results.append(run_wrk(wrk, url, "healthz", token, args, "GET /healthz", folder, pid))
-                    one = argparse.Namespace(**{**vars(args), "connections": 1})
                     results.append(
                         run_wrk(wrk, url, "scores", token, one, f"POST /v1/scores, {suffix}", folder, pid)
                     )
@@ -141,7 +170,7 @@ def find_wrk() -> str:
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False, stdout=subprocess.DEVNULL)
         found = shutil.which("wrk")
     if found is None:
-        sys.exit("bench_serve: needs wrk (apt-get install wrk)")
+        sys.exit("bench_service: needs wrk (apt-get install wrk)")
     return found
 
 
@@ -155,24 +184,81 @@ def prepare(folder: Path) -> None:
         _bench_files(folder)
 
 
-def _bench_files(folder: Path) -> None:
-    import pandas as pd
+def prepare_postgres(folder: Path, url: str) -> None:
+    """The same service state in PostgreSQL (schema ``previ_bench``): migrated, scored, a token, a caseload.
 
+    Done with the commands a deployment runs (``previ db upgrade``, ``previ score``),
+    once per --keep folder; a new folder starts the schema afresh.
+    """
+    if (folder / "bench-postgresql.json").exists():
+        return
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(plain, autocommit=True) as admin:
+        admin.execute(f"DROP SCHEMA IF EXISTS {BENCH_SCHEMA} CASCADE")
+        admin.execute(f"CREATE SCHEMA {BENCH_SCHEMA}")
+    store = _store_env(folder, "postgresql", url)
+    env = {**os.environ, **{key: value for key, value in store.items() if key.startswith("PREVI_")}}
+    as_of = sorted((folder / "snapshots").glob("*_v*"))[-1].name.split("_")[0]
+    for command in (["db", "upgrade"], ["score", "--data", "data/synthetic", "--as-of", as_of]):
+        subprocess.run([_previ(), *command], cwd=folder, env=env, check=True, stdout=subprocess.DEVNULL)
+    youth = json.loads((folder / "bench.json").read_text())["youth"]
+    token = _token_and_caseload(folder, youth, env)
+    (folder / "bench-postgresql.json").write_text(json.dumps({"token": token}))
+
+
+def _store_env(folder: Path, database: str, url: str) -> dict[str, str]:
+    """The PREVI_* variables that point ``previ serve`` at ``database``, and the bench token there."""
+    if database == "sqlite":
+        return {"token": json.loads((folder / "bench.json").read_text())["token"]}
+    if database != "postgresql":
+        sys.exit(f"bench_service: --databases: '{database}' is not sqlite or postgresql")
+    from sqlalchemy.engine import make_url
+
+    schema_url = make_url(url).update_query_dict({"options": f"-csearch_path={BENCH_SCHEMA}"})
+    rendered = schema_url.render_as_string(hide_password=False)
+    saved = folder / "bench-postgresql.json"
+    token = json.loads(saved.read_text())["token"] if saved.exists() else ""
+    return {"PREVI_AUDIT_URL": rendered, "PREVI_SNAPSHOT_URL": rendered, "token": token}
+
+
+def _token_and_caseload(folder: Path, youth: list[str], env: dict[str, str]) -> str:
+    """A bench caseworker's token and caseload in the stores ``env`` points at; the token."""
     from previ.config import load_config
     from service.caseload import caseload_store
     from service.settings import service_settings
     from service.tokens import token_store
+
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        with contextlib.chdir(folder):
+            settings = service_settings(load_config(None))
+            _, token = token_store(settings).add(role="caseworker", name=BENCH_CASEWORKER)
+            caseload = caseload_store(settings)
+            for youth_id in youth:
+                caseload.add(caseworker=BENCH_CASEWORKER, youth_id=youth_id)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return token
+
+
+def _bench_files(folder: Path) -> None:
+    import pandas as pd
+
+    from previ.config import load_config
+    from service.settings import service_settings
     from service.upgrade import upgrade_databases
 
     with contextlib.chdir(folder):
         settings = service_settings(load_config(None))
         upgrade_databases(settings)
-        _, token = token_store(settings).add(role="caseworker", name=BENCH_CASEWORKER)
         snapshot = sorted(Path(settings.snapshot_dir).glob("*/scores.parquet"))[-1]
         youth = pd.read_parquet(snapshot, columns=["youth_id"])["youth_id"].head(CASELOAD_SIZE).tolist()
-        caseload = caseload_store(settings)
-        for youth_id in youth:
-            caseload.add(caseworker=BENCH_CASEWORKER, youth_id=youth_id)
+    token = _token_and_caseload(folder, youth, {})
     scoring = json.loads((folder / "runs/latest/scoring_model/scoring.json").read_text())
     rows = pd.read_parquet(folder / "runs/latest/test_fold.parquet", columns=scoring["feature_names"])
     bodies = [_body(index, row) for index, row in enumerate(rows.head(BODIES).to_dict("records"))]
@@ -192,18 +278,22 @@ def _body(index: int, row: dict[str, float]) -> dict[str, object]:
 
 
 @contextlib.contextmanager
-def serving(folder: Path, *, fsync: bool) -> Iterator[tuple[str, int]]:
-    """``previ serve`` on a free loopback port, ready (a model loaded) and warmed up."""
+def serving(
+    folder: Path, *, fsync: bool, workers: int = 1, store: dict[str, str] | None = None
+) -> Iterator[tuple[str, int]]:
+    """``previ serve`` (``workers`` processes, stores per ``store``) on a free port, ready and warmed up."""
     port = _free_port()
+    store = store or _store_env(folder, "sqlite", "")
     env = {
         **os.environ,
+        **{key: value for key, value in store.items() if key.startswith("PREVI_")},
         "PREVI_AUDIT_FSYNC": str(fsync).lower(),
         # The bench measures work, not refusals; a per-second window keeps the limiter's lists as short
         # as a per-minute production limit does (a huge per-minute one would hold 60,000 entries per key).
         "PREVI_RATE_LIMIT_API": "1000000/second",
     }
     server = subprocess.Popen(
-        [_previ(), "serve", "--port", str(port)],
+        [_previ(), "serve", "--port", str(port), "--workers", str(workers)],
         cwd=folder,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -211,11 +301,11 @@ def serving(folder: Path, *, fsync: bool) -> Iterator[tuple[str, int]]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(url, server)
+        _wait_ready(url, server, workers)
         bench = json.loads((folder / "bench.json").read_text())
-        headers = {"Authorization": f"Bearer {bench['token']}"}
-        with httpx.Client(base_url=url, headers=headers) as client:
-            for index in range(200):
+        headers = {"Authorization": f"Bearer {store['token']}"}
+        with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
+            for index in range(200 * workers):
                 response = client.post("/v1/scores", json=bench["bodies"][index % len(bench["bodies"])])
                 response.raise_for_status()
                 youth_id = bench["youth"][index % len(bench["youth"])]
@@ -276,9 +366,9 @@ def run_wrk(
     figures = json.loads(line[4:])
     if figures["non_2xx"] or figures["socket_errors"]:
         sys.exit(
-            f"bench_serve: {label}: {figures['non_2xx']} non-2xx, {figures['socket_errors']} socket errors"
+            f"bench_service: {label}: {figures['non_2xx']} non-2xx, {figures['socket_errors']} socket errors"
         )
-    resident, peak = _rss_mb(pid) if rss else (None, None)
+    resident, peak = _worker_rss_mb(pid) if rss else (None, None)
     load = Load(
         label=label,
         requests_per_second=figures["requests"] / (figures["duration_us"] / 1e6),
@@ -297,7 +387,7 @@ def profile(wrk: str, url: str, endpoint: str, token: str, folder: Path, pid: in
     """A flame graph (``out``.svg) and the top costs of ``endpoint`` under load, sampled by py-spy."""
     spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
     if spy is None:
-        sys.exit("bench_serve: --profile needs py-spy (pip install py-spy; it is in previ's dev extras)")
+        sys.exit("bench_service: --profile needs py-spy (pip install py-spy; it is in previ's dev extras)")
     out.parent.mkdir(parents=True, exist_ok=True)
     script = folder / f"wrk-{endpoint}.lua"
     path = "/v1/scores" if endpoint == "scores" else "/"
@@ -418,7 +508,7 @@ def mlflow_serve(wrk: str, folder: Path, args: argparse.Namespace) -> Load:
                 if httpx.post(f"{url}/invocations", json=body, timeout=10).status_code == 200:
                     break
             if time.monotonic() > deadline or server.poll() is not None:
-                sys.exit("bench_serve: mlflow models serve did not answer")
+                sys.exit("bench_service: mlflow models serve did not answer")
             time.sleep(0.5)
         token = ""
         label = "mlflow models serve, /invocations"
@@ -533,6 +623,21 @@ def _cpu_seconds(root: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def _worker_rss_mb(pid: int) -> tuple[float, float]:
+    """The largest resident and peak resident memory (MB) of one serving process: the server, or its workers.
+
+    With --workers N, uvicorn's parent only supervises; multiprocessing's resource tracker is no worker.
+    """
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    workers = [
+        int(child)
+        for child in children
+        if b"resource_tracker" not in Path(f"/proc/{child}/cmdline").read_bytes()
+    ]
+    figures = [_rss_mb(worker) for worker in workers or [pid]]
+    return max(resident for resident, _ in figures), max(peak for _, peak in figures)
+
+
 def _rss_mb(pid: int) -> tuple[float, float]:
     """Resident and peak resident memory of the process (MB), from /proc."""
     fields = {}
@@ -551,16 +656,17 @@ def _imported(pid: int) -> list[str]:
     return [name for name in HEAVY_MODULES if f"/site-packages/{name}/" in maps]
 
 
-def _wait_ready(url: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 120
+def _wait_ready(url: str, server: subprocess.Popen[bytes], workers: int = 1) -> None:
+    """Every worker ready: ten readiness answers in a row per worker (the socket spreads them)."""
+    deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            sys.exit("bench_serve: previ serve stopped")
+            sys.exit("bench_service: previ serve stopped")
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/readyz").status_code == 200:
+            if all(httpx.get(f"{url}/readyz").status_code == 200 for _ in range(10 * workers)):
                 return
         time.sleep(0.2)
-    sys.exit("bench_serve: previ serve did not become ready")
+    sys.exit("bench_service: previ serve did not become ready")
 
 
 def _free_port() -> int:
