@@ -155,7 +155,8 @@ def main() -> None:
                     if args.profile is not None:
                         for endpoint, name in (("scores", "post-scores"), ("youth", "get-youth")):
                             profile(wrk, url, endpoint, token, folder, pid, args.profile / name)
-        print(f"previ serve mapped the compiled modules of: {', '.join(imported) or 'none of them'}")
+        if not args.no_detail:
+            print(f"previ serve mapped the compiled modules of: {', '.join(imported) or 'none of them'}")
         if not args.no_mlflow:
             results.append(mlflow_serve(wrk, folder, args))
         report(results)

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from cli.app import app
 from previ.errors import PreviError
+from service import tokens
 from service.database import make_engine
 from service.tokens import TokenStore, import_token_file, issue_token, tokens_table
 
@@ -66,13 +67,28 @@ def test_the_same_secret_under_two_salts_gives_two_hashes(store_url: str) -> Non
     assert first.salt != second.salt and first.sha256 != second.sha256
 
 
-def test_a_token_added_or_revoked_elsewhere_counts_from_the_next_request(store_url: str) -> None:
+def test_a_token_added_elsewhere_counts_at_once_and_one_revoked_elsewhere_within_a_second(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [1_000.0]
+    monkeypatch.setattr(tokens.time, "monotonic", lambda: clock[0])
     running = _store(store_url)  # a worker of the service
     assert running.records() == {}
     record, token = _store(store_url).add(role="data_scientist", name="Sam")  # previ tokens add
     assert running.authenticate(token) is not None
     _store(store_url).revoke(record.token_id)  # previ tokens revoke
+    clock[0] += tokens.RECORD_SECONDS / 2
+    assert running.authenticate(token) is not None  # the worker's recent record, at most RECORD_SECONDS old
+    clock[0] += tokens.RECORD_SECONDS / 2
     assert running.authenticate(token) is None
+
+
+def test_a_token_revoked_in_the_same_process_stops_at_once(store_url: str) -> None:
+    store = _store(store_url)
+    record, token = store.add(role="auditor", name="Ari")
+    assert store.authenticate(token) is not None
+    store.revoke(record.token_id)
+    assert store.authenticate(token) is None
 
 
 def test_unknown_roles_and_unreachable_stores_are_clear_errors(store_url: str, tmp_path: Path) -> None:
