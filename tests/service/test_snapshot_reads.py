@@ -8,8 +8,12 @@ from typing import NoReturn
 
 import numpy as np
 import pandas as pd
+import pytest
+from sqlalchemy.engine import make_url
 
+from service import snapshots
 from service.snapshots import SnapshotStore
+from tests.databases import postgres_schema
 
 
 def _write(store: SnapshotStore, *, sha: str, youth_id: str, top: float) -> int:
@@ -81,3 +85,27 @@ def test_a_database_made_again_in_place_is_not_mistaken_for_the_old_one(tmp_path
 
 def _missing() -> NoReturn:
     raise AssertionError("expected a value")
+
+
+def test_on_postgresql_this_process_reads_its_own_writes_at_once_and_another_s_within_a_second(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [1_000.25]
+    monkeypatch.setattr(snapshots.time, "monotonic", lambda: clock[0])
+    with postgres_schema() as url:
+        serving, batch = SnapshotStore(url), SnapshotStore(url)  # one process, two stores
+        elsewhere = SnapshotStore(str(make_url(url).update_query_dict({"application_name": "previ-score"})))
+        try:
+            first = _write(batch, sha="a" * 64, youth_id="Y1", top=0.5)
+            assert (serving.latest() or _missing()).id == first
+            second = _write(batch, sha="a" * 64, youth_id="Y2", top=0.8)
+            assert (serving.latest() or _missing()).id == second  # a commit of this process: at once
+            assert (serving.reference_for("a" * 64) or _missing()).quantiles[-1] == 0.8
+            third = _write(elsewhere, sha="a" * 64, youth_id="Y3", top=0.9)  # as `previ score` would
+            assert (serving.latest() or _missing()).id == second  # within the same second: the kept answer
+            clock[0] += snapshots.SERVER_STAMP_SECONDS
+            assert (serving.latest() or _missing()).id == third
+            assert (serving.reference_for("a" * 64) or _missing()).quantiles[-1] == 0.9
+        finally:
+            for store in (serving, batch, elsewhere):
+                store.engine.dispose()
