@@ -143,8 +143,8 @@ def _score(client: Any, parts: Path, as_of: dt.date, run: Path, folder: Path) ->
     import shutil
 
     from previ.config import parse_config
-    from scale.score import partitioned_scorer
     from service.batch import write_snapshot
+    from service.batch_dask import partitioned_scorer
 
     snapshots = folder / "snapshots"
     shutil.rmtree(snapshots, ignore_errors=True)

@@ -51,7 +51,7 @@ def score_command(
     date = parse_date("--as-of", as_of)
     settings = load_config(config)
     if engine is Engine.dask:
-        from scale.score import partitioned_scorer
+        from service.batch_dask import partitioned_scorer
 
         data_dir = data or settings.data.dir
         with dask_session(data_dir, scheduler, workers, memory_limit, "score") as session:

@@ -1,4 +1,4 @@
-"""`previ score --engine dask`: the snapshot's scores computed bucket by bucket.
+"""`previ score --engine dask`: the snapshot's scores computed bucket by bucket (on :mod:`scale`).
 
 Each task loads one bucket and runs :func:`service.batch.score_population`, the
 path the pandas engine runs on the whole bundle; the buckets' rows, put back
