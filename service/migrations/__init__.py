@@ -42,7 +42,10 @@ STORES: tuple[Store, ...] = get_args(Store)
 FOLDER = Path(__file__).parent
 
 _current: set[tuple[str, Store]] = set()
-_current_lock = threading.Lock()
+# Alembic's `op` and `context` are module-level proxies, one per process: two upgrades running at once
+# in two threads (a store's first use while `previ audit-log grant` upgrades) unset each other's
+# (seen: "'NoneType' object has no attribute 'create_table'"). Every upgrade of the process takes it.
+_current_lock = threading.RLock()
 
 
 def ensure_schema(engine: Engine, store: Store) -> None:
@@ -73,7 +76,7 @@ def upgrade(engine: Engine, store: Store) -> list[str]:
     path = sqlite_path(engine.url.render_as_string(hide_password=False))
     if path is not None:
         private_file(path)
-    with engine.connect() as connection:
+    with _current_lock, engine.connect() as connection:
         connection = connection.execution_options(immediate=True)
         with connection.begin():
             if connection.dialect.name == "postgresql":

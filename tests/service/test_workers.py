@@ -88,8 +88,14 @@ def test_two_workers_on_postgresql_reload_under_load_without_a_failed_or_mixed_r
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
+        # Read the output as it comes: the access log fills a pipe's 64 KiB within seconds, and a
+        # worker writing to a full pipe stops dead (every request of it then hangs).
+        lines: list[bytes] = []
+        reader = threading.Thread(target=lambda: lines.extend(process.stdout or ()), daemon=True)
+        reader.start()
         base = f"http://127.0.0.1:{port}"
         results: list[tuple[float, int, int, dict[str, Any]]] = []
+        stop = threading.Event()
         try:
             # both workers ready: ten readiness answers in a row (the socket spreads them)
             wait_until(
@@ -97,7 +103,6 @@ def test_two_workers_on_postgresql_reload_under_load_without_a_failed_or_mixed_r
                 what="two workers",
                 timeout=240,
             )
-            stop = threading.Event()
 
             def hammer(worker: int, into: list[tuple[float, int, int, dict[str, Any]]]) -> None:
                 headers = {"Authorization": f"Bearer {caseworker}"}
@@ -148,16 +153,22 @@ def test_two_workers_on_postgresql_reload_under_load_without_a_failed_or_mixed_r
             for thread in threads:
                 thread.join()
             logged_after_kill = _scores_logged(engine) - logged
+        except BaseException:
+            stop.set()  # the clients stop on a failure too, or they would hammer a stopped server forever
+            raise
         finally:
             process.send_signal(signal.SIGTERM)
             try:
-                output = process.communicate(timeout=120)[0].decode()
+                process.wait(timeout=120)
             except subprocess.TimeoutExpired:
                 process.kill()
-                output = process.communicate()[0].decode()
-                pytest.fail(f"previ serve did not stop within 120 s of SIGTERM:\n{output}")
+                process.wait()
+                pytest.fail("previ serve did not stop within 120 s of SIGTERM")
             finally:
+                reader.join(timeout=30)
                 engine.dispose()
+                print(f"previ serve's output:\n{b''.join(lines).decode()}")  # shown with a failure
+        output = b"".join(lines).decode()
 
     assert reloaded.status_code == 200, reloaded.text
     assert reloaded.json()["version"] == second
