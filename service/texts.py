@@ -18,6 +18,7 @@ from previ.i18n import N_, Language, Plural, translation
 __all__ = [
     "AUDIT_UNAVAILABLE",
     "BODY_TOO_LARGE",
+    "DATETIME_WITH_ZONE",
     "INTERNAL",
     "MODEL_REFUSED",
     "NOTE",
@@ -110,6 +111,8 @@ _NUMBER = N_("Should be a number.")
 _ONE_OF = N_("Should be one of: {expected}.")
 _JSON_OBJECT = N_("Should be a JSON object.")
 _DATE = N_("Should be a date (YYYY-MM-DD).")
+DATETIME_WITH_ZONE = "datetime_with_zone"  # previ's own error type: RFC 3339 query times
+_DATETIME = N_("Should be a date and time with its time zone (ISO 8601, e.g. 2025-08-01T09:00:00Z).")
 
 # FastAPI's 422 messages by pydantic error type; ``{...}`` fields come from the error's context. A type
 # not listed keeps pydantic's English message.
@@ -154,6 +157,13 @@ VALIDATION: Final[dict[str, str | Counted]] = {
     "json_invalid": N_("The body is not valid JSON."),
     "date_from_datetime_parsing": _DATE,
     "date_parsing": _DATE,
+    "datetime_type": _DATETIME,
+    "datetime_parsing": _DATETIME,
+    "datetime_from_date_parsing": _DATETIME,
+    "timezone_aware": _DATETIME,
+    DATETIME_WITH_ZONE: _DATETIME,
+    "union_tag_invalid": N_("Its kind should be one of: {expected_tags}."),
+    "union_tag_not_found": N_("The field {discriminator} is required: it says which kind this is."),
 }
 
 

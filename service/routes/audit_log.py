@@ -8,11 +8,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
 
 from service.audit_log import Outcome
 from service.deps import AuditorGuard
 from service.responses import refusals
 from service.schemas import AuditEntryOut, AuditLogOut
+from service.texts import DATETIME_WITH_ZONE
 from service.tokens import Role
 
 router = APIRouter(tags=["audit"])
@@ -24,7 +26,10 @@ LARGEST_ID = 2**63 - 1  # ids are 64-bit integers in SQLite and PostgreSQL
 
 def _rfc3339(value: object) -> object:
     if isinstance(value, str) and not RFC3339.fullmatch(value):
-        raise ValueError("must be a date-time with its zone, such as 2025-08-01T00:00:00Z")
+        # worded in the request's language by service.texts.VALIDATION (a ValueError would stay English)
+        raise PydanticCustomError(
+            DATETIME_WITH_ZONE, "must be a date-time with its zone, such as 2025-08-01T00:00:00Z"
+        )
     return value
 
 

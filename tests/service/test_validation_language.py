@@ -37,6 +37,21 @@ def test_every_validation_message_reads_in_both_languages_agreeing_with_its_numb
     assert validation_message("less_than_equal", None, "pydantic's words", "es") == "pydantic's words"
 
 
+def test_a_feedback_of_an_unknown_kind_and_a_date_without_a_zone_are_refused_in_spanish(
+    service: RunningService,
+) -> None:
+    with service.client("caseworker") as client:
+        unknown = client.post("/v1/feedback", json={"youth_id": "Y1", "kind": "sanction"})
+        untagged = client.post("/v1/feedback", json={"youth_id": "Y1"})
+    assert unknown.status_code == untagged.status_code == 422
+    assert unknown.json()["detail"][0]["msg"].startswith("Su tipo debe ser uno de: 'referral_made'")
+    assert untagged.json()["detail"][0]["msg"] == "Falta el campo 'kind': indica de qué tipo es."
+    with service.client("auditor") as client:
+        naive = client.get("/v1/audit-log", params={"since": "2025-08-01T09:00:00"})
+    assert naive.status_code == 422
+    assert naive.json()["detail"][0]["msg"].startswith("Debe ser una fecha y hora con su zona horaria")
+
+
 def test_the_feature_checks_of_a_score_speak_the_requests_language(
     service: RunningService, registry: Registry
 ) -> None:
