@@ -359,13 +359,19 @@ class AuditLog:
         create_schema(self.engine, "service")
 
 
-def grant_service_role(engine: Any, role: str) -> None:
+def grant_service_role(engine: Any, role: str, *, snapshots: Any | None = None) -> None:
     """On PostgreSQL, migrate the service's tables and let ``role`` only add to the audit log.
 
     Run by the database owner (``previ audit-log grant``). The service's role may
     read and insert audit rows and feedback, read caseloads and tokens, keep its
     web sessions, rate counters and the served-model row; it may not update or
-    delete a single audit row, nor issue a token.
+    delete a single audit row, nor issue a token. Feedback it may also delete:
+    ``service.retention_days`` purges old feedback at start-up.
+
+    ``snapshots`` (the engine of ``service.snapshot_url`` on PostgreSQL, which may
+    be ``engine`` itself) gets the snapshot tables' grants: read the scores and
+    places, mark an offer declined or held, purge expired snapshots; never write
+    a score or an allocation (``previ score`` and ``previ allocate`` run as the owner).
     """
     from service.migrations import upgrade
 
@@ -378,6 +384,14 @@ def grant_service_role(engine: Any, role: str) -> None:
     with engine.begin() as connection:
         for statement in SERVICE_GRANTS:
             connection.execute(text(statement.format(role=role)))
+    if snapshots is None:
+        return
+    if snapshots.dialect.name != "postgresql":
+        raise PreviError("audit-log grant: grants need PostgreSQL (service.snapshot_url)")
+    upgrade(snapshots, "snapshots")
+    with snapshots.begin() as connection:
+        for statement in SNAPSHOT_GRANTS:
+            connection.execute(text(statement.format(role=role)))
 
 
 ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -386,13 +400,22 @@ SERVICE_GRANTS = (
     "FROM {role}",
     "GRANT SELECT ON alembic_version TO {role}",
     "GRANT SELECT, INSERT ON audit_log TO {role}",
-    "GRANT SELECT, INSERT ON feedback TO {role}",
+    "GRANT SELECT, INSERT, DELETE ON feedback TO {role}",  # DELETE: the retention purge
     "GRANT USAGE ON SEQUENCE feedback_id_seq TO {role}",
     "GRANT SELECT ON caseload TO {role}",
     "GRANT SELECT ON tokens TO {role}",
     "GRANT SELECT, INSERT, UPDATE ON served_model TO {role}",
     "GRANT SELECT, INSERT, UPDATE, DELETE ON web_sessions TO {role}",
     "GRANT SELECT, INSERT, UPDATE, DELETE ON rate_limits TO {role}",
+)
+SNAPSHOT_GRANTS = (
+    "REVOKE ALL ON snapshots, snapshot_scores, snapshot_reasons, snapshot_programs, allocations, "
+    "allocation_places FROM {role}",
+    "GRANT SELECT ON alembic_version TO {role}",
+    # read by GET /v1/youth/{{id}}/score and the pages; deleted by the retention purge at start-up
+    "GRANT SELECT, DELETE ON snapshots, snapshot_scores, snapshot_reasons, snapshot_programs TO {role}",
+    # read for the places; an offer declined or held is an update of its row and of the cycle's counts
+    "GRANT SELECT, UPDATE ON allocations, allocation_places TO {role}",
 )
 
 

@@ -41,8 +41,20 @@ def grant_command(
     from service.settings import service_settings
 
     settings = service_settings(load_config(config))
-    grant_service_role(make_engine(settings.audit_url), role)
+    engine = make_engine(settings.audit_url)
+    snapshots = None
+    if settings.snapshot_url == settings.audit_url:
+        snapshots = engine
+    elif settings.snapshot_url is not None:
+        snapshots = make_engine(settings.snapshot_url)
+    grant_service_role(engine, role, snapshots=snapshots)
     console.print(f"{role} may read and insert audit rows, never update or delete them", markup=False)
+    if snapshots is None:
+        console.print(
+            "service.snapshot_url is not set: the snapshots live in SQLite, which has no grants", markup=False
+        )
+    else:
+        console.print(f"{role} may read the snapshots and places and mark offers declined", markup=False)
 
 
 @audit_log_app.command("verify")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
+from typer.testing import CliRunner
 
+from cli.app import app
 from previ.errors import PreviError
 from service.audit_chain import verify_chain
 from service.audit_log import Access, AuditLog, grant_service_role
@@ -67,3 +70,57 @@ def test_the_service_role_may_insert_audit_rows_but_never_edit_them(
     assert verify_chain(log, KEY).broken_id == 2
     owner.dispose()
     log.engine.dispose()
+
+
+def test_the_service_role_reads_snapshots_and_marks_offers_but_never_writes_a_score(
+    database: tuple[str, str],
+) -> None:
+    name, role = database
+    owner = make_engine(f"{SERVER}/{name}")
+    grant_service_role(owner, role, snapshots=owner)
+    expected = {
+        ("snapshot_scores", "SELECT"): True,
+        ("snapshot_scores", "INSERT"): False,
+        ("snapshot_scores", "UPDATE"): False,
+        ("snapshots", "DELETE"): True,  # the retention purge
+        ("snapshot_reasons", "SELECT"): True,
+        ("allocations", "SELECT"): True,
+        ("allocations", "UPDATE"): True,  # an offer declined or held
+        ("allocations", "INSERT"): False,
+        ("allocations", "DELETE"): False,
+        ("allocation_places", "UPDATE"): True,
+        ("feedback", "DELETE"): True,
+        ("audit_log", "DELETE"): False,
+    }
+    with owner.connect() as connection:
+        granted = {
+            (table, privilege): bool(
+                connection.execute(
+                    text("SELECT has_table_privilege(:role, :table, :privilege)"),
+                    {"role": role, "table": table, "privilege": privilege},
+                ).scalar_one()
+            )
+            for table, privilege in expected
+        }
+    owner.dispose()
+    assert granted == expected
+
+
+def test_previ_audit_log_grant_grants_the_snapshot_database_too(
+    database: tuple[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    name, role = database
+    url = f"{SERVER}/{name}"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PREVI_AUDIT_URL", url)
+    monkeypatch.setenv("PREVI_SNAPSHOT_URL", url)
+    granted = CliRunner().invoke(app, ["audit-log", "grant", "--role", role])
+    assert granted.exit_code == 0, granted.output
+    assert "may read the snapshots and places" in granted.output
+    owner = make_engine(url)
+    with owner.connect() as connection:
+        readable = connection.execute(
+            text("SELECT has_table_privilege(:role, 'snapshot_scores', 'SELECT')"), {"role": role}
+        ).scalar_one()
+    owner.dispose()
+    assert readable
