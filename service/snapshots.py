@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -117,6 +118,13 @@ Stamp = tuple[int, int, int]
 SERVER_STAMP_SECONDS = 1.0
 """On a database server, how long a cached answer may miss another process's commit."""
 _commits: Counter[str] = Counter()  # commits through any SnapshotStore of this process, by URL
+_commits_lock = threading.Lock()
+
+
+def _count_commit(url: str) -> None:
+    with _commits_lock:
+        _commits[url] += 1
+
 
 # The request path's statements, built once (SQLAlchemy then reuses their compiled form).
 PERSON_SCORE = select(scores_table).where(
@@ -177,7 +185,7 @@ class SnapshotStore:
         self._cache: dict[str, tuple[Stamp, Any]] = {}
         self._server = self.engine.dialect.name != "sqlite"
         if self._server:
-            event.listen(self.engine, "commit", lambda _connection: _commits.update((url,)))
+            event.listen(self.engine, "commit", lambda _connection: _count_commit(url))
 
     def write(
         self,

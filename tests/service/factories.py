@@ -17,9 +17,10 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -330,6 +331,25 @@ def running_service(
         if thread.is_alive():
             thread.join(timeout=10)
         sock.close()
+
+
+def read_as_it_comes(process: subprocess.Popen[bytes]) -> Callable[[], str]:
+    """Drain a `previ serve` child's output in a thread; the function returned gives what it printed.
+
+    Reading only at the end is not enough: under load the access log fills a pipe's 64 KiB within
+    seconds, and a worker writing to a full pipe stops dead (every request of it then hangs). Call
+    the function once the process has ended, for all of its output.
+    """
+    lines: list[bytes] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout or ()), daemon=True)
+    reader.start()
+
+    def output() -> str:
+        if process.poll() is not None:
+            reader.join(timeout=30)
+        return b"".join(lines).decode()
+
+    return output
 
 
 def wait_until(condition: Any, *, what: str, timeout: float = 60.0) -> None:

@@ -31,7 +31,7 @@ from service.caseload import caseload_store
 from service.main import create_app
 from service.settings import service_settings
 from service.snapshots import scores_table
-from tests.service.factories import Registry, person, wait_until
+from tests.service.factories import Registry, person, read_as_it_comes, wait_until
 from tests.service.factories import service_settings as settings_in
 
 pytestmark = pytest.mark.slow
@@ -90,6 +90,7 @@ def test_an_unwritable_audit_store_is_503_and_the_process_lives_and_nothing_leak
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
+    output_so_far = read_as_it_comes(process)
     url = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {token}"}
     body = person(registry.model("trained"), 0, youth_id=ids[1])
@@ -130,7 +131,8 @@ def test_an_unwritable_audit_store_is_503_and_the_process_lives_and_nothing_leak
             assert client.post("/v1/scores", json=body).status_code == 200
     finally:
         process.send_signal(signal.SIGTERM)
-        output = process.communicate(timeout=30)[0].decode()
+        process.wait(timeout=30)
+    output = output_so_far()
     assert process.returncode in (0, -signal.SIGTERM), output
 
     # no raw youth id, nor the token, in anything the server printed

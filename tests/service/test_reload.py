@@ -23,6 +23,7 @@ from tests.service.factories import (
     allow_audit_rows,
     expected_probability,
     person,
+    read_as_it_comes,
     refuse_audit_rows,
     running_service,
     wait_until,
@@ -185,6 +186,7 @@ def test_previ_serve_reloads_the_champion_on_sighup(registry: Registry, tmp_path
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
+    output_so_far = read_as_it_comes(process)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until(  # a slow start on a loaded machine is not what this test is about
@@ -200,6 +202,7 @@ def test_previ_serve_reloads_the_champion_on_sighup(registry: Registry, tmp_path
         assert process.poll() is None
     finally:
         process.send_signal(signal.SIGTERM)
-        output = process.communicate(timeout=20)[0].decode()
+        process.wait(timeout=20)
+    output = output_so_far()
     assert f"serving model {second} (was {first})" in output, output
     assert process.returncode in (0, -signal.SIGTERM)  # uvicorn re-raises the signal after a clean shutdown

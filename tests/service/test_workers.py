@@ -33,7 +33,7 @@ from service.audit_log import audit_table
 from service.database import make_engine
 from service.tokens import TokenStore
 from tests.databases import postgres_schema
-from tests.service.factories import Registry, expected_probability, person, wait_until
+from tests.service.factories import Registry, expected_probability, person, read_as_it_comes, wait_until
 
 pytestmark = pytest.mark.slow
 ROWS = (0, 3, 6, 9)
@@ -88,11 +88,7 @@ def test_two_workers_on_postgresql_reload_under_load_without_a_failed_or_mixed_r
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
-        # Read the output as it comes: the access log fills a pipe's 64 KiB within seconds, and a
-        # worker writing to a full pipe stops dead (every request of it then hangs).
-        lines: list[bytes] = []
-        reader = threading.Thread(target=lambda: lines.extend(process.stdout or ()), daemon=True)
-        reader.start()
+        output_so_far = read_as_it_comes(process)
         base = f"http://127.0.0.1:{port}"
         results: list[tuple[float, int, int, dict[str, Any]]] = []
         stop = threading.Event()
@@ -165,10 +161,9 @@ def test_two_workers_on_postgresql_reload_under_load_without_a_failed_or_mixed_r
                 process.wait()
                 pytest.fail("previ serve did not stop within 120 s of SIGTERM")
             finally:
-                reader.join(timeout=30)
                 engine.dispose()
-                print(f"previ serve's output:\n{b''.join(lines).decode()}")  # shown with a failure
-        output = b"".join(lines).decode()
+                print(f"previ serve's output:\n{output_so_far()}")  # shown with a failure
+        output = output_so_far()
 
     assert reloaded.status_code == 200, reloaded.text
     assert reloaded.json()["version"] == second
