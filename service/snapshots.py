@@ -119,6 +119,7 @@ SERVER_STAMP_SECONDS = 1.0
 """On a database server, how long a cached answer may miss another process's commit."""
 _commits: Counter[str] = Counter()  # commits through any SnapshotStore of this process, by URL
 _commits_lock = threading.Lock()
+os.register_at_fork(after_in_child=lambda: globals().update(_commits_lock=threading.Lock()))
 
 
 def _count_commit(url: str) -> None:

@@ -24,6 +24,7 @@ before the migrations existed: it creates only the tables that are missing.
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, get_args
@@ -46,6 +47,15 @@ _current: set[tuple[str, Store]] = set()
 # in two threads (a store's first use while `previ audit-log grant` upgrades) unset each other's
 # (seen: "'NoneType' object has no attribute 'create_table'"). Every upgrade of the process takes it.
 _current_lock = threading.RLock()
+
+
+def _fresh_lock_after_fork() -> None:
+    """A forked child starts with its own lock: a parent's thread may have held it at the fork, forever."""
+    global _current_lock
+    _current_lock = threading.RLock()
+
+
+os.register_at_fork(after_in_child=_fresh_lock_after_fork)
 
 
 def ensure_schema(engine: Engine, store: Store) -> None:

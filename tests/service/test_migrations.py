@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import threading
 from pathlib import Path
 
 import pytest
@@ -150,3 +151,29 @@ def test_a_fresh_sqlite_store_is_created_private_by_the_migrations(tmp_path: Pat
     engine = make_engine(store_url)
     assert revisions(engine)["service"] == "service_0002"
     engine.dispose()
+
+
+def test_a_child_forked_while_a_thread_upgrades_does_not_inherit_the_held_lock(tmp_path: Path) -> None:
+    """The process-wide upgrade lock, held by a parent's thread at the fork, must not block the child."""
+    from service import migrations
+
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with migrations._current_lock:
+            holding.set()
+            release.wait(60)
+
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
+    holding.wait(10)
+    try:
+        child = multiprocessing.get_context("fork").Process(
+            target=_upgrade_all, args=(f"sqlite:///{tmp_path / 'child.db'}",)
+        )
+        child.start()
+        child.join(60)
+        assert child.exitcode == 0
+    finally:
+        release.set()
+        holder.join(10)
