@@ -119,7 +119,15 @@ SERVER_STAMP_SECONDS = 1.0
 """On a database server, how long a cached answer may miss another process's commit."""
 _commits: Counter[str] = Counter()  # commits through any SnapshotStore of this process, by URL
 _commits_lock = threading.Lock()
-os.register_at_fork(after_in_child=lambda: globals().update(_commits_lock=threading.Lock()))
+
+
+def _fresh_lock_after_fork() -> None:
+    """A forked child starts with its own lock (a parent's thread may have held it at the fork)."""
+    global _commits_lock
+    _commits_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_fresh_lock_after_fork)
 
 
 def _count_commit(url: str) -> None:
