@@ -52,7 +52,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from previ.errors import PreviError
-from service.database import create_schema, lock_in_schema, make_engine
+from service.audit_sql import CHAIN_LOCK, append_rows, insert_feedback, statements_for
+from service.database import create_schema, driver_connection, lock_in_schema, make_engine
 from service.group_commit import GroupCommit
 from service.pseudonym import Pseudonym
 
@@ -139,7 +140,7 @@ class _Write:
     """One caller's rows (and what else its transaction must hold), as the group commit batches it."""
 
     rows: list[dict[str, Any]]
-    also: Callable[[Connection], int] | None = None
+    also: Callable[[Any], int] | None = None  # given the DBAPI connection (service.audit_sql)
 
 
 class AuditLog:
@@ -161,6 +162,7 @@ class AuditLog:
         self.url = url
         self.engine = make_engine(url, fsync=fsync)
         self._key = key
+        self._statements = statements_for(self.engine.dialect.name)
         self._writes: GroupCommit[_Write] = GroupCommit(
             self._commit,
             max_items=max_batch_rows if group_commit else 1,
@@ -193,21 +195,19 @@ class AuditLog:
         """Store the feedback and its access entry together, or neither."""
         now = _now()
 
-        def store(connection: Connection) -> int:
-            result = connection.execute(
-                insert(feedback_table).values(
-                    at=now,
-                    token_id=access.token_id,
-                    youth_pseudonym=youth,
-                    kind=feedback.kind,
-                    program=feedback.program,
-                    tier=feedback.tier,
-                    reason=feedback.reason,
-                    model_version=feedback.model_version,
-                )
-            )
-            key = result.inserted_primary_key
-            return int(key[0]) if key else 0
+        values = {
+            "at": now,
+            "token_id": access.token_id,
+            "youth_pseudonym": youth,
+            "kind": feedback.kind,
+            "program": feedback.program,
+            "tier": feedback.tier,
+            "reason": feedback.reason,
+            "model_version": feedback.model_version,
+        }
+
+        def store(connection: Any) -> int:
+            return insert_feedback(connection, self._statements, values)
 
         feedback_id = self._append(_Write([_row(access, youth, now)], also=store))
         return feedback_id, now.replace(tzinfo=dt.UTC)
@@ -239,27 +239,21 @@ class AuditLog:
     def _commit(self, writes: Sequence[_Write]) -> list[int]:
         """Chain every row of ``writes`` to the last one and insert them in one transaction."""
         self._ensure_schema()
-        with self.engine.connect() as connection:
-            connection = connection.execution_options(immediate=True)
-            with connection.begin():
-                self._lock_chain(connection)
-                last = connection.execute(
-                    select(audit_table.c.id, audit_table.c.row_hash)
-                    .order_by(audit_table.c.id.desc())
-                    .limit(1)
-                ).first()
-                next_id = (int(last[0]) if last else 0) + 1
-                previous = (last[1] if last else None) or GENESIS
-                rows = [row for write in writes for row in write.rows]
-                for offset, row in enumerate(rows):
-                    row.update(id=next_id + offset, prev_hash=previous)
-                    row["row_hash"] = previous = row_digest(self._key, row)
-                connection.execute(insert(audit_table), rows)
-                return [write.also(connection) if write.also is not None else 0 for write in writes]
+        rows = [row for write in writes for row in write.rows]
+
+        def chain(last_id: int, last_hash: str | None) -> list[dict[str, Any]]:
+            previous = last_hash or GENESIS
+            for offset, row in enumerate(rows, start=1):
+                row.update(id=last_id + offset, prev_hash=previous)
+                row["row_hash"] = previous = row_digest(self._key, row)
+            return rows
+
+        with driver_connection(self.engine) as connection:
+            return append_rows(connection, self._statements, chain, [write.also for write in writes])
 
     def _lock_chain(self, connection: Connection) -> None:
         if connection.dialect.name == "postgresql":
-            lock_in_schema(connection, "audit_log chain")
+            lock_in_schema(connection, CHAIN_LOCK)
 
     def entries(
         self,

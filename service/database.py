@@ -25,12 +25,15 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
 
 from previ.errors import PreviError
 
@@ -38,9 +41,11 @@ if TYPE_CHECKING:
     from service.migrations import Store
 
 __all__ = [
+    "SCHEMA_LOCK",
     "check_private",
     "create_schema",
     "database_url",
+    "driver_connection",
     "lock_in_schema",
     "make_engine",
     "private_file",
@@ -48,6 +53,8 @@ __all__ = [
     "sqlite_path",
 ]
 
+# PostgreSQL's transaction-level advisory lock :name, keyed by the connection's schema too (lock_in_schema)
+SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':' || :name, 0))"
 EXPOSED = "{path} is readable or writable by other users (mode {mode}); run: chmod {fix} {path}"
 
 
@@ -82,10 +89,29 @@ def lock_in_schema(connection: Connection, name: str) -> None:
     as well lets several deployments (or test runs) share a database without
     waiting for each other's locks.
     """
-    connection.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':' || :name, 0))"),
-        {"name": name},
-    )
+    connection.execute(text(SCHEMA_LOCK), {"name": name})
+
+
+@contextmanager
+def driver_connection(engine: Engine) -> Iterator[Any]:
+    """``engine``'s pooled DBAPI connection, for the hot paths that leave SQLAlchemy's execution out.
+
+    A driver error leaves as SQLAlchemy's (``OperationalError``...), so callers keep
+    one except clause, and a connection it broke is dropped from the pool rather
+    than handed to the next request.
+    """
+    pooled = engine.raw_connection()
+    try:
+        yield pooled.driver_connection
+    except engine.dialect.loaded_dbapi.Error as error:
+        broken = getattr(pooled.driver_connection, "broken", False) or getattr(
+            pooled.driver_connection, "closed", False
+        )
+        if broken:
+            pooled.invalidate()
+        raise DBAPIError.instance(None, None, error, engine.dialect.loaded_dbapi.Error) from error
+    finally:
+        pooled.close()
 
 
 def reader(engine: Engine) -> Engine:

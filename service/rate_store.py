@@ -37,12 +37,18 @@ from sqlalchemy import (
     func,
     insert,
     select,
-    text,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.database import create_schema, lock_in_schema, make_engine, reader, sqlite_path
+from service.database import (
+    create_schema,
+    driver_connection,
+    lock_in_schema,
+    make_engine,
+    reader,
+    sqlite_path,
+)
 
 __all__ = ["SQLStorage", "rates_url"]
 
@@ -56,7 +62,7 @@ rates_table = Table(
     Index("ix_rate_limits_key_at", "key", "at"),
 )
 SWEEP_SECONDS = 60.0
-ACQUIRE = text("SELECT previ_rate_acquire(:key, :at, :window, :limit, :amount)")
+ACQUIRE_ON_DRIVER = "SELECT previ_rate_acquire(%s, %s, %s, %s, %s)"
 FIXED_WINDOW = "rates: the SQL storage counts moving windows only (limits' MovingWindowRateLimiter)"
 
 
@@ -90,11 +96,9 @@ class SQLStorage(Storage, MovingWindowSupport):
         now = time.time()
         if self.engine.dialect.name == "postgresql":
             create_schema(self.engine, "rates")
-            arguments = {"key": key, "at": now, "window": float(expiry), "limit": limit, "amount": amount}
-            with self._reader.connect() as connection:
-                acquired = connection.execute(ACQUIRE, arguments).scalar_one()
+            acquired = self._acquire_on_driver((key, now, float(expiry), limit, amount))
             self._sweep(now)
-            return bool(acquired)
+            return acquired
         with self._locked(key) as connection:
             count = connection.execute(
                 select(func.count()).where((rates_table.c.key == key) & (rates_table.c.at > now - expiry))
@@ -105,6 +109,19 @@ class SQLStorage(Storage, MovingWindowSupport):
             connection.execute(insert(rates_table), [row] * amount)
         self._sweep(now)
         return True
+
+    def _acquire_on_driver(self, arguments: tuple[str, float, float, int, int]) -> bool:
+        """One ``previ_rate_acquire`` in autocommit on the pooled psycopg connection: one round trip.
+
+        Every request with a token may come here, so SQLAlchemy's execution machinery
+        (about 0.3 ms of CPU a call) is left out.
+        """
+        with driver_connection(self.engine) as driver:
+            driver.autocommit = True
+            try:
+                return bool(driver.execute(ACQUIRE_ON_DRIVER, arguments).fetchone()[0])
+            finally:
+                driver.autocommit = False
 
     def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
         """(start of the window: the oldest counted request in it, or now; requests counted in it)."""
