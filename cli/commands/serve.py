@@ -45,12 +45,13 @@ def serve_command(
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    from service.asgi import CONFIG_VARIABLE, NoDelayConfig, log_like_uvicorn
+    from service.asgi import CONFIG_VARIABLE, NoDelayConfig, log_like_uvicorn, serving_interpreter
     from service.main import create_app
     from service.settings import service_settings
     from service.upgrade import upgrade_databases
 
     log_like_uvicorn()
+    serving_interpreter()
     settings = load_config(config)
     service = service_settings(settings)
     report = upgrade_databases(service)

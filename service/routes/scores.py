@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from fastapi import APIRouter
 
 from service.allocation_store import places_for
-from service.deps import CaseworkerGuard, DataScientistGuard, Guard
+from service.deps import CaseworkerGuard, DataScientistGuard, Guard, on_event_loop
 from service.model_store import LoadedModel
 from service.responses import refusals
 from service.results import Partial, enrolment_map, score_out
@@ -41,7 +41,7 @@ AFTER_A_SCORE = {
     operation_id="score",
     responses=refusals(links=AFTER_A_SCORE),
 )
-def score_one(body: ScoreRequest, guard: CaseworkerGuard) -> ScoreOut:
+async def score_one(body: ScoreRequest, guard: CaseworkerGuard) -> ScoreOut:
     """Probability, percentile and tier, with reasons, protective factors and referral suggestions.
 
     Send the features you know (GET /v1/model lists them). null means that no
@@ -51,6 +51,10 @@ def score_one(body: ScoreRequest, guard: CaseworkerGuard) -> ScoreOut:
     could move the estimate. The purpose must be an allowed one: punitive
     purposes are refused and logged.
     """
+    return await on_event_loop(guard, lambda deferring: _score_one(body, deferring))
+
+
+def _score_one(body: ScoreRequest, guard: Guard) -> ScoreOut:
     ids = [body.youth_id]
     guard.check_purpose(body.purpose, youth_ids=ids, model=None)
     model = guard.model(purpose=body.purpose, youth_ids=ids)
@@ -64,8 +68,12 @@ def score_one(body: ScoreRequest, guard: CaseworkerGuard) -> ScoreOut:
     operation_id="score_batch",
     responses=refusals(),
 )
-def score_batch(body: BatchScoreRequest, guard: DataScientistGuard) -> BatchScoreOut:
+async def score_batch(body: BatchScoreRequest, guard: DataScientistGuard) -> BatchScoreOut:
     """The same scores as POST /v1/scores, in the order of ``items`` (at most 1,000)."""
+    return await on_event_loop(guard, lambda deferring: _score_batch(body, deferring))
+
+
+def _score_batch(body: BatchScoreRequest, guard: Guard) -> BatchScoreOut:
     ids = [item.youth_id for item in body.items]
     guard.check_purpose(body.purpose, youth_ids=ids, model=None)
     model = guard.model(purpose=body.purpose, youth_ids=ids)

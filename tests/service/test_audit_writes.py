@@ -6,6 +6,7 @@ that raised left no row, and the hash chain stays one chain.
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import threading
 import time
@@ -61,6 +62,59 @@ def test_a_failed_commit_fails_every_request_of_its_batch_and_no_other() -> None
     with pytest.raises(RuntimeError, match="disk full"):
         group.submit("bad")
     assert group.submit("again") == "again"
+
+
+def test_coroutines_share_a_commit_with_each_other_and_with_threads() -> None:
+    """submit_async: the writer thread batches what coroutines (and a waiting thread) queued meanwhile."""
+    batches: list[list[int]] = []
+    first_started = threading.Event()
+    commit: GroupCommit[int]
+
+    def slow_commit(items: list[int]) -> list[int]:
+        batches.append(list(items))
+        if len(batches) == 1:
+            first_started.set()
+            deadline = time.monotonic() + 10
+            while len(commit._queue) < 5 and time.monotonic() < deadline:
+                time.sleep(0.001)
+        if 13 in items:
+            raise RuntimeError("disk full")
+        return [item * 10 for item in items]
+
+    commit = GroupCommit(slow_commit)
+
+    async def scenario() -> tuple[list[int], BaseException | None]:
+        loop = asyncio.get_running_loop()
+        first = asyncio.ensure_future(commit.submit_async(0))
+        await loop.run_in_executor(None, first_started.wait, 10)
+        thread = loop.run_in_executor(None, commit.submit, 4)
+        others = [asyncio.ensure_future(commit.submit_async(item)) for item in (1, 2, 3, 5)]
+        results = await asyncio.gather(first, *others, thread)
+        failed = None
+        try:
+            await commit.submit_async(13)
+        except RuntimeError as error:
+            failed = error
+        return list(results), failed
+
+    results, failed = asyncio.run(scenario())
+    assert results == [0, 10, 20, 30, 50, 40]
+    assert batches[0] == [0] and sorted(batches[1]) == [1, 2, 3, 4, 5]
+    assert isinstance(failed, RuntimeError) and batches[-1] == [13] and commit.batches == 2
+
+
+def test_an_awaited_audit_write_is_durable_when_it_returns(store_url: str) -> None:
+    log = AuditLog(store_url, key=KEY)
+
+    async def write_all() -> None:
+        await asyncio.gather(*(log.record_async(_access(f"a{index}"), [None]) for index in range(40)))
+
+    asyncio.run(write_all())
+    with log.engine.connect() as connection:
+        details = connection.execute(select(audit_table.c.detail)).scalars().all()
+    assert sorted(details) == sorted(f"a{index}" for index in range(40))
+    assert log.batches < 40  # they shared commits
+    assert verify_chain(log, KEY).intact
 
 
 def test_concurrent_writes_are_durable_exactly_when_they_return(store_url: str) -> None:
