@@ -53,7 +53,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from previ.errors import PreviError
-from service.audit_sql import CHAIN_LOCK, append_rows, insert_feedback, statements_for
+from service.audit_sql import CHAIN_LOCK, ENTRY_COLUMNS, append_rows, insert_feedback, statements_for
 from service.database import create_schema, driver_connection, lock_in_schema, make_engine
 from service.group_commit import GroupCommit
 from service.pseudonym import Pseudonym
@@ -425,22 +425,6 @@ def row_digest(key: bytes, row: dict[str, Any]) -> str:
     return hmac.new(key, payload.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-ENTRY_COLUMNS = (
-    "id",
-    "at",
-    "token_id",
-    "role",
-    "purpose",
-    "youth_pseudonym",
-    "model_version",
-    "endpoint",
-    "method",
-    "outcome",
-    "status",
-    "detail",
-    "justification",
-    "count",
-)
 HASHED = (*ENTRY_COLUMNS, "prev_hash")
 
 

@@ -29,9 +29,17 @@ from typing import Any
 
 from service.database import SCHEMA_LOCK
 
-__all__ = ["CHAIN_LOCK", "AuditStatements", "append_rows", "insert_feedback", "statements_for"]
+__all__ = [
+    "CHAIN_LOCK",
+    "ENTRY_COLUMNS",
+    "AuditStatements",
+    "append_rows",
+    "insert_feedback",
+    "statements_for",
+]
 
-ROW_COLUMNS = (
+# an entry's columns, as the auditors' pages and exports show them; a stored row adds its chain hashes
+ENTRY_COLUMNS = (
     "id",
     "at",
     "token_id",
@@ -46,9 +54,8 @@ ROW_COLUMNS = (
     "detail",
     "justification",
     "count",
-    "prev_hash",
-    "row_hash",
 )
+ROW_COLUMNS = (*ENTRY_COLUMNS, "prev_hash", "row_hash")
 FEEDBACK_COLUMNS = ("at", "token_id", "youth_pseudonym", "kind", "program", "tier", "reason", "model_version")
 SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 NAMED = re.compile(r":([a-z_]+)")

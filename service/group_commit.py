@@ -84,15 +84,7 @@ class GroupCommit(Generic[Item]):
                 if self._busy:
                     self._changed.wait()
                     continue
-                batch = self._take()
-                self._busy = True
-                self._changed.release()
-                try:
-                    self._run(batch)
-                finally:
-                    self._changed.acquire()
-                    self._busy = False
-                    self._changed.notify_all()
+                self._lead()
         if waiting.error is not None:
             raise waiting.error
         return waiting.result
@@ -120,15 +112,19 @@ class GroupCommit(Generic[Item]):
                 if self._busy or not any(waiting.future is not None for waiting in self._queue):
                     self._changed.wait()
                     continue
-                batch = self._take()
-                self._busy = True
-                self._changed.release()
-                try:
-                    self._run(batch)
-                finally:
-                    self._changed.acquire()
-                    self._busy = False
-                    self._changed.notify_all()
+                self._lead()
+
+    def _lead(self) -> None:
+        """Commit the next batch, the lock released meanwhile; called and returns with the lock held."""
+        batch = self._take()
+        self._busy = True
+        self._changed.release()
+        try:
+            self._run(batch)
+        finally:
+            self._changed.acquire()
+            self._busy = False
+            self._changed.notify_all()
 
     def _take(self) -> list[_Waiting[Item]]:
         """The oldest waiting items, up to the limits (always at least one)."""
