@@ -135,7 +135,10 @@ def append_rows(
         else:
             connection.executemany(statements.insert, [statements.stored(row) for row in chained])
         results = [run(connection) if run is not None else 0 for run in also]
-        connection.commit() if statements.postgresql else connection.execute("COMMIT")
+        if statements.postgresql:
+            connection.commit()
+        else:
+            connection.execute("COMMIT")
     except BaseException:
         connection.rollback()
         raise
