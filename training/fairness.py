@@ -47,8 +47,11 @@ class TrainingAudit:
     def gate(self) -> str:
         return "passed" if self.champion.gate.passed else "failed"
 
-    def flags_text(self, *, limit: int = 5) -> str:
-        """How many gate checks are flagged, and the first few, for tags and messages."""
+    def flags_text(self, *, limit: int = 5, see_report: bool = False) -> str:
+        """How many gate checks are flagged, and the first few, for tags and messages.
+
+        ``see_report``: end with the report where it stays once the run folder is in place (the model card).
+        """
         findings = self.champion.gate.flagged
         if not findings:
             return "none"
@@ -58,7 +61,8 @@ class TrainingAudit:
             for item in findings[:limit]
         )
         more = f" and {len(findings) - limit} more" if len(findings) > limit else ""
-        return f"{len(findings)} gate checks flagged: {shown}{more}"
+        see = f" (see {(self.published_report or self.report_path).absolute()})" if see_report else ""
+        return f"{len(findings)} gate checks flagged: {shown}{more}{see}"
 
 
 def audit_training(

@@ -244,7 +244,7 @@ def write_run_folder(
         features=_feature_list(result.data),
         audit={
             "gate": fairness.gate,
-            "flagged": fairness.flags_text(),
+            "flagged": fairness.flags_text(see_report=True),
             "recall compared with": fairness.compared_with or fairness.not_compared,
             "report": f"{AUDIT_FOLDER}/report.html and audit.json (in the MLflow run under report/)",
             "rule": f"top k = {result.k} by the model's score, on the test fold",

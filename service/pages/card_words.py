@@ -5,7 +5,7 @@ and Markdown); its fixed texts (intended use, out of scope, limitations) are
 :mod:`models.card`'s message ids, translated by the catalogs, and its keys
 (``tiers``, ``calibration``, ``data``, model names) are read through labels
 (:mod:`service.pages.labels`). Fairness flags are the audit's structured
-findings (``audit.json``'s ``gate.flagged``) put in words: "Miss rate (FNR) for
+findings (``audit.json``'s ``gate.flags``) put in words: "Miss rate (FNR) for
 age band 15-17: 0.67 (95% CI: ...)", an intersection as "sex F and age band 15-17".
 """
 
@@ -36,7 +36,7 @@ SHOWN_FLAGS = 8
 # The flags text training records as a version tag (training.fairness.TrainingAudit.flags_text):
 # "2 gate checks flagged: calibration_in_the_large sex=F (0.63, adjusted p 0.0015); auc_above_chance
 # age_band=15-17 (0.52, adjusted p 0.01) and 3 more".
-FLAGS_TEXT = re.compile(r"(?P<count>\d+) gate checks flagged: (?P<items>.*?)(?: and \d+ more)?$")
+FLAGS_TEXT = re.compile(r"(?P<count>\d+) gate checks flagged: (?P<items>.*?)(?: and \d+ more)?(?: \(see [^)]*\))?$")
 FLAG_ITEM = re.compile(r"(?P<check>[a-z_]+) (?P<column>[^=;]+)=(?P<value>[^;(]+?)(?: \([^)]*\))?(?:;|$)")
 
 

@@ -125,10 +125,10 @@ def test_the_fairness_flags_read_in_words(context: Any, web: WebService) -> None
     page.goto("/manager/fairness?lang=en")
     flags = page.locator("ul.flags li").all_inner_texts()
     audit = web.service.state.holder.current.audit_json or {}
-    flagged = (audit.get("gate") or {}).get("flagged") or []
+    flagged = (audit.get("gate") or {}).get("flags") or []
     assert len(flags) == min(len(flagged), 8)
     for sentence in flags:
-        assert " times the reference group's (95% CI: " in sentence and "*" not in sentence
+        assert " for " in sentence and " (95% CI: " in sentence and "*" not in sentence
 
 
 def test_the_fairness_report_honours_the_language(context: Any, web: WebService) -> None:
