@@ -35,8 +35,10 @@ FOLD = re.compile(r"train as_of (?P<train>[^;]+); validate (?P<validate>[^;]+); 
 SHOWN_FLAGS = 8
 # The flags text training records as a version tag (training.fairness.TrainingAudit.flags_text):
 # "2 gate checks flagged: calibration_in_the_large sex=F (0.63, adjusted p 0.0015); auc_above_chance
-# age_band=15-17 (0.52, adjusted p 0.01) and 3 more".
-FLAGS_TEXT = re.compile(r"(?P<count>\d+) gate checks flagged: (?P<items>.*?)(?: and \d+ more)?(?: \(see [^)]*\))?$")
+# age_band=15-17 (0.52, adjusted p 0.01) and 3 more", on the model card ending "(see REPORT)".
+FLAGS_TEXT = re.compile(
+    r"(?P<count>\d+) gate checks flagged: (?P<items>.*?)(?: and \d+ more)?(?: \(see [^)]*\))?$"
+)
 FLAG_ITEM = re.compile(r"(?P<check>[a-z_]+) (?P<column>[^=;]+)=(?P<value>[^;(]+?)(?: \([^)]*\))?(?:;|$)")
 
 

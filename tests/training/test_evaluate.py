@@ -74,15 +74,29 @@ def test_intervals_contain_the_estimate_narrow_with_n_and_repeat_by_seed() -> No
     assert evaluate(*_data(1000), k=0.1, resamples=300, seed=3).intervals == small.intervals
 
 
-def test_calibrator_chooses_by_brier_and_maps_to_probabilities() -> None:
+def test_calibrator_keeps_platt_when_isotonic_does_not_earn_its_place() -> None:
+    """Logistic truth: isotonic's flexibility buys nothing beyond a standard error, so Platt is kept."""
     rng = np.random.default_rng(0)
     score = rng.normal(size=5000)
     label = (rng.random(5000) < 1 / (1 + np.exp(-(2 * score - 1)))).astype(int)
     calibrator = fit_calibrator(score, label)
-    assert calibrator.method in ("platt", "isotonic")
+    assert calibrator.method == "platt"
     assert calibrator.brier_platt is not None and calibrator.brier_isotonic is not None
-    chosen = min(calibrator.brier_platt, calibrator.brier_isotonic)
-    assert chosen == (calibrator.brier_platt if calibrator.method == "platt" else calibrator.brier_isotonic)
     probability = calibrator.probability(score)
-    assert ((probability >= 0) & (probability <= 1)).all()
+    assert ((probability > 0) & (probability < 1)).all()
     assert abs(probability.mean() - label.mean()) < 0.01
+
+
+def test_isotonic_wins_a_step_and_never_says_certain() -> None:
+    """A step-shaped truth Platt cannot follow: isotonic is chosen, and its ends stay inside (0, 1)."""
+    rng = np.random.default_rng(1)
+    score = rng.uniform(0, 1, size=4000)
+    truth = np.where(score < 0.5, 0.05, 0.6)
+    label = (rng.random(4000) < truth).astype(int)
+    label[np.argsort(score)[-4:]] = 1  # the top block: a few rows, all positive
+    label[np.argsort(score)[:4]] = 0
+    calibrator = fit_calibrator(score, label)
+    assert calibrator.method == "isotonic"
+    probability = calibrator.probability(np.array([0.0, 0.25, 0.75, 1.0]))
+    assert ((probability > 0) & (probability < 1)).all()
+    assert probability[1] < 0.15 < 0.45 < probability[2]
