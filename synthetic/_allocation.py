@@ -5,8 +5,8 @@ person at a time (:data:`synthetic._model.REFERRAL`). With ``allocation:
 rank`` each month's places are shared the way ``previ allocate`` shares them:
 
 * everyone followed and not in a programme is ranked by a priority computed
-  from their records (the sum of their risk components, the quantity the
-  referral probability rises with);
+  from their records (the need as the records show it, :mod:`synthetic._observed`,
+  the quantity the referral probability rises with);
 * the month offers ``K = round(places_share x ranked)`` places: the top K get one;
 * with a lottery band of half-width ``w`` (a share of K), the ``m = round(w K)``
   places just above the cut-off go by lottery to the ``2 m`` young people

@@ -9,7 +9,6 @@ loop over months only.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +16,7 @@ import numpy as np
 from features.registry import PROTECTIVE_FACTORS, RISK_FACTORS
 from synthetic._allocation import Allocator
 from synthetic._effects import ProgramEffects
+from synthetic._observed import Seen
 from synthetic._world import (
     ABSENCE_TENDENCY,
     CIVIC_TENDENCY,
@@ -85,7 +85,10 @@ CIVIC_SUBSTANCE = Link(0.2, -4.4, 0.6)  # per month, times the street exposure
 PROGRAM_DROP = Link(1.0, -3.3, 0.7)  # per programme month
 LATE_DAY = Link(1.0, -3.2, 0.5)  # probability that a day present is a late arrival
 SESSION_ATTENDED = Link(1.0, 2.2, -0.7)
-REFERRAL_FLOOR, REFERRAL = 0.002, Link(0.15, -3.0, 1.3)  # slope on the sum of risk components
+# On the need as the records show it (synthetic._observed: the sum of the factors' scores); the
+# intercept refers about 1.3% of those eligible a month, as many as when referrals read the latent
+# components with an intercept of -3.0.
+REFERRAL_FLOOR, REFERRAL = 0.002, Link(0.15, -2.85, 1.3)
 # Monthly hazard of an adverse outcome; its ceiling (at most one outcome in four months on
 # average) bounds the feedback of outcomes on the need.
 HAZARD = Link(0.25, -3.45, 1.7)
@@ -108,7 +111,8 @@ PROGRAM_CUMULATIVE = np.cumsum(PROGRAM_CHOICE, axis=1)
 
 @dataclass
 class State(ArrayColumns):
-    """What moves month by month; ``components`` is (len(COMPONENTS), n)."""
+    """What moves month by month; ``components`` is (len(COMPONENTS), n), ``seen`` the records
+    a referral reads (:mod:`synthetic._observed`)."""
 
     components: FloatArray
     noise: FloatArray
@@ -119,6 +123,7 @@ class State(ArrayColumns):
     probation_left: IntArray
     effect: FloatArray  # relative reduction of this month's outcome hazard by a programme
     effect_left: IntArray  # months the reduction still runs
+    seen: Seen
 
     @classmethod
     def initial(cls, population: Population, rng: np.random.Generator) -> State:
@@ -133,10 +138,8 @@ class State(ArrayColumns):
             probation_left=np.zeros(size, dtype=np.int64),
             effect=np.zeros(size),
             effect_left=np.zeros(size, dtype=np.int64),
+            seen=Seen.empty(size),
         )
-
-    def copy(self) -> State:
-        return State(**{field.name: getattr(self, field.name).copy() for field in dataclasses.fields(self)})
 
 
 def sigmoid(value: FloatArray | float) -> FloatArray:
@@ -169,7 +172,11 @@ def hazard(population: Population, state: State, month: Month, need: FloatArray)
 
 
 def main_driver(components: FloatArray) -> IntArray:
-    """Index into DRIVERS of the largest risk component; NO_DRIVER when none reaches the threshold."""
+    """Index into DRIVERS of the largest risk component; NO_DRIVER when none reaches the threshold.
+
+    ``components`` holds the latent components (the true driver) or the factors' scores on
+    record (the driver a referral sees); only its first ``len(DRIVERS)`` rows are read.
+    """
     risk = components[: len(DRIVERS)]
     driver = np.argmax(risk, axis=0)
     strongest = np.take_along_axis(risk, driver[None, :], axis=0)[0]
@@ -194,10 +201,11 @@ class MonthEvents:
 
     ``grades`` holds one row of raw subject scores per index in ``graded``
     (:func:`reported_grades` turns them into the grades on record).
-    ``substance`` counts substance incidents at school and substance
-    infractions together (one Poisson draw of the summed rate); the expected
-    counts (``*_rate``) let the records split it and let recording bias add
-    records at a multiple of the true rate.
+    ``school_substance`` and ``civic_substance`` are the substance incidents at
+    school and the substance infractions; the expected counts (``*_rate``) let
+    recording bias add records at a multiple of the true rate. ``driver_on_record``
+    is the main driver the records showed at the start of the month (what a
+    referral chose the programme by).
     """
 
     school_days: IntArray
@@ -206,11 +214,12 @@ class MonthEvents:
     grades: FloatArray
     failed_subjects: IntArray
     incidents: IntArray
-    substance: IntArray
-    school_substance_rate: FloatArray
+    school_substance: IntArray
+    civic_substance: IntArray
     civic_substance_rate: FloatArray
     civic: IntArray
     civic_rate: FloatArray
+    driver_on_record: IntArray
     enrolment: IntArray  # programme index, -1 when not referred this month
     enrolment_effect: FloatArray  # the hazard reduction the new programme brings (0 without one)
     program_dropout: BoolArray
@@ -235,7 +244,10 @@ def draw_events(
     ``school_until`` is the last day of the month each person is at school
     (``month.last_school_day`` when enrolled all month, 0 when not at school).
     ``allocation`` replaces the referral draw by places offered by rank
-    (:mod:`synthetic._allocation`); the priority is the same sum of risk components.
+    (:mod:`synthetic._allocation`). Both read the need as the records show it
+    (:mod:`synthetic._observed`), never the latent need: the referral
+    probability and the rank priority rise with the sum of the factors' scores
+    on record, and the programme follows the main driver on record.
     """
     size = population.size
     active = is_active(population, state, month)
@@ -251,7 +263,8 @@ def draw_events(
     street = active * np.clip((population.age(month.start) - 11.0) / 5.0, 0.2, 1.0)
     school_substance_rate = SCHOOL_SUBSTANCE.rate(need, tendency[SUBSTANCE_TENDENCY]) * school_share
     civic_substance_rate = CIVIC_SUBSTANCE.rate(need, tendency[SUBSTANCE_TENDENCY]) * street
-    substance = rng.poisson(school_substance_rate + civic_substance_rate)
+    school_substance = rng.poisson(school_substance_rate)
+    civic_substance = rng.poisson(civic_substance_rate)
     civic_rate = CIVIC_MINOR.rate(need, tendency[CIVIC_TENDENCY]) * street
     civic = rng.poisson(civic_rate)
 
@@ -260,14 +273,16 @@ def draw_events(
     program_dropout = in_program & (uniform[0] < PROGRAM_DROP.rate(need))
     length = PROGRAM_MONTHS[np.maximum(state.program, 0)]
     program_completed = in_program & ~program_dropout & (state.program_month + 1 >= length)
-    risk = np.maximum(state.components[: len(DRIVERS)], 0.0).sum(axis=0)
+    on_record = state.seen.factor_scores(state.probation_left > 0)
+    need_on_record = on_record.sum(axis=0)
+    driver_on_record = main_driver(on_record)
     eligible = active & (state.program < 0)
     if allocation is None:
-        referred = eligible & (uniform[1] < REFERRAL_FLOOR + REFERRAL.rate(risk))
+        referred = eligible & (uniform[1] < REFERRAL_FLOOR + REFERRAL.rate(need_on_record))
     else:
-        referred = allocation.referred(month, risk, eligible, uniform[1])
+        referred = allocation.referred(month, need_on_record, eligible, uniform[1])
     enrolment = np.full(size, -1, dtype=np.int64)
-    enrolment[referred] = choose_program(state.components[:, referred], state.dropped[referred], rng)
+    enrolment[referred] = choose_program(driver_on_record[referred], state.dropped[referred], rng)
     enrolment_effect = np.zeros(size)
     enrolment_effect[referred] = effects.reduction(
         enrolment[referred], need[referred], population.age(month.start)[referred]
@@ -284,11 +299,12 @@ def draw_events(
         grades=grades,
         failed_subjects=failed_subjects,
         incidents=incidents,
-        substance=substance,
-        school_substance_rate=school_substance_rate,
+        school_substance=school_substance,
+        civic_substance=civic_substance,
         civic_substance_rate=civic_substance_rate,
         civic=civic,
         civic_rate=civic_rate,
+        driver_on_record=driver_on_record,
         enrolment=enrolment,
         enrolment_effect=enrolment_effect,
         program_dropout=program_dropout,
@@ -332,9 +348,9 @@ def reported_grades(raw: FloatArray, secundaria: BoolArray) -> FloatArray:
     return np.where(secundaria[:, None], np.clip(np.rint(raw), 5, 10), np.clip(np.round(raw, 1), 0, 10))
 
 
-def choose_program(components: FloatArray, dropped: BoolArray, rng: np.random.Generator) -> IntArray:
-    """A programme for each referred person, by the main driver of their records."""
-    driver = main_driver(components)
+def choose_program(driver: IntArray, dropped: BoolArray, rng: np.random.Generator) -> IntArray:
+    """A programme for each referred person, by the main driver of their records (:func:`main_driver`
+    of the scores on record); half of those out of school go to school re-engagement."""
     row = np.where(driver == NO_DRIVER, len(DRIVERS), driver)
     uniform = rng.random((2, row.size))
     chosen = np.minimum((uniform[0][:, None] > PROGRAM_CUMULATIVE[row]).sum(axis=1), len(PROGRAMS) - 1)
@@ -370,6 +386,7 @@ def draw_outcomes(
 
 def advance(
     state: State,
+    month: Month,
     events: MonthEvents,
     rng: np.random.Generator,
     effects: ProgramEffects,
@@ -379,18 +396,22 @@ def advance(
 
     A programme started this month lowers the hazard from next month on, for
     ``effects.months`` months; a drop-out keeps ``effects.dropout_retention`` of it.
+    The month's records join what a referral reads (``state.seen``).
     """
     components = state.components
     components *= PERSISTENCE[:, None]
     civic = np.minimum(events.civic, FEED_CAP).astype(np.float64)
+    violent = np.zeros(civic.size, dtype=np.int64)
     if outcomes is not None:
-        civic += (outcomes.kind == VIOLENCE) + DETENTION_FEED * (outcomes.kind == DETENTION)
+        violent = (outcomes.kind == VIOLENCE).astype(np.int64)
+        civic += violent + DETENTION_FEED * (outcomes.kind == DETENTION)
+    substance = events.school_substance + events.civic_substance
     steady = (events.school_days >= STEADY_MIN_DAYS) & (events.unexcused == 0)
     feeds = (
         (ABSENCES, events.unexcused),
         (GRADES, events.failed_subjects),
         (INCIDENTS, np.minimum(events.incidents, FEED_CAP)),
-        (SUBSTANCE, np.minimum(events.substance, FEED_CAP)),
+        (SUBSTANCE, np.minimum(substance, FEED_CAP)),
         (CIVIC, civic),
         (PROBATION, events.on_probation),
         (PROGRAM_DROPOUT, effects.dropout_feed * events.program_dropout),
@@ -399,6 +420,16 @@ def advance(
     )
     for row, feed in feeds:
         components[row] += WEIGHT[row] * feed
+    state.seen.add_month(
+        month.index,
+        unexcused=events.unexcused,
+        incidents=events.incidents + events.school_substance,
+        school_substance=events.school_substance,
+        civic=events.civic + events.civic_substance + violent,
+        graded=events.graded,
+        failed_subjects=events.failed_subjects,
+        program_dropout=events.program_dropout,
+    )
     shock_sd = NOISE_SD * np.sqrt(1.0 - NOISE_PERSISTENCE**2)
     state.noise *= NOISE_PERSISTENCE
     state.noise += shock_sd * rng.standard_normal(state.noise.size)

@@ -104,16 +104,10 @@ class Recorder:
         hazard: FloatArray,
     ) -> None:
         """Add the month's rows; ``state`` is the state at the start of the month."""
-        total_rate = events.school_substance_rate + events.civic_substance_rate
-        school_share = np.divide(
-            events.school_substance_rate, total_rate, out=np.zeros_like(total_rate), where=total_rate > 0
-        )
-        school_substance = self._rng.binomial(events.substance, school_share)
         self._attendance(month, population, events, outcomes, outcome_day, need)
         self._grades(month, population, events)
-        self._incidents(month, events, school_substance, school_until)
-        civic_substance = events.substance - school_substance
-        self._justice(month, population, state, events, civic_substance, outcomes, outcome_day, hazard)
+        self._incidents(month, events, school_until)
+        self._justice(month, population, state, events, outcomes, outcome_day, hazard)
         self._programs(month, state, events, need)
         self._exits(month, events, outcomes, outcome_day)
 
@@ -165,9 +159,8 @@ class Recorder:
             passed=grades >= 6,
         )
 
-    def _incidents(
-        self, month: Month, events: MonthEvents, school_substance: IntArray, school_until: IntArray
-    ) -> None:
+    def _incidents(self, month: Month, events: MonthEvents, school_until: IntArray) -> None:
+        school_substance = events.school_substance
         rows = np.concatenate([_repeat(events.incidents), _repeat(school_substance)])
         category = np.concatenate(
             [
@@ -199,7 +192,6 @@ class Recorder:
         population: Population,
         state: State,
         events: MonthEvents,
-        civic_substance: IntArray,
         outcomes: Outcomes,
         outcome_day: IntArray,
         hazard: FloatArray,
@@ -207,7 +199,7 @@ class Recorder:
         rng = self._rng
         minor = _repeat(events.civic)
         self._contacts(month, minor, CIVIC, _draw(MINOR_MIX, minor.size, rng), MINOR_DISPOSITIONS, rng)
-        substance = _repeat(civic_substance)
+        substance = _repeat(events.civic_substance)
         categories = np.full(substance.size, SUBSTANCE)
         self._contacts(month, substance, CIVIC, categories, SUBSTANCE_DISPOSITIONS, rng)
 

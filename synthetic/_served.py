@@ -193,7 +193,7 @@ class MarginTruth(ServedTruth):
         program = np.where(
             offered,
             events.enrolment[rows],
-            model.choose_program(state.components[:, rows], state.dropped[rows], rng),
+            model.choose_program(events.driver_on_record[rows], state.dropped[rows], rng),
         )
         as_is = state.take(rows)
         served, not_served = as_is.copy(), _without(as_is, before, rows)

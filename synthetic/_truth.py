@@ -134,7 +134,7 @@ def _path_survival(
             break  # the last month's events only matter after the window
         school_until = np.where(model.is_enrolled(population, state, month), month.last_school_day, 0)
         events = model.draw_events(population, state, month, need, school_until, rng, effects, allocation)
-        model.advance(state, events, rng, effects)
+        model.advance(state, month, events, rng, effects)
     return np.exp(log_survival)
 
 

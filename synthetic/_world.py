@@ -17,6 +17,7 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
+CountArray = npt.NDArray[np.int16]  # small counts kept for many people and months
 
 EPOCH = dt.date(1970, 1, 1)
 
@@ -151,14 +152,30 @@ def make_calendar(start_year: int, months: int) -> tuple[Month, ...]:
 
 
 class ArrayColumns:
-    """A dataclass of per-youth arrays (youth on the last axis) that can be subset by rows."""
+    """A dataclass of per-youth arrays (youth on the last axis) that can be subset by rows.
+
+    A field may itself be an :class:`ArrayColumns`: it is subset and copied with the rest.
+    """
 
     def take(self, rows: IntArray) -> Self:
         values: dict[str, Any] = {
-            field.name: np.take(getattr(self, field.name), rows, axis=-1)  # stays C-contiguous
+            field.name: _take(getattr(self, field.name), rows)
             for field in dataclasses.fields(self)  # type: ignore[arg-type]
         }
         return type(self)(**values)
+
+    def copy(self) -> Self:
+        values: dict[str, Any] = {
+            field.name: getattr(self, field.name).copy()
+            for field in dataclasses.fields(self)  # type: ignore[arg-type]
+        }
+        return type(self)(**values)
+
+
+def _take(values: np.ndarray | ArrayColumns, rows: IntArray) -> np.ndarray | ArrayColumns:
+    if isinstance(values, ArrayColumns):
+        return values.take(rows)
+    return np.take(values, rows, axis=-1)  # stays C-contiguous
 
 
 @dataclass(frozen=True)

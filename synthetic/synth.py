@@ -78,15 +78,22 @@ cannot run away:
   from 0 to 10 in bachillerato; ``passed = grade >= 6``.
 * school incidents ~ Poisson(0.8 s(-3.4 + 0.6 need + t_inc) x days / 20)
   (fight, bullying, vandalism, weapon, other; severity by category;
-  suspension 0 days at severity 1, 0-2 at 2, 2-5 at 3); substance events ~
-  Poisson(0.4 s(-4.7 + 0.6 need + t_sub) x days / 20 + 0.2 s(-4.4 + 0.6 need
-  + t_sub) x r), split in proportion between school incidents and civic
-  infractions; minor civic infractions (property, public order, other) ~
-  Poisson(0.3 s(-4.0 + 0.6 need + t_civ) x r), with r = (age - 11) / 5 in
-  [0.2, 1]; dispositions warning, mediation, community service or fine.
-* programmes: someone followed and not in one is referred with probability
-  0.002 + 0.15 s(-3 + 1.3 x the sum of the risk components), to a programme
-  chosen by their main driver (tutoria_academica for grades,
+  suspension 0 days at severity 1, 0-2 at 2, 2-5 at 3); substance incidents
+  at school ~ Poisson(0.4 s(-4.7 + 0.6 need + t_sub) x days / 20) and
+  substance infractions ~ Poisson(0.2 s(-4.4 + 0.6 need + t_sub) x r), fed
+  together into the substance component; minor civic infractions (property,
+  public order, other) ~ Poisson(0.3 s(-4.0 + 0.6 need + t_civ) x r), with r =
+  (age - 11) / 5 in [0.2, 1]; dispositions warning, mediation, community
+  service or fine.
+* programmes: enrolment depends on observed need, never on the latent one.
+  Someone followed and not in one is referred with probability 0.002 + 0.15
+  s(-2.85 + 1.3 x the need on record), where the need on record sums a score
+  per risk factor read from the records that the feature registry counts at
+  the first day of the month (unexcused absences and school incidents of the
+  last 3 months, substance incidents and civic infractions of the last 12,
+  failed subjects of the latest term, probation, programmes dropped; see
+  :mod:`synthetic._observed`), to a programme chosen by the main driver on
+  record, the largest of those scores (tutoria_academica for grades,
   prevencion_adicciones for substance, mediacion_restaurativa for incidents and
   infractions, reinsercion_escolar for half of those out of school,
   deporte_y_cultura or mentoria without a driver...). Programmes last 2-6
@@ -443,7 +450,7 @@ def _simulate_month(
     school_until = np.where(outcomes.kind == model.DROPOUT, outcome_day - 1, school_until)
     events = model.draw_events(population, state, month, need, school_until, rng, effects, allocation)
     recorder.record(month, population, state, events, outcomes, outcome_day, school_until, need, hazard)
-    model.advance(state, events, rng, effects, outcomes)
+    model.advance(state, month, events, rng, effects, outcomes)
     return need, events
 
 

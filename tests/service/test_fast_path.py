@@ -162,8 +162,9 @@ def test_the_golden_rows_score_alike_on_both_paths(model: ScoringModel, registry
     fast = explained_scores(model, rows, unknown, language="es", top=3)
     batch = _batch(model, rows, unknown, None, "es")
     assert [mine.probability for mine in fast] == pytest.approx([theirs[0] for theirs in batch], abs=1e-12)
+    assert any(mine.reasons.risk for mine in fast)  # some golden rows have risk reasons to compare
     for mine, theirs in zip(fast, batch, strict=True):
-        assert mine.tier == theirs[4] and mine.reasons.risk
+        assert mine.tier == theirs[4]
         _same_reasons(mine.reasons.risk, theirs[6].risk)
     if model.calibrator == registry.model("trained").calibrator:  # the probabilities recorded at training
         assert [mine.probability for mine in fast] == pytest.approx(model.golden["probability"], abs=1e-12)
