@@ -247,7 +247,8 @@ def write_run_folder(
             "flagged": fairness.flags_text(see_report=True),
             "recall compared with": fairness.compared_with or fairness.not_compared,
             "report": f"{AUDIT_FOLDER}/report.html and audit.json (in the MLflow run under report/)",
-            "rule": f"top k = {result.k} by the model's score, on the test fold",
+            "rule": f"the top {champion.evaluation.k} of {champion.evaluation.n} young people (capacity "
+            f"k = {result.k}) by the model's score, on the test fold",
             "allocation policy": settings.allocation.policy
             + (f" across {', '.join(settings.allocation.groups)}" if settings.allocation.groups else ""),
             "features left out": "; ".join(f"{c}: {w}" for c, w in result.data.excluded) or "none",
