@@ -102,6 +102,12 @@ class Tiers:
         tiers[probability >= self.indicated_min] = "indicated"
         return tiers
 
+    def tier_of(self, probability: float) -> str:
+        """:meth:`tier` of one probability, without building arrays (the one-person path)."""
+        if probability >= self.indicated_min:
+            return "indicated"
+        return "selective" if probability >= self.selective_min else "universal"
+
 
 @dataclass
 class ScoringModel:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -203,6 +204,8 @@ def row_reasons(
     arrays, a few microseconds.
     """
     registry = FEATURES_BY_NAME if registry is None else registry
+    # Only values at least min_contribution strong can be chosen, so only they are ranked: as (-strength,
+    # column) pairs, whose natural order is the batch's (strongest first, ties to the earlier column).
     raises: list[tuple[float, int]] = []
     lowers: list[tuple[float, int]] = []
     gaps: list[tuple[float, int]] = []
@@ -215,10 +218,13 @@ def row_reasons(
         value = values[column]
         contribution = float(contributions[column])
         if value is None or value != value:  # missing: a record to check, never a reason
-            gaps.append((abs(contribution), column))
+            if abs(contribution) >= min_contribution:
+                gaps.append((-abs(contribution), column))
         else:
-            raises.append((contribution, column))
-            lowers.append((-contribution, column))
+            if contribution >= min_contribution:
+                raises.append((-contribution, column))
+            if -contribution >= min_contribution:
+                lowers.append((contribution, column))
 
     def reason(column: int, direction: Direction) -> Reason:
         name = feature_names[column]
@@ -235,18 +241,15 @@ def row_reasons(
             referral_tags=tuple(declared.referral_tags) if declared is not None else (),
         )
 
+    def strongest(ranked: list[tuple[float, int]]) -> list[int]:
+        return [column for _, column in sorted(ranked)[: max(top, 0)]]
+
     return RowReasons(
-        risk=tuple(reason(column, "raises") for column in _top(raises, top, min_contribution)),
-        protective=tuple(reason(column, "lowers") for column in _top(lowers, top, min_contribution)),
+        risk=tuple(reason(column, "raises") for column in strongest(raises)),
+        protective=tuple(reason(column, "lowers") for column in strongest(lowers)),
         context=tuple(reason(column, "context") for column in context),
-        gaps=tuple(reason(column, "gap") for column in _top(gaps, top, min_contribution)),
+        gaps=tuple(reason(column, "gap") for column in strongest(gaps)),
     )
-
-
-def _top(scored: list[tuple[float, int]], top: int, minimum: float) -> list[int]:
-    """The columns of the ``top`` largest scores at or above ``minimum``, largest first (ties: earlier)."""
-    ranked = sorted(scored, key=lambda item: (-item[0], item[1]))
-    return [column for score, column in ranked[: max(top, 0)] if score >= minimum]
 
 
 def _select(
@@ -343,7 +346,14 @@ def _sentences(name: str, values: np.ndarray, feature: Feature | None, language:
     return np.asarray(texts, dtype=object)[codes]
 
 
+@lru_cache(maxsize=65_536)
 def _sentence(name: str, value: Any, feature: Feature | None, language: Language) -> str:
+    """The sentence for one value, each (feature, value, language) worded once per process.
+
+    Values repeat (counts, flags, rates rounded to the percent), and wording one
+    costs a translation look-up and plural rules: on the service's one-person
+    path it was a third of the scoring work.
+    """
     if feature is not None and not isinstance(value, str):
         return feature.reason(None if value is None else float(value), language)
     readable = name.replace("_", " ").strip()

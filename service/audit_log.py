@@ -26,6 +26,7 @@ with ``count`` when the minute is over (see :class:`RefusalCounter`).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import hmac
@@ -53,9 +54,17 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from previ.errors import PreviError
-from service.audit_sql import CHAIN_LOCK, ENTRY_COLUMNS, append_rows, insert_feedback, statements_for
-from service.database import create_schema, driver_connection, lock_in_schema, make_engine
-from service.group_commit import GroupCommit
+from service.audit_sql import (
+    CHAIN_LOCK,
+    ENTRY_COLUMNS,
+    append_rows,
+    append_rows_async,
+    insert_feedback,
+    statements_for,
+)
+from service.database import LoopConnections, create_schema, driver_connection, lock_in_schema, make_engine
+from service.group_commit import GroupCommit, LoopGroupCommit
+from service.migrations import schema_is_current
 from service.pseudonym import Pseudonym
 
 __all__ = [
@@ -163,18 +172,24 @@ class AuditLog:
         self.url = url
         self.engine = make_engine(url, fsync=fsync)
         self._key = key
-        self._statements = statements_for(self.engine.dialect.name)
+        self._statements = statements_for(self.engine.dialect.name, audit_table)
+        max_items = max_batch_rows if group_commit else 1
         self._writes: GroupCommit[_Write] = GroupCommit(
-            self._commit,
-            max_items=max_batch_rows if group_commit else 1,
-            max_rows=max_batch_rows,
-            size=lambda write: len(write.rows),
+            self._commit, max_items=max_items, max_rows=max_batch_rows, size=_rows_in
         )
+        # On PostgreSQL, coroutines write through an asyncio connection on their own loop: no writer thread
+        # (see LoopGroupCommit). SQLite has no asynchronous driver; there the writer thread serves them.
+        self._loop_writes: LoopGroupCommit[_Write] | None = None
+        if self.engine.dialect.name == "postgresql":
+            self._loop_connections = LoopConnections(self.engine)
+            self._loop_writes = LoopGroupCommit(
+                self._commit_on_loop, max_items=max_items, max_rows=max_batch_rows, size=_rows_in
+            )
 
     @property
     def batches(self) -> int:
         """How many transactions wrote rows so far (fewer than the writes when group commit batches)."""
-        return self._writes.batches
+        return self._writes.batches + (self._loop_writes.batches if self._loop_writes else 0)
 
     def record(self, access: Access, youth: Sequence[Pseudonym | None] = (None,)) -> None:
         """Write one entry per young person, durably, or raise AuditUnavailable.
@@ -187,9 +202,17 @@ class AuditLog:
 
     async def record_async(self, access: Access, youth: Sequence[Pseudonym | None] = (None,)) -> None:
         """:meth:`record` for a coroutine on the event loop: the same rows and durability, no thread hop."""
-        rows = [_row(access, pseudonym) for pseudonym in (youth or (None,))]
+        write = _Write([_row(access, pseudonym) for pseudonym in (youth or (None,))])
         with _unavailable_on_error():
-            await self._writes.submit_async(_Write(rows))
+            if self._loop_writes is not None:
+                await self._loop_writes.submit(write)
+            else:
+                await self._writes.submit_async(write)
+
+    async def close_on_loop(self) -> None:
+        """Close the running loop's connection of :meth:`record_async` (at shutdown; PostgreSQL only)."""
+        if self._loop_writes is not None:
+            await self._loop_connections.close()
 
     def record_counts(self, rows: Sequence[dict[str, Any]]) -> None:
         """Write counted refusals (rows of :func:`_row` with ``count``), or raise AuditUnavailable."""
@@ -242,7 +265,21 @@ class AuditLog:
     def _commit(self, writes: Sequence[_Write]) -> list[int]:
         """Chain every row of ``writes`` to the last one and insert them in one transaction."""
         self._ensure_schema()
-        rows = [row for write in writes for row in write.rows]
+        chain = self._chain([row for write in writes for row in write.rows])
+        with driver_connection(self.engine) as connection:
+            return append_rows(connection, self._statements, chain, [write.also for write in writes])
+
+    async def _commit_on_loop(self, writes: Sequence[_Write]) -> list[int]:
+        """:meth:`_commit` on the running loop's asyncio connection (writes without ``also``)."""
+        if not schema_is_current(self.engine, "service"):  # the first write, or after a failed migration
+            await asyncio.to_thread(self._ensure_schema)
+        chain = self._chain([row for write in writes for row in write.rows])
+        async with self._loop_connections.connection() as connection:
+            await append_rows_async(connection, self._statements, chain)
+        return [0] * len(writes)
+
+    def _chain(self, rows: list[dict[str, Any]]) -> Callable[[int, str | None], list[dict[str, Any]]]:
+        """What links ``rows`` to the chain's last row (its id and hash), once the chain is locked."""
 
         def chain(last_id: int, last_hash: str | None) -> list[dict[str, Any]]:
             previous = last_hash or GENESIS
@@ -251,8 +288,7 @@ class AuditLog:
                 row["row_hash"] = previous = row_digest(self._key, row)
             return rows
 
-        with driver_connection(self.engine) as connection:
-            return append_rows(connection, self._statements, chain, [write.also for write in writes])
+        return chain
 
     def _lock_chain(self, connection: Connection) -> None:
         if connection.dialect.name == "postgresql":
@@ -444,6 +480,10 @@ def _row(access: Access, pseudonym: Pseudonym | None, at: dt.datetime | None = N
         "justification": access.justification[:500] if access.justification else None,
         "count": 1,
     }
+
+
+def _rows_in(write: _Write) -> int:
+    return len(write.rows)
 
 
 @contextmanager

@@ -21,11 +21,15 @@ hash was computed from.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy import Table
 
 from service.database import SCHEMA_LOCK
 
@@ -34,6 +38,7 @@ __all__ = [
     "ENTRY_COLUMNS",
     "AuditStatements",
     "append_rows",
+    "append_rows_async",
     "insert_feedback",
     "statements_for",
 ]
@@ -55,7 +60,6 @@ ENTRY_COLUMNS = (
     "justification",
     "count",
 )
-ROW_COLUMNS = (*ENTRY_COLUMNS, "prev_hash", "row_hash")
 FEEDBACK_COLUMNS = ("at", "token_id", "youth_pseudonym", "kind", "program", "tier", "reason", "model_version")
 SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 NAMED = re.compile(r":([a-z_]+)")
@@ -66,17 +70,23 @@ class AuditStatements:
     """The write's SQL for one dialect (``:name`` parameters on SQLite, ``%(name)s`` on PostgreSQL)."""
 
     postgresql: bool
+    columns: tuple[str, ...]  # a stored row's, in the table's order
     lock: str
     last: str
-    insert: str
-    insert_head: str
-    row_values: str
+    insert: str  # one row (SQLite's executemany)
+    insert_json: str  # every row of the batch, as one JSON parameter (PostgreSQL)
+    begin_lock_last: str  # BEGIN, the lock and the last row in one round trip (PostgreSQL, autocommit)
     feedback: str
 
-    def insert_many(self, rows: Sequence[dict[str, Any]]) -> tuple[str, list[Any]]:
-        """One INSERT of every row (PostgreSQL): a round trip, where executemany costs one per row."""
-        values = ", ".join([self.row_values] * len(rows))
-        return f"{self.insert_head} VALUES {values}", [row[column] for row in rows for column in ROW_COLUMNS]
+    def rows_json(self, rows: Sequence[dict[str, Any]]) -> str:
+        """The batch as :attr:`insert_json` takes it: a JSON array of objects, times in ISO 8601.
+
+        One parameter for the whole batch: the driver converts each parameter in
+        Python (16 columns by 6 rows cost about 0.3 ms of CPU a batch), and one
+        statement text whatever the batch's size. PostgreSQL still checks every
+        value against its column (a value too long for its varchar is an error).
+        """
+        return json.dumps([{column: _plain(row[column]) for column in self.columns} for row in rows])
 
     def stored(self, row: dict[str, Any]) -> dict[str, Any]:
         """``row`` as the driver takes it: times as SQLAlchemy's DateTime writes them."""
@@ -86,23 +96,34 @@ class AuditStatements:
         return row
 
 
-def statements_for(dialect: str) -> AuditStatements:
-    """The statements for SQLAlchemy dialect ``dialect`` ("postgresql" or "sqlite")."""
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.datetime) else value
+
+
+def statements_for(dialect: str, table: Table) -> AuditStatements:
+    """The statements for the log's ``table`` in SQLAlchemy dialect ``dialect`` ("postgresql", "sqlite")."""
     postgresql = dialect == "postgresql"
 
     def driver(sql: str) -> str:
         return NAMED.sub(r"%(\1)s", sql) if postgresql else sql
 
-    quoted = ", ".join(f'"{column}"' for column in ROW_COLUMNS)
+    columns = tuple(column.name for column in table.columns)
+    listed = ", ".join(f'"{column}"' for column in columns)
     feedback = ", ".join(FEEDBACK_COLUMNS)
-    head = f"INSERT INTO audit_log ({quoted})"
+    last = f"SELECT id, row_hash FROM {table.name} ORDER BY id DESC LIMIT 1"
+    # a constant, written into the text so that the three statements need no parameter and go as one message
+    lock_name = "'" + CHAIN_LOCK.replace("'", "''") + "'"
     return AuditStatements(
         postgresql=postgresql,
+        columns=columns,
         lock=driver(SCHEMA_LOCK),
-        last="SELECT id, row_hash FROM audit_log ORDER BY id DESC LIMIT 1",
-        insert=driver(f"{head} VALUES ({', '.join(':' + column for column in ROW_COLUMNS)})"),
-        insert_head=head,
-        row_values=f"({', '.join(['%s'] * len(ROW_COLUMNS))})",
+        last=last,
+        insert=driver(f"INSERT INTO {table.name} ({listed}) VALUES ({', '.join(':' + c for c in columns)})"),
+        insert_json=(
+            f"INSERT INTO {table.name} ({listed}) "
+            f"SELECT {listed} FROM json_populate_recordset(NULL::{table.name}, %s)"
+        ),
+        begin_lock_last=f"BEGIN; {SCHEMA_LOCK.replace(':name', lock_name)}; {last}",
         feedback=driver(
             f"INSERT INTO feedback ({feedback}) "
             f"VALUES ({', '.join(':' + column for column in FEEDBACK_COLUMNS)}) RETURNING id"
@@ -131,7 +152,7 @@ def append_rows(
         last = connection.execute(statements.last).fetchone()
         chained = chain(int(last[0]) if last else 0, last[1] if last else None)
         if statements.postgresql:
-            connection.execute(*statements.insert_many(chained))
+            connection.execute(statements.insert_json, [statements.rows_json(chained)])
         else:
             connection.executemany(statements.insert, [statements.stored(row) for row in chained])
         results = [run(connection) if run is not None else 0 for run in also]
@@ -143,6 +164,34 @@ def append_rows(
         connection.rollback()
         raise
     return results
+
+
+async def append_rows_async(
+    connection: Any,
+    statements: AuditStatements,
+    chain: Callable[[int, str | None], list[dict[str, Any]]],
+) -> None:
+    """:func:`append_rows` on a ``psycopg.AsyncConnection`` in autocommit mode (PostgreSQL; no ``also``).
+
+    Three round trips instead of five: BEGIN, the chain lock and the last row
+    go as one message of three statements (each still takes its own snapshot,
+    so the read sees every row committed before the lock was granted), then the
+    INSERT, then COMMIT; ROLLBACK on any error. On the 2-core machine this
+    halved the CPU of a batch (1.2 -> 0.5 ms for six rows).
+    """
+    cursor = connection.cursor()
+    try:
+        await cursor.execute(statements.begin_lock_last)
+        cursor.nextset()  # past BEGIN's result
+        cursor.nextset()  # past the lock's
+        last = await cursor.fetchone()
+        chained = chain(int(last[0]) if last else 0, last[1] if last else None)
+        await cursor.execute(statements.insert_json, [statements.rows_json(chained)])
+        await cursor.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(Exception):  # a broken connection cannot roll back; its owner replaces it
+            await cursor.execute("ROLLBACK")
+        raise
 
 
 def insert_feedback(connection: Any, statements: AuditStatements, values: dict[str, Any]) -> int:

@@ -23,10 +23,11 @@ PostgreSQL is reached through psycopg 3 (``postgresql+psycopg://``; a bare
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SCHEMA_LOCK",
+    "LoopConnections",
     "check_private",
     "create_schema",
     "database_url",
@@ -112,6 +114,54 @@ def driver_connection(engine: Engine) -> Iterator[Any]:
         raise DBAPIError.instance(None, None, error, engine.dialect.loaded_dbapi.Error) from error
     finally:
         pooled.close()
+
+
+class LoopConnections:
+    """One asyncio psycopg connection per event loop to a PostgreSQL engine's database, opened on first use.
+
+    For a writer that runs on the event loop (:class:`service.group_commit.LoopGroupCommit`
+    commits one batch at a time, so one connection per loop is all it needs). The
+    connection is made from the engine's own connection arguments, so it reaches
+    the same database, schema and options. Errors leave as SQLAlchemy's, as with
+    :func:`driver_connection`, and a connection an error broke is closed and
+    replaced at the next use.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        if engine.dialect.name != "postgresql":
+            raise ValueError(f"LoopConnections needs PostgreSQL, not {engine.dialect.name}")
+        self._engine = engine
+        self._open: dict[asyncio.AbstractEventLoop, Any] = {}
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Any]:
+        """This loop's ``psycopg.AsyncConnection``, in autocommit: the caller sends its own BEGIN and COMMIT.
+
+        (So that BEGIN can travel in one message with the transaction's first
+        statements; psycopg's own transactions send it as a round trip of its own.)
+        """
+        import psycopg
+
+        loop = asyncio.get_running_loop()
+        connection = self._open.get(loop)
+        try:
+            if connection is None or connection.closed:
+                arguments, keywords = self._engine.dialect.create_connect_args(self._engine.url)
+                connection = await psycopg.AsyncConnection.connect(*arguments, **keywords, autocommit=True)
+                self._open = {known: kept for known, kept in self._open.items() if not known.is_closed()}
+                self._open[loop] = connection
+            yield connection
+        except psycopg.Error as error:
+            if connection is not None and (connection.broken or connection.closed):
+                self._open.pop(loop, None)
+                await connection.close()
+            raise DBAPIError.instance(None, None, error, psycopg.Error) from error
+
+    async def close(self) -> None:
+        """Close this loop's connection (at shutdown)."""
+        connection = self._open.pop(asyncio.get_running_loop(), None)
+        if connection is not None:
+            await connection.close()
 
 
 def reader(engine: Engine) -> Engine:

@@ -26,11 +26,11 @@ import asyncio
 import contextlib
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-__all__ = ["GroupCommit"]
+__all__ = ["GroupCommit", "LoopGroupCommit"]
 
 Item = TypeVar("Item")
 
@@ -127,14 +127,8 @@ class GroupCommit(Generic[Item]):
             self._changed.notify_all()
 
     def _take(self) -> list[_Waiting[Item]]:
-        """The oldest waiting items, up to the limits (always at least one)."""
-        count, rows = 0, 0
-        for waiting in self._queue:
-            if count and (count >= self._max_items or rows + waiting.size > self._max_rows):
-                break
-            count += 1
-            rows += waiting.size
-        batch, self._queue = self._queue[:count], self._queue[count:]
+        batch = _take(self._queue, self._max_items, self._max_rows)
+        self._queue = self._queue[len(batch) :]
         return batch
 
     def _run(self, batch: list[_Waiting[Item]]) -> None:
@@ -152,6 +146,17 @@ class GroupCommit(Generic[Item]):
         for waiting, result in zip(batch, results, strict=True):
             waiting.result, waiting.done = result, True
         _settle(batch)
+
+
+def _take(queue: Sequence[_Waiting[Item]], max_items: int, max_rows: int) -> list[_Waiting[Item]]:
+    """The oldest waiting items, up to the limits (always at least one)."""
+    count, rows = 0, 0
+    for waiting in queue:
+        if count and (count >= max_items or rows + waiting.size > max_rows):
+            break
+        count += 1
+        rows += waiting.size
+    return list(queue[:count])
 
 
 def _settle(batch: Sequence[_Waiting[Any]]) -> None:
@@ -174,3 +179,80 @@ def _set_outcomes(settled: Sequence[_Waiting[Any]]) -> None:
             waiting.future.set_exception(waiting.error)
         else:
             waiting.future.set_result(waiting.result)
+
+
+class LoopGroupCommit(Generic[Item]):
+    """Group commit for coroutines whose database driver is itself asynchronous: no thread at all.
+
+    ``commit(items)`` is a coroutine function. On each event loop, the first
+    :meth:`submit` starts a drain task that commits what is queued, batch after
+    batch, while the requests that arrive meanwhile queue for the next batch;
+    it ends when the queue is empty. Same promise as :class:`GroupCommit`: an
+    awaited item returns only once the batch holding it committed, and a failed
+    commit fails every item of its batch and no other. What it saves is the
+    writer thread's hand-offs: on the 2-core machine, waking that thread and
+    then the loop, and the two threads taking turns at the interpreter, cost
+    about 0.4 ms of CPU per request, the same with the SQL left out, so more
+    than the statements themselves.
+    """
+
+    def __init__(
+        self,
+        commit: Callable[[Sequence[Item]], Awaitable[Sequence[Any]]],
+        *,
+        max_items: int = 1_000,
+        max_rows: int = 5_000,
+        size: Callable[[Item], int] = lambda _: 1,
+    ) -> None:
+        if max_items < 1 or max_rows < 1:
+            raise ValueError("max_items and max_rows must be at least 1")
+        self._commit = commit
+        self._max_items = max_items
+        self._max_rows = max_rows
+        self._size = size
+        self._loops: dict[asyncio.AbstractEventLoop, _LoopQueue[Item]] = {}
+        self.batches = 0
+
+    async def submit(self, item: Item) -> Any:
+        """Queue ``item``; return its result once its batch committed (or raise the batch's error)."""
+        loop = asyncio.get_running_loop()
+        queue = self._loops.get(loop)
+        if queue is None:
+            self._loops = {known: kept for known, kept in self._loops.items() if not known.is_closed()}
+            queue = self._loops[loop] = _LoopQueue()
+        future: asyncio.Future[Any] = loop.create_future()
+        queue.waiting.append(_Waiting(item, size=self._size(item), future=future))
+        if queue.drain is None:
+            queue.drain = loop.create_task(self._drain(queue))
+        return await future  # a request that goes away leaves its rows to be committed all the same
+
+    async def _drain(self, queue: _LoopQueue[Item]) -> None:
+        batch: list[_Waiting[Item]] = []
+        try:
+            while queue.waiting:
+                batch = _take(queue.waiting, self._max_items, self._max_rows)
+                del queue.waiting[: len(batch)]
+                try:
+                    results = list(await self._commit([waiting.item for waiting in batch]))
+                    if len(results) != len(batch):
+                        raise RuntimeError(f"commit returned {len(results)} results for {len(batch)} items")
+                except Exception as error:  # every waiting request must learn the outcome
+                    for waiting in batch:
+                        waiting.error = error
+                else:
+                    self.batches += 1
+                    for waiting, result in zip(batch, results, strict=True):
+                        waiting.result = result
+                _set_outcomes(batch)
+        finally:
+            queue.drain = None
+            for waiting in [*batch, *queue.waiting]:  # cancelled (the loop is closing): these never commit
+                assert waiting.future is not None
+                if not waiting.future.done():
+                    waiting.future.set_exception(RuntimeError("the audit writer was stopped"))
+
+
+@dataclass(eq=False)
+class _LoopQueue(Generic[Item]):
+    waiting: list[_Waiting[Item]] = field(default_factory=list)
+    drain: asyncio.Task[None] | None = None

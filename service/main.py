@@ -214,6 +214,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         for task in background:
             with suppress(asyncio.CancelledError, Exception):
                 await task
+        with suppress(Exception):
+            await state.audit.close_on_loop()
         state.close()
 
 

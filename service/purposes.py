@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 __all__ = ["PUNITIVE_WORDS", "PurposeCheck", "check_purpose", "punitive_words"]
@@ -66,13 +67,19 @@ class PurposeCheck:
 
 def punitive_words(purpose: str) -> list[str]:
     """The punitive stems found in ``purpose`` (empty when there are none)."""
+    return list(_punitive_stems(purpose))
+
+
+@lru_cache(maxsize=1_024)
+def _punitive_stems(purpose: str) -> tuple[str, ...]:
+    """Every request names its purpose, and a deployment uses a handful: each is read once per process."""
     words = [word for word in _WORDS.split(_fold(purpose)) if word]
-    return [stem for stem in PUNITIVE_WORDS if any(word.startswith(stem) for word in words)]
+    return tuple(stem for stem in PUNITIVE_WORDS if any(word.startswith(stem) for word in words))
 
 
 def check_purpose(purpose: str, allowed: Sequence[str]) -> PurposeCheck:
     """Punitive beats allowed (a misconfigured list cannot open a punitive use); else it must be listed."""
-    if punitive_words(purpose):
+    if _punitive_stems(purpose):
         return PurposeCheck("punitive")
     if purpose in allowed:
         return PurposeCheck("allowed")

@@ -10,8 +10,6 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from features.registry import Feature, Language
 from models.artifact import Tiers
 from models.reasons import Reason, RowReasons
@@ -48,7 +46,7 @@ class Partial:
     registry: Mapping[str, Feature] = field(default_factory=dict)
 
     def possible_tiers(self) -> list[str]:
-        low, high = self.tiers.tier(np.array([self.low, self.high])).tolist()
+        low, high = self.tiers.tier_of(self.low), self.tiers.tier_of(self.high)
         return list(TIER_ORDER[TIER_ORDER.index(low) : TIER_ORDER.index(high) + 1])
 
     def note(self, language: Language) -> str | None:

@@ -254,7 +254,7 @@ def _score_row(
     return PersonScore(
         probability=float(probability[0]),
         percentile=float(reference.percentile(probability)[0]),
-        tier=str(scoring.tiers.tier(probability)[0]),
+        tier=scoring.tiers.tier_of(float(probability[0])),
         low=float(low[0]),
         high=float(high[0]),
         most_informative=most_informative,

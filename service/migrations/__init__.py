@@ -71,6 +71,11 @@ def ensure_schema(engine: Engine, store: Store) -> None:
             _current.add(key)
 
 
+def schema_is_current(engine: Engine, store: Store) -> bool:
+    """Whether :func:`ensure_schema` already brought ``store`` up to date in this process (no I/O)."""
+    return (_rendered_url(engine), store) in _current
+
+
 def _rendered_url(engine: Engine) -> str:
     """The engine's URL as text, rendered once per engine: every store access asks (0.1 ms a render)."""
     rendered = _rendered.get(engine)

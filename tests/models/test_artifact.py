@@ -14,6 +14,8 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
@@ -352,3 +354,17 @@ def test_saving_again_over_an_artifact_of_the_same_kind_reseals_it(tmp_path: Pat
     second = save(folder, "lightgbm", calibrator=Calibrator("platt", slope=1.1, intercept=0.0))
     assert first != second
     assert isinstance(load_artifact(folder, expected_sha256=second), ScoringModel)
+
+
+@given(
+    probability=st.floats(0.0, 1.0),
+    cut_offs=st.tuples(st.floats(0.0, 1.0), st.floats(0.0, 1.0)).map(sorted),
+)
+def test_the_tier_of_one_probability_is_the_tier_the_batch_gives(
+    probability: float, cut_offs: list[float]
+) -> None:
+    """The one-person path's scalar tier agrees with the batch's, at the cut-offs themselves too."""
+    selective, indicated = cut_offs
+    tiers = Tiers(indicated_min=indicated, selective_min=selective)
+    for value in (probability, selective, indicated):
+        assert tiers.tier_of(value) == tiers.tier(np.array([value]))[0]

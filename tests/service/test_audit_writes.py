@@ -10,6 +10,7 @@ import asyncio
 import multiprocessing
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -17,8 +18,9 @@ from sqlalchemy import func, select, text
 
 from service.audit_chain import verify_chain
 from service.audit_log import Access, AuditLog, AuditUnavailable, audit_table
-from service.group_commit import GroupCommit
+from service.group_commit import GroupCommit, LoopGroupCommit
 from service.pseudonym import Pseudonym
+from tests.databases import postgres_schema
 
 KEY = b"k" * 32
 
@@ -103,6 +105,123 @@ def test_coroutines_share_a_commit_with_each_other_and_with_threads() -> None:
     assert isinstance(failed, RuntimeError) and batches[-1] == [13] and commit.batches == 2
 
 
+def test_on_the_event_loop_writes_that_arrive_during_a_commit_share_the_next_one() -> None:
+    """LoopGroupCommit: no thread; a failed commit fails its batch only; a stopped writer fails the rest."""
+    batches: list[list[int]] = []
+    release = asyncio.Event()
+
+    async def commit(items: Sequence[int]) -> list[int]:
+        batches.append(list(items))
+        if len(batches) == 1:
+            await release.wait()  # the others queue meanwhile
+        if 13 in items:
+            raise RuntimeError("disk full")
+        return [item * 10 for item in items]
+
+    group: LoopGroupCommit[int] = LoopGroupCommit(commit)
+
+    async def scenario() -> tuple[list[int], BaseException | None, list[int]]:
+        first = asyncio.ensure_future(group.submit(0))
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # the drain task took item 0 and waits in its commit
+        others = [asyncio.ensure_future(group.submit(item)) for item in (1, 2, 3)]
+        await asyncio.sleep(0)
+        release.set()
+        results = await asyncio.gather(first, *others)
+        failed = None
+        try:
+            await group.submit(13)
+        except RuntimeError as error:
+            failed = error
+        return list(results), failed, [await group.submit(4)]
+
+    results, failed, after = asyncio.run(scenario())
+    assert results == [0, 10, 20, 30] and after == [40]
+    assert batches[:2] == [[0], [1, 2, 3]] and batches[2:] == [[13], [4]]
+    assert isinstance(failed, RuntimeError) and group.batches == 3
+
+
+def test_on_the_event_loop_a_writer_stopped_mid_commit_fails_its_waiting_requests() -> None:
+    started = asyncio.Event()
+
+    async def never(items: Sequence[int]) -> list[int]:
+        started.set()
+        await asyncio.sleep(3600)
+        return list(items)
+
+    group: LoopGroupCommit[int] = LoopGroupCommit(never)
+
+    async def scenario() -> list[BaseException | int]:
+        waiting = [asyncio.ensure_future(group.submit(item)) for item in (1, 2)]
+        await started.wait()
+        late = asyncio.ensure_future(group.submit(3))
+        await asyncio.sleep(0)
+        for task in asyncio.all_tasks():
+            if task.get_coro().__qualname__ == "LoopGroupCommit._drain":  # type: ignore[union-attr]
+                task.cancel()
+        return await asyncio.gather(*waiting, late, return_exceptions=True)
+
+    outcomes = asyncio.run(scenario())
+    assert all(isinstance(outcome, RuntimeError) for outcome in outcomes), outcomes
+
+
+def test_awaited_writes_are_durable_exactly_when_they_return(store_url: str) -> None:
+    """record_async under a trigger that refuses 'boom' rows: failed batches leave nothing, the rest stays."""
+    log = AuditLog(store_url, key=KEY, fsync=False, max_batch_rows=3)  # small batches: some hold no boom
+    log.record(_access("first"))  # creates the tables
+    _refuse_boom(log)
+    details = [f"boom-{index}" if index % 7 == 3 else f"ok-{index}" for index in range(120)]
+
+    async def write(detail: str) -> bool:
+        await asyncio.sleep(0.001 * (hash(detail) % 5))
+        try:
+            await log.record_async(_access(detail), [Pseudonym(detail)])
+        except AuditUnavailable:
+            return False
+        return True
+
+    async def write_all() -> list[bool]:
+        returned = await asyncio.gather(*(write(detail) for detail in details))
+        await log.close_on_loop()
+        return returned
+
+    returned = dict(zip(details, asyncio.run(write_all()), strict=True))
+    with log.engine.connect() as connection:
+        stored = set(connection.execute(select(audit_table.c.detail)).scalars())
+    assert all(not returned[detail] for detail in details if detail.startswith("boom"))
+    assert {detail for detail, ok in returned.items() if ok} == stored - {"first"}
+    assert any(returned.values())
+    assert verify_chain(log, KEY).intact
+    log.engine.dispose()
+
+
+def test_an_awaited_write_after_the_server_dropped_the_connection_reconnects() -> None:
+    """The loop's connection ended by the server: that batch fails (a 503 upstream), the next reconnects."""
+    with postgres_schema() as url:
+        log = AuditLog(url, key=KEY)
+
+        async def scenario() -> bool:
+            await log.record_async(_access("before"))
+            connection = next(iter(log._loop_connections._open.values()))  # the loop's own connection
+            with log.engine.connect() as admin:
+                admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": connection.info.backend_pid})
+            try:
+                await log.record_async(_access("dropped"))
+                written = True
+            except AuditUnavailable:
+                written = False
+            await log.record_async(_access("after"))
+            await log.close_on_loop()
+            return written
+
+        written = asyncio.run(scenario())
+        with log.engine.connect() as connection:
+            details = set(connection.execute(select(audit_table.c.detail)).scalars())
+        assert not written and details == {"before", "after"}
+        assert verify_chain(log, KEY).intact
+        log.engine.dispose()
+
+
 def test_an_awaited_audit_write_is_durable_when_it_returns(store_url: str) -> None:
     log = AuditLog(store_url, key=KEY)
 
@@ -121,24 +240,7 @@ def test_concurrent_writes_are_durable_exactly_when_they_return(store_url: str) 
     """A trigger refuses rows marked 'boom': their batch fails whole; every row that returned is there."""
     log = AuditLog(store_url, key=KEY, fsync=False)
     log.record(_access("first"))  # creates the tables
-    with log.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(
-                text(
-                    "CREATE FUNCTION refuse_boom() RETURNS trigger AS $$ BEGIN "
-                    "IF NEW.detail LIKE 'boom%' THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END "
-                    "$$ LANGUAGE plpgsql"
-                )
-            )
-            trigger = "CREATE TRIGGER boom BEFORE INSERT ON audit_log FOR EACH ROW"
-            connection.execute(text(f"{trigger} EXECUTE FUNCTION refuse_boom()"))
-        else:
-            connection.execute(
-                text(
-                    "CREATE TRIGGER boom BEFORE INSERT ON audit_log WHEN NEW.detail LIKE 'boom%' "
-                    "BEGIN SELECT RAISE(ABORT, 'boom'); END"
-                )
-            )
+    _refuse_boom(log)
     details = [f"boom-{index}" if index % 7 == 3 else f"ok-{index}" for index in range(120)]
 
     def write(detail: str) -> bool:
@@ -157,6 +259,28 @@ def test_concurrent_writes_are_durable_exactly_when_they_return(store_url: str) 
     assert any(returned.values())
     assert verify_chain(log, KEY).intact
     log.engine.dispose()
+
+
+def _refuse_boom(log: AuditLog) -> None:
+    """A trigger that refuses rows whose detail starts with 'boom' (so their whole batch fails)."""
+    with log.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                text(
+                    "CREATE FUNCTION refuse_boom() RETURNS trigger AS $$ BEGIN "
+                    "IF NEW.detail LIKE 'boom%' THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END "
+                    "$$ LANGUAGE plpgsql"
+                )
+            )
+            trigger = "CREATE TRIGGER boom BEFORE INSERT ON audit_log FOR EACH ROW"
+            connection.execute(text(f"{trigger} EXECUTE FUNCTION refuse_boom()"))
+        else:
+            connection.execute(
+                text(
+                    "CREATE TRIGGER boom BEFORE INSERT ON audit_log WHEN NEW.detail LIKE 'boom%' "
+                    "BEGIN SELECT RAISE(ABORT, 'boom'); END"
+                )
+            )
 
 
 def _write_rows(url: str, worker: int, rows: int) -> None:
