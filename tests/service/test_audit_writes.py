@@ -195,6 +195,23 @@ def test_awaited_writes_are_durable_exactly_when_they_return(store_url: str) -> 
     log.engine.dispose()
 
 
+def test_awaited_writes_keep_any_text_exactly(store_url: str) -> None:
+    """Quotes, backslashes, SQL and non-Latin text reach the table as sent, and the chain holds."""
+    log = AuditLog(store_url, key=KEY)
+    texts = ["it's", 'say "no"', "back\\slash \\x27", "'); DROP TABLE audit_log; --", "niña ñandú 🙂", "a\tb"]
+
+    async def write_all() -> None:
+        await asyncio.gather(*(log.record_async(_access(text_)) for text_ in texts))
+        await log.close_on_loop()
+
+    asyncio.run(write_all())
+    with log.engine.connect() as connection:
+        stored = connection.execute(select(audit_table.c.detail)).scalars().all()
+    assert sorted(stored) == sorted(texts)
+    assert verify_chain(log, KEY).intact
+    log.engine.dispose()
+
+
 def test_an_awaited_write_after_the_server_dropped_the_connection_reconnects() -> None:
     """The loop's connection ended by the server: that batch fails (a 503 upstream), the next reconnects."""
     with postgres_schema() as url:
