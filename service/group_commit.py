@@ -18,6 +18,10 @@ event loop. A request served on the event loop then costs no thread hand-off of
 its own: on the 2-core virtual machine each hand-off (a thread woken, then the
 loop woken back) cost about 1 ms of CPU, more than scoring and logging together,
 and the sync waiters of one commit woke each other in turn.
+
+Where the driver is itself asynchronous (psycopg on PostgreSQL), :class:`LoopGroupCommit`
+does the same on the event loop with no thread at all: the thread's hand-offs
+still cost about 0.4 ms of CPU per request, more than the statements.
 """
 
 from __future__ import annotations
@@ -45,7 +49,29 @@ class _Waiting(Generic[Item]):
     future: asyncio.Future[Any] | None = None  # submitted by a coroutine: settled on its loop
 
 
-class GroupCommit(Generic[Item]):
+class _Batching(Generic[Item]):
+    """The limits both kinds of group commit batch by, and their count of committed batches."""
+
+    def __init__(self, *, max_items: int, max_rows: int, size: Callable[[Item], int]) -> None:
+        if max_items < 1 or max_rows < 1:
+            raise ValueError("max_items and max_rows must be at least 1")
+        self._max_items = max_items
+        self._max_rows = max_rows
+        self._size = size
+        self.batches = 0
+
+    def _next_batch(self, queue: Sequence[_Waiting[Item]]) -> list[_Waiting[Item]]:
+        """The oldest waiting items, up to the limits (always at least one)."""
+        count, rows = 0, 0
+        for waiting in queue:
+            if count and (count >= self._max_items or rows + waiting.size > self._max_rows):
+                break
+            count += 1
+            rows += waiting.size
+        return list(queue[:count])
+
+
+class GroupCommit(_Batching[Item]):
     """Run ``commit(items)`` for batches of submitted items; :meth:`submit` returns its item's result.
 
     ``commit`` receives the batch in arrival order and returns one result per
@@ -63,17 +89,12 @@ class GroupCommit(Generic[Item]):
         max_rows: int = 5_000,
         size: Callable[[Item], int] = lambda _: 1,
     ) -> None:
-        if max_items < 1 or max_rows < 1:
-            raise ValueError("max_items and max_rows must be at least 1")
+        super().__init__(max_items=max_items, max_rows=max_rows, size=size)
         self._commit = commit
-        self._max_items = max_items
-        self._max_rows = max_rows
-        self._size = size
         self._queue: list[_Waiting[Item]] = []
         self._busy = False
         self._changed = threading.Condition()
         self._writer_pid = 0  # the process whose writer thread serves submit_async (none yet)
-        self.batches = 0
 
     def submit(self, item: Item) -> Any:
         """Queue ``item``, wait until a committed batch holds it, and return its result (or raise)."""
@@ -127,7 +148,7 @@ class GroupCommit(Generic[Item]):
             self._changed.notify_all()
 
     def _take(self) -> list[_Waiting[Item]]:
-        batch = _take(self._queue, self._max_items, self._max_rows)
+        batch = self._next_batch(self._queue)
         self._queue = self._queue[len(batch) :]
         return batch
 
@@ -146,17 +167,6 @@ class GroupCommit(Generic[Item]):
         for waiting, result in zip(batch, results, strict=True):
             waiting.result, waiting.done = result, True
         _settle(batch)
-
-
-def _take(queue: Sequence[_Waiting[Item]], max_items: int, max_rows: int) -> list[_Waiting[Item]]:
-    """The oldest waiting items, up to the limits (always at least one)."""
-    count, rows = 0, 0
-    for waiting in queue:
-        if count and (count >= max_items or rows + waiting.size > max_rows):
-            break
-        count += 1
-        rows += waiting.size
-    return list(queue[:count])
 
 
 def _settle(batch: Sequence[_Waiting[Any]]) -> None:
@@ -181,7 +191,7 @@ def _set_outcomes(settled: Sequence[_Waiting[Any]]) -> None:
             waiting.future.set_result(waiting.result)
 
 
-class LoopGroupCommit(Generic[Item]):
+class LoopGroupCommit(_Batching[Item]):
     """Group commit for coroutines whose database driver is itself asynchronous: no thread at all.
 
     ``commit(items)`` is a coroutine function. On each event loop, the first
@@ -204,14 +214,9 @@ class LoopGroupCommit(Generic[Item]):
         max_rows: int = 5_000,
         size: Callable[[Item], int] = lambda _: 1,
     ) -> None:
-        if max_items < 1 or max_rows < 1:
-            raise ValueError("max_items and max_rows must be at least 1")
+        super().__init__(max_items=max_items, max_rows=max_rows, size=size)
         self._commit = commit
-        self._max_items = max_items
-        self._max_rows = max_rows
-        self._size = size
         self._loops: dict[asyncio.AbstractEventLoop, _LoopQueue[Item]] = {}
-        self.batches = 0
 
     async def submit(self, item: Item) -> Any:
         """Queue ``item``; return its result once its batch committed (or raise the batch's error)."""
@@ -230,7 +235,7 @@ class LoopGroupCommit(Generic[Item]):
         batch: list[_Waiting[Item]] = []
         try:
             while queue.waiting:
-                batch = _take(queue.waiting, self._max_items, self._max_rows)
+                batch = self._next_batch(queue.waiting)
                 del queue.waiting[: len(batch)]
                 try:
                     results = list(await self._commit([waiting.item for waiting in batch]))
