@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import tempfile
 import time
@@ -195,8 +196,13 @@ def _bundle(root: Path, seed: int, youth: int, world: str) -> Path:
 
 
 def _covers(effect: dict[str, Any], truth: float) -> bool:
+    """Whether the relative reduction's CI holds ``truth``; an unbounded lower end (-inf, or null as
+    evaluation.json writes it, beside a finite upper end) holds every value below the upper end."""
     low, high = effect["relative_risk_reduction"]["ci"]
-    return bool(low is not None and high is not None and low <= truth <= high)
+    if high is None or math.isnan(high):
+        return False
+    unbounded = low is None or low == -math.inf
+    return bool(truth <= high and (unbounded or low <= truth))
 
 
 def _half_width(effect: dict[str, Any]) -> float:
