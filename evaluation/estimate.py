@@ -160,7 +160,14 @@ def _estimate(
     # the first split reuses the trimming pass's propensity (out of fold for every row kept)
     splits = [
         _split(
-            matrix, treated_k, outcome_k, codes_k, seed, repetition, propensity_k if repetition == 0 else None
+            matrix,
+            treated_k,
+            outcome_k,
+            codes_k,
+            seed=seed,
+            repetition=repetition,
+            propensity=propensity_k if repetition == 0 else None,
+            trim=trim,
         )
         for repetition in range(REPETITIONS)
     ]
@@ -194,9 +201,11 @@ def _split(
     treated: BoolArray,
     outcome: FloatArray,
     codes: npt.NDArray[np.int64],
+    *,
     seed: int,
     repetition: int,
     propensity: FloatArray | None,
+    trim: float,
 ) -> _variance.SplitEstimate:
     """One cross-fitting split: econml's effect on the treated and its clustered variance.
 
@@ -206,7 +215,9 @@ def _split(
     """
     folds = _folds(codes, seed, repetition)
     if propensity is None:
-        propensity = _cross_fitted_propensity(matrix, treated, folds, seed)
+        # rows were kept for their first propensity (at most 1 - TRIM); another split's model may put a
+        # few of them above it, and the odds p / (1 - p) of a comparison would weigh up to 1 / MIN_PROPENSITY
+        propensity = np.minimum(_cross_fitted_propensity(matrix, treated, folds, seed), 1.0 - trim)
     learner = _fit(matrix, treated, outcome, folds, propensity, seed, None)
     difference = float(np.ravel(learner.ate_inference().mean_point)[0])
     untreated_risk = np.empty(len(outcome))
