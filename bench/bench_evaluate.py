@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import tempfile
 import time
@@ -166,6 +167,32 @@ def summarise(results: list[dict[str, Any]]) -> None:
     for design in ("lottery", "rd"):
         hits = sum(result["margin"][design]["covers"] for result in results)
         print(f"margin, {design}: CI covers the truth at the margin {hits}/{total}")
+    _print_spread(results)
+
+
+def _print_spread(results: list[dict[str, Any]]) -> None:
+    """Whether the intervals are as wide as the estimates' spread: the standard deviation over seeds of
+    estimate - truth (relative reductions) against the mean standard error the interval implies
+    (half-width / 1.96; intervals with an unbounded end left out). Near 1 when the widths are honest."""
+    found: dict[str, list[tuple[float, float]]] = {}
+    for result in results:
+        rows = [("served", result["served"]), *result["programs"].items()]
+        for name, effect in rows:
+            low, high = effect["estimate"]["ci"]
+            value = effect["estimate"]["value"]
+            if all(x is not None and math.isfinite(x) for x in (low, high, value)):
+                found.setdefault(name, []).append((value - effect["truth"], (high - low) / 2 / 1.96))
+    for name, rows in found.items():
+        if len(rows) < 3:
+            continue
+        errors = [error for error, _ in rows]
+        mean = sum(errors) / len(errors)
+        spread = math.sqrt(sum((error - mean) ** 2 for error in errors) / (len(errors) - 1))
+        standard_error = sum(se for _, se in rows) / len(rows)
+        print(
+            f"{name}: estimate - truth mean {mean:+.3f}, spread {spread:.3f} over {len(rows)} seeds; "
+            f"mean standard error {standard_error:.3f}; spread / standard error {spread / standard_error:.2f}"
+        )
 
 
 def speed(root: Path, youth: int) -> None:
@@ -195,8 +222,13 @@ def _bundle(root: Path, seed: int, youth: int, world: str) -> Path:
 
 
 def _covers(effect: dict[str, Any], truth: float) -> bool:
+    """Whether the relative reduction's CI holds ``truth``; an unbounded lower end (-inf, or null as
+    evaluation.json writes it, beside a finite upper end) holds every value below the upper end."""
     low, high = effect["relative_risk_reduction"]["ci"]
-    return bool(low is not None and high is not None and low <= truth <= high)
+    if high is None or math.isnan(high):
+        return False
+    unbounded = low is None or low == -math.inf
+    return bool(truth <= high and (unbounded or low <= truth))
 
 
 def _half_width(effect: dict[str, Any]) -> float:

@@ -6,6 +6,7 @@ layout); their texts live in :data:`TEXTS`, one table per language.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from pathlib import Path
@@ -34,6 +35,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "n_served": "Atendidos",
         "n_comparison": "Comparación",
         "rrr": "Reducción relativa (IC 95%)",
+        "unbounded": "sin límite",
         "rd": "Diferencia de riesgo (IC 95%)",
         "naive": "Comparación ingenua",
         "smd": "DME máx. antes / después",
@@ -78,6 +80,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "n_served": "Served",
         "n_comparison": "Comparison",
         "rrr": "Relative reduction (95% CI)",
+        "unbounded": "unbounded",
         "rd": "Risk difference (95% CI)",
         "naive": "Naive comparison",
         "smd": "Max SMD before / after",
@@ -141,7 +144,13 @@ def render(result: dict[str, Any], language: str) -> str:
         texts |= {"method": texts[f"method_{design}"], "served": texts[f"served_{design}"]}
     rows = [(texts["served"], result["served"]), *result["programs"].items()]
     return environment.get_template("report.html.j2").render(
-        lang=language, t=texts, result=result, rows=rows, verdict=_verdict(result, texts), pct=_pct, num=_num
+        lang=language,
+        t=texts,
+        result=result,
+        rows=rows,
+        verdict=_verdict(result, texts),
+        pct=functools.partial(_pct, unbounded=texts["unbounded"]),
+        num=_num,
     )
 
 
@@ -154,8 +163,11 @@ def _verdict(result: dict[str, Any], texts: dict[str, str]) -> str:
     return texts["verdict_open"]
 
 
-def _pct(value: float | None) -> str:
-    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.1%}"
+def _pct(value: float | None, unbounded: str = "–") -> str:
+    """A share as a percentage; an infinite interval bound (see effect_interval) reads ``unbounded``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return unbounded if math.isinf(value) else f"{value:.1%}"
 
 
 def _num(value: float | None) -> str:
@@ -163,7 +175,12 @@ def _num(value: float | None) -> str:
 
 
 def _finite(value: Any) -> Any:
-    """NaN becomes null so evaluation.json is strict JSON."""
+    """NaN and infinities become null so evaluation.json is strict JSON.
+
+    A null interval bound beside a number is unbounded on that side: the
+    relative reduction's lower bound when the risk difference's interval
+    reaches the served risk (:func:`evaluation.estimate.effect_interval`).
+    """
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -119,10 +120,15 @@ def _print(result: Evaluation, out: Path) -> None:
             name,
             f"{effect.n_served:,}",
             f"{effect.n_comparison:,}",
-            f"{rrr.value:.1%} ({rrr.ci[0]:.1%} to {rrr.ci[1]:.1%})",
+            f"{rrr.value:.1%} ({_bound(rrr.ci[0])} to {_bound(rrr.ci[1])})",
             f"{effect.naive_relative_risk_reduction:.1%}",
             f"{effect.e_value:.2f}",
             f"{effect.overlap['trimmed_share']:.1%}",
         )
     console.print(table)
     console.print(f"goal: 15% fewer adverse outcomes among those served; written to {out}")
+
+
+def _bound(value: float) -> str:
+    """An interval bound; an infinite one is unbounded (see evaluation.estimate.effect_interval)."""
+    return "unbounded" if math.isinf(value) else f"{value:.1%}"
