@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from threadpoolctl import threadpool_limits
 
 from evaluation._variance import cluster_covariance
 from evaluation.estimate import Effect, _fit, _folds, e_value, effect_interval, estimate_effect
@@ -120,7 +121,8 @@ def test_the_learner_divides_by_the_propensity_behind_its_weights() -> None:
     matrix = covariates.to_numpy(dtype=float)
     folds = _folds(np.arange(len(treated)), 0, 1)
     propensity = np.random.default_rng(2).uniform(0.05, 0.9, len(treated))
-    learner = _fit(matrix, treated, outcome, folds, propensity, 0, None)
+    with threadpool_limits(limits=1, user_api="openmp"):  # as estimate_effect runs it (oversubscribed: 90 s)
+        learner = _fit(matrix, treated, outcome, folds, propensity, 0, None)
     with_ids = np.column_stack([matrix, np.arange(len(treated), dtype=float)])
     for model in learner.models_propensity[0]:
         np.testing.assert_array_equal(model.predict_proba(with_ids)[:, 1], propensity)
