@@ -29,6 +29,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from previ.config import load_config
+from service.heap import settle_heap
 from service.main import create_app
 
 __all__ = [
@@ -58,7 +59,7 @@ def app_from_environment() -> FastAPI:
     log_like_uvicorn()
     serving_interpreter()
     path = os.environ.get(CONFIG_VARIABLE)
-    return create_app(load_config(Path(path) if path else None))
+    return create_app(load_config(Path(path) if path else None), after_model_swap=settle_heap)
 
 
 class NoDelayConfig(uvicorn.Config):

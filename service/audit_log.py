@@ -57,6 +57,7 @@ from previ.errors import PreviError
 from service.audit_sql import (
     CHAIN_LOCK,
     ENTRY_COLUMNS,
+    Tail,
     append_rows,
     append_rows_async,
     insert_feedback,
@@ -180,6 +181,7 @@ class AuditLog:
         # On PostgreSQL, coroutines write through an asyncio connection on their own loop: no writer thread
         # (see LoopGroupCommit). SQLite has no asynchronous driver; there the writer thread serves them.
         self._loop_writes: LoopGroupCommit[_Write] | None = None
+        self._tail: Tail | None = None  # where this process last saw the chain end (append_rows_async)
         if self.engine.dialect.name == "postgresql":
             self._loop_connections = LoopConnections(self.engine)
             self._loop_writes = LoopGroupCommit(
@@ -274,8 +276,9 @@ class AuditLog:
         if not schema_is_current(self.engine, "service"):  # the first write, or after a failed migration
             await asyncio.to_thread(self._ensure_schema)
         chain = self._chain([row for write in writes for row in write.rows])
+        tail, self._tail = self._tail, None  # a failed write forgets it
         async with self._loop_connections.connection() as connection:
-            await append_rows_async(connection, self._statements, chain)
+            self._tail = await append_rows_async(connection, self._statements, chain, tail)
         return [0] * len(writes)
 
     def _chain(self, rows: list[dict[str, Any]]) -> Callable[[int, str | None], list[dict[str, Any]]]:

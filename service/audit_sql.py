@@ -37,6 +37,7 @@ __all__ = [
     "CHAIN_LOCK",
     "ENTRY_COLUMNS",
     "AuditStatements",
+    "Tail",
     "append_rows",
     "append_rows_async",
     "insert_feedback",
@@ -76,6 +77,7 @@ class AuditStatements:
     insert: str  # one row (SQLite's executemany)
     insert_json: str  # every row of the batch, as one JSON parameter (PostgreSQL)
     begin_lock_last: str  # BEGIN, the lock and the last row in one round trip (PostgreSQL, autocommit)
+    append_after: str  # the whole write as one statement, if the chain still ends where the writer thinks
     feedback: str
 
     def rows_json(self, rows: Sequence[dict[str, Any]]) -> str:
@@ -124,6 +126,9 @@ def statements_for(dialect: str, table: Table) -> AuditStatements:
             f"SELECT {listed} FROM json_populate_recordset(NULL::{table.name}, %s)"
         ),
         begin_lock_last=f"BEGIN; {SCHEMA_LOCK.replace(':name', lock_name)}; {last}",
+        append_after=(
+            "SELECT tail_id, tail_hash, appended FROM audit_append(%s::json, %s::integer, %s::varchar)"
+        ),
         feedback=driver(
             f"INSERT INTO feedback ({feedback}) "
             f"VALUES ({', '.join(':' + column for column in FEEDBACK_COLUMNS)}) RETURNING id"
@@ -166,35 +171,70 @@ def append_rows(
     return results
 
 
+@dataclass(frozen=True)
+class Tail:
+    """The chain's last row as a writer last saw it: its id and hash (None, None: the log is empty)."""
+
+    id: int | None
+    row_hash: str | None
+
+    @classmethod
+    def of(cls, row: Any) -> Tail:
+        return cls(int(row[0]), row[1]) if row else cls(None, None)
+
+
+GUESSES = 2  # one-message attempts before the write reads the tail under the lock (two messages)
+
+
 async def append_rows_async(
     connection: Any,
     statements: AuditStatements,
     chain: Callable[[int, str | None], list[dict[str, Any]]],
-) -> None:
+    tail: Tail | None = None,
+) -> Tail:
     """:func:`append_rows` on a ``psycopg.AsyncConnection`` in autocommit mode (PostgreSQL; no ``also``).
 
-    Two round trips instead of five. BEGIN, the chain lock and the last row go
-    as one message of three statements (each still takes its own snapshot, so
-    the read sees every row committed before the lock was granted); then the
-    INSERT and COMMIT as another, its one parameter bound by the driver on the
-    client (psycopg's client-side cursor quotes it), since the server takes
-    parameters only with a single statement. An error stops the message there:
-    the INSERT's leaves the COMMIT unrun, and the transaction is rolled back.
-    On the 2-core machine this took a batch from 1.2 to 0.5 ms of CPU.
+    One round trip when ``tail`` (where this process last saw the chain end) is
+    still the chain's last row: the rows, chained to ``tail``, go to the
+    database's ``audit_append`` (migration service_0003), one statement that
+    takes the chain lock, checks the last row and inserts, committed as it
+    ends. If another worker wrote meanwhile, nothing is inserted and the answer
+    is the real last row, read under the lock: the write chains again from it.
+    After :data:`GUESSES` misses in a row it reads the last row under the lock
+    and inserts, two messages that cannot miss.
+
+    Why it matters: each round trip costs more than its statements. The process
+    sleeps and wakes again, and on the 2-core machine one explained score from
+    one client took 1.2 ms of CPU with a two-message write against 0.43 ms with
+    none (two ``SELECT 1`` round trips in its place: 0.97 ms). The statement's
+    plan is prepared once per connection (psycopg prepares a query it has seen
+    five times); the rows go as one JSON parameter. Returns the chain's new end.
     """
     import psycopg
 
-    cursor = psycopg.AsyncClientCursor(connection)
+    tail = tail or Tail(None, None)
     try:
-        await cursor.execute(statements.begin_lock_last)
-        cursor.nextset()  # past BEGIN's result
-        cursor.nextset()  # past the lock's
-        last = await cursor.fetchone()
-        chained = chain(int(last[0]) if last else 0, last[1] if last else None)
-        await cursor.execute(f"{statements.insert_json}; COMMIT", [statements.rows_json(chained)])
+        async with connection.cursor() as cursor:
+            for _ in range(GUESSES):
+                rows = chain(tail.id or 0, tail.row_hash)
+                await cursor.execute(
+                    statements.append_after, (statements.rows_json(rows), tail.id, tail.row_hash)
+                )
+                found = await cursor.fetchone()
+                tail = Tail(found[0], found[1])
+                if found[2]:
+                    return tail
+        locked = psycopg.AsyncClientCursor(connection)
+        await locked.execute(statements.begin_lock_last)
+        locked.nextset()  # past BEGIN's result
+        locked.nextset()  # past the lock's
+        last = Tail.of(await locked.fetchone())
+        rows = chain(last.id or 0, last.row_hash)
+        await locked.execute(f"{statements.insert_json}; COMMIT", [statements.rows_json(rows)])
+        return Tail(rows[-1]["id"], rows[-1]["row_hash"])
     except BaseException:
         with contextlib.suppress(Exception):  # a broken connection cannot roll back; its owner replaces it
-            await cursor.execute("ROLLBACK")
+            await connection.execute("ROLLBACK")  # autocommit: only a BEGIN of the locked path left one open
         raise
 
 

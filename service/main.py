@@ -98,8 +98,17 @@ Every error status an operation can give is listed under it, with its body.
 """
 
 
-def create_app(config: PreviConfig | None = None, *, settings: ServiceSettings | None = None) -> FastAPI:
-    """Build the service for ``config`` (settings: its ``service`` section plus PREVI_* variables)."""
+def create_app(
+    config: PreviConfig | None = None,
+    *,
+    settings: ServiceSettings | None = None,
+    after_model_swap: Callable[[], None] | None = None,
+) -> FastAPI:
+    """Build the service for ``config`` (settings: its ``service`` section plus PREVI_* variables).
+
+    ``after_model_swap`` runs in the loading thread once a model is swapped in
+    (a serving worker settles its heap there, see service.heap).
+    """
     config = config or PreviConfig()
     settings = settings or service_settings(config)
     check_state_files(settings)
@@ -109,7 +118,7 @@ def create_app(config: PreviConfig | None = None, *, settings: ServiceSettings |
         fsync=settings.audit_fsync,
         group_commit=settings.audit_group_commit,
     )
-    holder = ModelHolder(partial(load_model, config, settings))
+    holder = ModelHolder(partial(load_model, config, settings), after_swap=after_model_swap)
     state = ServiceState(
         config=config,
         settings=settings,
@@ -216,6 +225,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 await task
         with suppress(Exception):
             await state.audit.close_on_loop()
+        with suppress(Exception):
+            await state.rate.close_on_loop()
         state.close()
 
 

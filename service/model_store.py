@@ -70,8 +70,11 @@ class Swap:
 class ModelHolder:
     """One reference to the served model; reloads are serialised, reads never wait."""
 
-    def __init__(self, loader: Callable[[], LoadedModel]) -> None:
+    def __init__(
+        self, loader: Callable[[], LoadedModel], *, after_swap: Callable[[], None] | None = None
+    ) -> None:
         self._loader = loader
+        self._after_swap = after_swap
         self._current: LoadedModel | None = None
         self._reloading = threading.Lock()
         self.last_error: str | None = None
@@ -100,6 +103,8 @@ class ModelHolder:
             self._current = loaded  # the swap: one reference rebound
             self.last_error = None
             log.info("serving model %s (was %s)", loaded.version, _name(previous))
+            if self._after_swap is not None:
+                self._after_swap()
             return Swap(previous=previous, current=loaded)
 
 

@@ -28,6 +28,17 @@ against its key (at most 1/``LEASE_SHARE`` of the limit per worker): leases
 can only make a limit stricter, never looser. With ``memory://`` there is
 nothing to save and no lease is taken.
 
+**The next lease is taken ahead, off the request path.** Once a lease is down
+to a quarter (of its requests or of its time), the request that notices asks a
+background thread for the next one and goes on; when the current lease runs
+out, the next is already there. Without that, the request that found its lease
+spent waited for the shared hit: on one worker serving one client at about 600
+scores a second, 37 of the 60 slowest of 3,000 requests (the top 2%) were those,
+0.65 ms slower each. The lease taken ahead is sized so that it and what is
+left of the current one stay within 1/``LEASE_SHARE`` of the limit, the bound
+above; if the background hit fails or is not granted whole, the request that
+finds no lease takes its hit itself, exactly as before.
+
 The lock check (before the secret is verified) is cached per token id for
 ``LOCK_CHECK_SECONDS`` after an unlocked answer, and the cache entry is dropped
 as soon as this worker counts a failure for that id: failures themselves are
@@ -38,11 +49,13 @@ at most ``LOCK_CHECK_SECONDS`` after another worker locked it.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import math
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
 
@@ -104,16 +117,29 @@ class _Lease:
     """One key's requests in this worker: what is left of its lease, and its recent pace."""
 
     remaining: int = 0
+    size: int = 0  # of the current lease
     until: float = 0.0
     pace_since: float = 0.0
     pace: int = 0  # requests since pace_since
     last_pace: int = 0  # requests in the LEASE_SECONDS before that
+    renewing: bool = False  # the next lease is being taken in the background
+    next_size: int = 0  # a lease taken ahead, waiting for this one to run out (0: none)
+    next_until: float = 0.0
+
+    def running_low(self, now: float) -> bool:
+        """Down to a quarter of its requests or of its time: time to take the next one."""
+        return 4 * self.remaining <= self.size or 4 * (self.until - now) <= LEASE_SECONDS
+
+
+Background = Callable[[Callable[[], None]], object]
 
 
 class RateGuard:
     """The service's counters; each check raises :class:`RateLimited` when over."""
 
-    def __init__(self, settings: ServiceSettings) -> None:
+    def __init__(self, settings: ServiceSettings, *, background: Background | None = None) -> None:
+        """``background`` runs the hits that take leases ahead; by default a task of the event loop when
+        the counts are in PostgreSQL and the request runs on a loop, else one thread of this guard's."""
         self.storage = rate_storage(settings)
         self._limiter = MovingWindowRateLimiter(self.storage)
         self._api = parse(settings.rate_limit_api)
@@ -123,6 +149,14 @@ class RateGuard:
         self._leases: dict[tuple[str, ...], _Lease] = {}
         self._unlocked: dict[str, float] = {}  # token id -> when the shared count last said unlocked
         self._lock = threading.Lock()
+        self._background = background
+        self._executor: ThreadPoolExecutor | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def close(self) -> None:
+        """Stop the thread that takes leases ahead (a hit in flight finishes)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
 
     def engines(self) -> list[Engine]:
         """The database engines the counters use (none for memory:// and other limits storages)."""
@@ -164,22 +198,26 @@ class RateGuard:
             self._limiter.hit(self._failures, "failure", token_id)
 
     def _hit(self, item: RateLimitItem, *keys: str, detail: str) -> None:
-        size = self._lease_or_size(item, keys)
+        size, ahead = self._lease_or_size(item, keys)
+        if ahead:
+            self._take_ahead(item, keys, ahead)
         if size == 0:
             return
         if size > 1 and self._limiter.hit(item, *keys, cost=size):
             with self._lock:
                 lease = self._leases.setdefault(keys, _Lease(pace_since=time.monotonic()))
-                lease.remaining, lease.until = size - 1, time.monotonic() + LEASE_SECONDS
+                lease.remaining, lease.size, lease.until = size - 1, size, time.monotonic() + LEASE_SECONDS
             return
         if not self._limiter.hit(item, *keys):
             raise RateLimited(self._retry_after(item, *keys), detail=detail)
 
-    def _lease_or_size(self, item: RateLimitItem, keys: tuple[str, ...]) -> int:
-        """0 when this request is counted by the key's lease, else the size of the hit to take now."""
+    def _lease_or_size(self, item: RateLimitItem, keys: tuple[str, ...]) -> tuple[int, int]:
+        """(0 when this request is counted by a lease, else the size of the hit to take now;
+        the size of a lease to take ahead in the background, or 0)."""
         if not self._leasing:
-            return 1
+            return 1, 0
         now = time.monotonic()
+        cap = item.amount // LEASE_SHARE
         with self._lock:
             lease = self._leases.get(keys)
             if lease is None:
@@ -190,11 +228,70 @@ class RateGuard:
                 recent = now - lease.pace_since < 2 * LEASE_SECONDS
                 lease.last_pace, lease.pace, lease.pace_since = (lease.pace if recent else 0), 0, now
             lease.pace += 1
+            if (lease.remaining <= 0 or now >= lease.until) and lease.next_size and now < lease.next_until:
+                lease.remaining, lease.size, lease.until = lease.next_size, lease.next_size, lease.next_until
+                lease.next_size = 0
             if lease.remaining > 0 and now < lease.until:
                 lease.remaining -= 1
-                return 0
+                if lease.renewing or lease.next_size or not lease.running_low(now):
+                    return 0, 0
+                ahead = min(max(lease.pace, lease.last_pace), cap - lease.remaining)
+                lease.renewing = ahead > 1
+                return 0, ahead if ahead > 1 else 0
             lease.remaining = 0
-            return max(1, min(max(lease.pace, lease.last_pace), item.amount // LEASE_SHARE))
+            return max(1, min(max(lease.pace, lease.last_pace), cap)), 0
+
+    def _take_ahead(self, item: RateLimitItem, keys: tuple[str, ...], size: int) -> None:
+        """Take a lease of ``size`` for ``keys`` in the background, for when the current one runs out."""
+
+        def take() -> None:
+            granted = False
+            try:
+                granted = self._limiter.hit(item, *keys, cost=size)
+            except Exception:  # the request that finds no lease takes its own hit, and reports the error
+                granted = False
+            finally:
+                self._taken_ahead(keys, size, granted)
+
+        if self._background is not None:
+            self._background(take)
+            return
+        if isinstance(self.storage, SQLStorage) and self.storage.counts_on_loop and _on_a_loop():
+            task = asyncio.get_running_loop().create_task(self._take_on_loop(item, keys, size))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="previ-rate-lease")
+        self._executor.submit(take)
+
+    async def _take_on_loop(self, item: RateLimitItem, keys: tuple[str, ...], size: int) -> None:
+        """:meth:`_take_ahead`'s hit as a task of the event loop (PostgreSQL's shared counts)."""
+        assert isinstance(self.storage, SQLStorage)
+        granted = False
+        try:
+            granted = await self.storage.acquire_entry_async(
+                item.key_for(*keys), item.amount, item.get_expiry(), amount=size
+            )
+        except Exception:  # as in a thread: the request that finds no lease takes its own hit
+            granted = False
+        finally:
+            self._taken_ahead(keys, size, granted)
+
+    def _taken_ahead(self, keys: tuple[str, ...], size: int, granted: bool) -> None:
+        with self._lock:
+            lease = self._leases.get(keys)
+            if lease is not None:
+                lease.renewing = False
+                if granted:
+                    lease.next_size, lease.next_until = size, time.monotonic() + LEASE_SECONDS
+
+    async def close_on_loop(self) -> None:
+        """Let the running loop's hits ahead finish, and close its connection (at shutdown)."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if isinstance(self.storage, SQLStorage):
+            await self.storage.close_on_loop()
 
     def _forget_idle(self, now: float) -> None:
         """Drop the leases of keys idle for two lease periods (their pace is 0 again)."""
@@ -211,6 +308,14 @@ class RateGuard:
     def _retry_after(self, item: RateLimitItem, *keys: str) -> int:
         stats = self._limiter.get_window_stats(item, *keys)
         return max(1, math.ceil(stats.reset_time - time.time()))
+
+
+def _on_a_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def token_id_of(token: str | None) -> str | None:

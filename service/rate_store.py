@@ -42,6 +42,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.database import (
+    LoopConnections,
     create_schema,
     driver_connection,
     lock_in_schema,
@@ -49,6 +50,7 @@ from service.database import (
     reader,
     sqlite_path,
 )
+from service.migrations import schema_is_current
 
 __all__ = ["SQLStorage", "rates_url"]
 
@@ -63,6 +65,7 @@ rates_table = Table(
 )
 SWEEP_SECONDS = 60.0
 ACQUIRE_ON_DRIVER = "SELECT previ_rate_acquire(%s, %s, %s, %s, %s)"
+SWEEP_ON_DRIVER = "DELETE FROM rate_limits WHERE expires_at <= %s"
 FIXED_WINDOW = "rates: the SQL storage counts moving windows only (limits' MovingWindowRateLimiter)"
 
 
@@ -84,6 +87,8 @@ class SQLStorage(Storage, MovingWindowSupport):
         self.engine: Engine = make_engine(url, fsync=False)
         self._reader = reader(self.engine)
         self._swept = 0.0
+        postgresql = self.engine.dialect.name == "postgresql"
+        self._loop_connections = LoopConnections(self.engine) if postgresql else None
 
     @property
     def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
@@ -122,6 +127,35 @@ class SQLStorage(Storage, MovingWindowSupport):
                 return bool(driver.execute(ACQUIRE_ON_DRIVER, arguments).fetchone()[0])
             finally:
                 driver.autocommit = False
+
+    @property
+    def counts_on_loop(self) -> bool:
+        """Whether :meth:`acquire_entry_async` can count now (PostgreSQL, its tables checked here)."""
+        return self._loop_connections is not None and schema_is_current(self.engine, "rates")
+
+    async def acquire_entry_async(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        """:meth:`acquire_entry` on the running loop's own connection (see :attr:`counts_on_loop`).
+
+        For counts taken in the background of a request (service.rate_limits takes
+        leases ahead this way): a thread would take turns with the event loop at the
+        interpreter and slow the very requests it works for.
+        """
+        assert self._loop_connections is not None, "acquire_entry_async needs PostgreSQL"
+        if amount > limit:
+            return False
+        now = time.time()
+        async with self._loop_connections.connection() as connection:
+            cursor = await connection.execute(ACQUIRE_ON_DRIVER, (key, now, float(expiry), limit, amount))
+            acquired = bool((await cursor.fetchone())[0])
+            if now - self._swept >= SWEEP_SECONDS:
+                self._swept = now
+                await connection.execute(SWEEP_ON_DRIVER, (now,))
+        return acquired
+
+    async def close_on_loop(self) -> None:
+        """Close the running loop's connection of :meth:`acquire_entry_async` (at shutdown)."""
+        if self._loop_connections is not None:
+            await self._loop_connections.close()
 
     def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
         """(start of the window: the oldest counted request in it, or now; requests counted in it)."""

@@ -34,6 +34,7 @@ class ServiceState:
     follower: ModelFollower
 
     def close(self) -> None:
-        """Close every pooled database connection (at shutdown)."""
+        """Close every pooled database connection (at shutdown), and the rate counts' lease thread."""
+        self.rate.close()
         for engine in {self.audit.engine, self.snapshots.engine, *self.rate.engines()}:
             engine.dispose()

@@ -46,6 +46,7 @@ def serve_command(
     from uvicorn.supervisors import Multiprocess
 
     from service.asgi import CONFIG_VARIABLE, NoDelayConfig, log_like_uvicorn, serving_interpreter
+    from service.heap import settle_heap
     from service.main import create_app
     from service.settings import service_settings
     from service.upgrade import upgrade_databases
@@ -57,7 +58,8 @@ def serve_command(
     report = upgrade_databases(service)
     if report.tokens_imported:
         console.print(f"tokens: {report.tokens_imported} moved from {service.tokens_file} into the database")
-    app = create_app(settings, settings=service)  # checks everything, and creates the keys every worker reads
+    # Checks everything, and creates the keys every worker reads; with one worker, it is the one serving.
+    app = create_app(settings, settings=service, after_model_swap=settle_heap)
     if not app.state.previ.tokens.records():
         error_console.print(
             "warning: no token is issued yet: every request will get 401 until you run 'previ tokens add'",

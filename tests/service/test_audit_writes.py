@@ -321,3 +321,80 @@ def test_writers_in_several_processes_keep_one_chain(store_url: str) -> None:
     report = verify_chain(log, KEY)
     assert report.intact and report.rows == 120, report.problem
     log.engine.dispose()
+
+
+def _write_rows_awaited(url: str, worker: int, rows: int) -> None:
+    """One worker's writes from its event loop, a few at a time, as the score route makes them."""
+    log = AuditLog(url, key=KEY, fsync=False)
+
+    async def write_all() -> None:
+        for start in range(0, rows, 3):
+            details = [f"w{worker}-{index}" for index in range(start, min(start + 3, rows))]
+            await asyncio.gather(*(log.record_async(_access(detail)) for detail in details))
+        await log.close_on_loop()
+
+    asyncio.run(write_all())
+    log.engine.dispose()
+
+
+def test_awaited_writers_in_several_processes_keep_one_chain(store_url: str) -> None:
+    """Workers' loops racing for the chain: each guesses the chain's end; a wrong guess never forks it."""
+    AuditLog(store_url, key=KEY).writable()
+    context = multiprocessing.get_context("fork")
+    processes = [
+        context.Process(target=_write_rows_awaited, args=(store_url, worker, 60)) for worker in range(3)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(120)
+    assert [process.exitcode for process in processes] == [0, 0, 0]
+    log = AuditLog(store_url, key=KEY)
+    with log.engine.connect() as connection:
+        details = set(connection.execute(select(audit_table.c.detail)).scalars())
+    assert details == {f"w{worker}-{index}" for worker in range(3) for index in range(60)}
+    report = verify_chain(log, KEY)
+    assert report.intact and report.rows == 180, report.problem
+    log.engine.dispose()
+
+
+def test_an_awaited_write_is_one_statement_while_the_chain_ends_where_it_left_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its own last row known: one round trip. Another writer appended meanwhile: it learns and chains on."""
+    import psycopg
+
+    sent: list[str] = []
+    execute = psycopg.AsyncCursor.execute
+
+    async def counted(self: psycopg.AsyncCursor[object], query: str, *args: object) -> object:
+        sent.append("append" if "audit_append" in query else query.split(";")[0].split(" ")[0])
+        return await execute(self, query, *args)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(psycopg.AsyncCursor, "execute", counted)
+    with postgres_schema() as url:
+        worker, other = AuditLog(url, key=KEY), AuditLog(url, key=KEY)
+        worker.record(_access("created"))  # the tables, and a chain end this worker's loop has not seen
+
+        async def write(log: AuditLog, detail: str) -> list[str]:
+            sent.clear()
+            await log.record_async(_access(detail))
+            await log.close_on_loop()
+            return list(sent)
+
+        first = asyncio.run(write(worker, "first"))
+        second = asyncio.run(write(worker, "second"))
+        asyncio.run(write(other, "by another worker"))
+        third = asyncio.run(write(worker, "third"))
+        assert first == ["append", "append"]  # nothing known: a miss that told the real end, then the rows
+        assert second == ["append"]  # the one statement
+        assert third == ["append", "append"]  # the other worker's row: a miss, then the rows chained to it
+        monkeypatch.setattr("service.audit_sql.GUESSES", 0)  # no guess: the end read under the lock
+        assert asyncio.run(write(worker, "fourth")) == ["BEGIN", "INSERT"]
+        with worker.engine.connect() as connection:
+            details = connection.execute(select(audit_table.c.detail).order_by(audit_table.c.id)).scalars()
+            assert list(details) == ["created", "first", "second", "by another worker", "third", "fourth"]
+        report = verify_chain(worker, KEY)
+        assert report.intact and report.rows == 6, report.problem
+        for log in (worker, other):
+            log.engine.dispose()

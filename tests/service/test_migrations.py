@@ -76,7 +76,7 @@ def test_a_log_made_before_the_migrations_is_adopted_with_its_rows(store_url: st
                 "VALUES (1, '2024-01-01 00:00:00', '/v1/scores', 'POST', 'allowed', 200)"
             )
         )
-    assert upgrade(engine, "service") == ["service_0002"]
+    assert upgrade(engine, "service") == ["service_0003"]
     columns = {column["name"] for column in inspect(engine).get_columns("audit_log")}
     assert {"prev_hash", "row_hash", "justification", "count"} <= columns
     log = AuditLog(store_url, key=KEY, fsync=False)
@@ -125,7 +125,7 @@ def test_previ_db_upgrade_migrates_every_store_and_moves_old_tokens_in(
     runner = CliRunner()
     first = runner.invoke(app, ["db", "upgrade", "--config", str(config)])
     assert first.exit_code == 0, first.output
-    assert "service:" in first.output and "upgraded to service_0002" in first.output
+    assert "service:" in first.output and "upgraded to service_0003" in first.output
     assert "snapshots:" in first.output and "rates:" in first.output
     assert "tokens: 1 moved" in first.output and (tmp_path / "tokens.json.imported").exists()
     second = runner.invoke(app, ["db", "upgrade", "--config", str(config)])
@@ -149,7 +149,7 @@ def test_a_fresh_sqlite_store_is_created_private_by_the_migrations(tmp_path: Pat
     path = Path(store_url.removeprefix("sqlite:///"))
     assert path.stat().st_mode & 0o077 == 0
     engine = make_engine(store_url)
-    assert revisions(engine)["service"] == "service_0002"
+    assert revisions(engine)["service"] == "service_0003"
     engine.dispose()
 
 

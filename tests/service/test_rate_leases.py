@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
+from previ.errors import PreviError
 from service import rate_limits
 from service.rate_limits import LEASE_SECONDS, RateGuard, RateLimited
 from tests.service.factories import service_settings
@@ -116,3 +119,69 @@ def test_memory_counts_take_no_lease(tmp_path: Path, clock: Clock) -> None:
         guard.address("10.0.0.11")
     with pytest.raises(RateLimited):
         guard.address("10.0.0.11")
+
+
+def test_a_busy_key_finds_its_next_lease_taken_ahead(
+    store_url: str, tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After its first lease, a steady key's shared hits all happen in the background, never in a request."""
+    pending: list[Callable[[], None]] = []
+    settings = service_settings(tmp_path, store_url, rate_limit_api="100000/hour", rate_limit_storage="sql")
+    guard = RateGuard(settings, background=pending.append)
+    in_request: list[int] = []
+    ahead: list[int] = []
+    acquire = guard.storage.acquire_entry
+
+    def counted(key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        (ahead if background_running else in_request).append(amount)
+        return acquire(key, limit, expiry, amount)
+
+    monkeypatch.setattr(guard.storage, "acquire_entry", counted)
+    background_running = False
+    for _ in range(3_000):  # 3,000 requests over 3 s
+        clock.now += 0.001
+        guard.address("10.0.0.12")
+        background_running = True
+        while pending:  # the thread takes the lease a little later, before the current one runs out
+            pending.pop()()
+        background_running = False
+    assert len(in_request) <= 3  # the first hits, before the key's pace was known
+    assert len(ahead) >= 25 and max(ahead) > 1
+    key = guard._api.key_for("api", "10.0.0.12")
+    _, shared = guard.storage.get_moving_window(key, 100_000, 3_600)
+    assert 3_000 <= shared <= 3_000 + 100_000 // rate_limits.LEASE_SHARE
+
+
+def test_a_lease_the_limit_cannot_grant_ahead_leaves_exact_hits(
+    store_url: str, tmp_path: Path, clock: Clock
+) -> None:
+    """Near the limit the lease taken ahead is refused; requests then count one by one and stop at it."""
+    settings = service_settings(tmp_path, store_url, rate_limit_api="200/hour", rate_limit_storage="sql")
+    guard = RateGuard(settings, background=lambda take: take())  # the background hit done at once
+    admitted = 0
+    with pytest.raises(RateLimited):
+        for _ in range(1_000):
+            clock.now += 0.001
+            guard.address("10.0.0.13")
+            admitted += 1
+    assert 200 - 200 // rate_limits.LEASE_SHARE <= admitted <= 200
+
+
+def test_a_failed_hit_ahead_is_the_requests_own_to_report(
+    store_url: str, tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The counts unreachable: the hit ahead fails quietly; the request that needs a lease gets the error."""
+    settings = service_settings(tmp_path, store_url, rate_limit_api="100000/hour", rate_limit_storage="sql")
+    guard = RateGuard(settings, background=lambda take: take())
+    for _ in range(50):
+        clock.now += 0.001
+        guard.address("10.0.0.14")
+
+    def unreachable(*_args: object, **_kwargs: object) -> bool:
+        raise OperationalError("SELECT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(guard.storage, "acquire_entry", unreachable)
+    with pytest.raises(PreviError, match="rate limits: the counters cannot be read"):
+        for _ in range(1_000):
+            clock.now += 0.001
+            guard.address("10.0.0.14")
