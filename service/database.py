@@ -25,7 +25,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import stat
+import threading
+import urllib.parse
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from functools import partial
@@ -188,6 +191,52 @@ def database_url(url: str) -> URL:
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed
+
+
+class SQLiteChanges:
+    """Whether a SQLite file changed, told by SQLite itself: a private connection's ``PRAGMA data_version``.
+
+    The value moves whenever any other connection, of this process or another,
+    commits to the file. Reading the file's change counter with ``open``/``close``
+    instead (as this service once did) is one of the ways SQLite lists to corrupt
+    a database: closing any descriptor of a file drops every POSIX lock the
+    process holds on it, so a worker's write lock vanished mid-write and another
+    worker wrote too ("database disk image is malformed", seen with two workers
+    sharing one file under load). A connection SQLite opened keeps its
+    descriptors until SQLite can close them safely.
+
+    :meth:`stamp` is ``(inode, mtime, data version)``; ``(0, 0, 0)`` while the
+    file does not exist, None when it cannot be read (then nothing is cached).
+    A file deleted and made again has another inode: the connection follows it.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = Path(path)
+        self._connection: sqlite3.Connection | None = None
+        self._inode = -1
+        self._lock = threading.Lock()
+
+    def stamp(self) -> tuple[int, int, int] | None:
+        try:
+            status = self._path.stat()
+        except FileNotFoundError:
+            return (0, 0, 0)
+        except OSError:
+            return None
+        if status.st_size == 0:
+            return None  # made (private_file) but not yet a database
+        with self._lock:
+            try:
+                if self._connection is None or self._inode != status.st_ino:
+                    if self._connection is not None:
+                        self._connection.close()
+                    address = f"file:{urllib.parse.quote(str(self._path.absolute()))}?mode=ro"
+                    self._connection = sqlite3.connect(address, uri=True, check_same_thread=False)
+                    self._inode = status.st_ino
+                version = int(self._connection.execute("PRAGMA data_version").fetchone()[0])
+            except sqlite3.Error:
+                return None
+        return (status.st_ino, status.st_mtime_ns, version)
 
 
 def private_file(path: Path) -> None:

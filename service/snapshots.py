@@ -50,7 +50,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from models.reasons import Reason, RowReasons
-from service.database import create_schema, make_engine, sqlite_path
+from service.database import SQLiteChanges, create_schema, make_engine, sqlite_path
 from service.referrals import EnrolmentStatus
 from service.scoring import PercentileReference
 from service.settings import ServiceSettings
@@ -110,9 +110,6 @@ programs_table = Table(
     Index("ix_snapshot_programs_person", "snapshot_id", "youth_id"),
 )
 _INSERT_CHUNK = 50_000
-# SQLite's file header: bytes 24-27 hold the "file change counter", bumped by every commit in
-# rollback-journal mode (https://www.sqlite.org/fileformat2.html#file_change_counter).
-CHANGE_COUNTER_OFFSET = 24
 Cached = TypeVar("Cached")
 Stamp = tuple[int, int, int]
 SERVER_STAMP_SECONDS = 1.0
@@ -191,6 +188,7 @@ class SnapshotStore:
         self.url = url
         self.engine = make_engine(url)
         self._path = sqlite_path(url)
+        self._changes = SQLiteChanges(self._path) if self._path is not None else None
         self._cache: dict[str, tuple[Stamp, Any]] = {}
         self._server = self.engine.dialect.name != "sqlite"
         if self._server:
@@ -243,13 +241,14 @@ class SnapshotStore:
         return self.cached("latest", lambda: self.for_date(None))
 
     def stamp(self) -> Stamp | None:
-        """What changes whenever the database does: SQLite's file and change counter.
+        """What changes whenever the database does: on SQLite, its file and data version.
 
-        The change counter moves on every commit; the inode and modification
-        time tell a file deleted and made again apart from the old one.
-        ``(0, 0, 0)`` when the SQLite file does not exist (yet); None when it
-        cannot be told (an in-memory, unreadable or empty file): then nothing is
-        cached.
+        The data version moves on every commit (:class:`service.database.SQLiteChanges`,
+        which reads it without ever closing a descriptor of the database file);
+        the inode and modification time tell a file deleted and made again apart
+        from the old one. ``(0, 0, 0)`` when the SQLite file does not exist (yet);
+        None when it cannot be told (an in-memory, unreadable or empty file):
+        then nothing is cached.
 
         A server (PostgreSQL) has no such counter that the audit log's writes,
         one per request, would not move too, and recomputing the percentile
@@ -262,22 +261,7 @@ class SnapshotStore:
         """
         if self._server:
             return (-1, int(time.monotonic() // SERVER_STAMP_SECONDS), _commits[self.url])
-        if self._path is None:
-            return None
-        try:
-            descriptor = os.open(self._path, os.O_RDONLY)
-        except FileNotFoundError:
-            return (0, 0, 0)
-        except OSError:
-            return None
-        try:
-            counter = os.pread(descriptor, 4, CHANGE_COUNTER_OFFSET)
-            status = os.fstat(descriptor)
-        finally:
-            os.close(descriptor)
-        if len(counter) != 4:
-            return None
-        return (status.st_ino, status.st_mtime_ns, int.from_bytes(counter, "big"))
+        return self._changes.stamp() if self._changes is not None else None
 
     def cached(self, key: str, compute: Callable[[], Cached]) -> Cached:
         """``compute()``, kept under ``key`` until the database changes (see :meth:`stamp`).

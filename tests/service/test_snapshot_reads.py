@@ -109,3 +109,37 @@ def test_on_postgresql_this_process_reads_its_own_writes_at_once_and_another_s_w
         finally:
             for store in (serving, batch, elsewhere):
                 store.engine.dispose()
+
+
+def test_telling_a_change_keeps_every_lock_this_process_holds_on_the_file(tmp_path: Path) -> None:
+    """While one connection of this process holds the write lock, checking for changes must not drop it.
+
+    Closing any descriptor of a file drops all of a process's POSIX locks on it
+    (SQLite's "how to corrupt a database", 2.2): a stamp read with open/close let
+    another worker write during this one's write, and two workers sharing a file
+    under load corrupted it. Another process must still find the file locked.
+    """
+    import sqlite3
+    import subprocess
+    import sys
+
+    store = SnapshotStore(f"sqlite:///{tmp_path / 'shared.db'}")
+    _write(store, sha="a" * 64, youth_id="Y1", top=0.5)
+    before = store.stamp()
+    writer = sqlite3.connect(tmp_path / "shared.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # this process's write lock (RESERVED)
+    writer.execute("CREATE TABLE pending (x)")
+    assert store.stamp() == before  # not committed: no change yet, and the lock must survive the check
+    other = (
+        "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], timeout=0, isolation_level=None)\n"
+        "try:\n    c.execute('BEGIN IMMEDIATE')\nexcept sqlite3.OperationalError as e:\n    print(e)\n"
+        "else:\n    print('got the lock')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", other, str(tmp_path / "shared.db")], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "database is locked"
+    writer.execute("COMMIT")
+    assert store.stamp() != before  # the commit is seen
+    writer.close()
+    store.engine.dispose()
