@@ -29,9 +29,10 @@ can only make a limit stricter, never looser. With ``memory://`` there is
 nothing to save and no lease is taken.
 
 **The next lease is taken ahead, off the request path.** Once a lease is down
-to a quarter (of its requests or of its time), the request that notices asks a
-background thread for the next one and goes on; when the current lease runs
-out, the next is already there. Without that, the request that found its lease
+to a quarter (of its requests or of its time), the request that notices asks
+for the next one in the background (a task of the event loop on PostgreSQL; a
+thread on SQLite) and goes on; when the current lease runs out, the next is
+already there. Without that, the request that found its lease
 spent waited for the shared hit: on one worker serving one client at about 600
 scores a second, 37 of the 60 slowest of 3,000 requests (the top 2%) were those,
 0.65 ms slower each. The lease taken ahead is sized so that it and what is
