@@ -106,9 +106,15 @@ def summarise(found: dict[str, Any], run_id: str, when: dt.datetime) -> LatestEv
 
 
 def _row(name: str, effect: dict[str, Any], goal: float) -> EffectRow:
+    """One line of the page. A null bound beside an estimate is unbounded on that side (evaluation.json
+    writes an infinite bound as null: a risk ratio whose interval reaches infinity gives a relative
+    reduction with no lower bound), so the verdict still reads the interval."""
     reduction = effect.get("relative_risk_reduction") or {}
     interval = reduction.get("ci") or [None, None]
     value, low, high = (_number(reduction.get("value")), _number(interval[0]), _number(interval[1]))
+    if value is not None:
+        low = -math.inf if interval[0] is None else low
+        high = math.inf if interval[1] is None else high
     return EffectRow(
         name, int(effect.get("n_served") or 0), value, low, high, verdict(value, low, high, goal)
     )
@@ -122,9 +128,9 @@ def _pooled(pooled: dict[str, Any], served: dict[str, Any], goal: float) -> Effe
     low, high = _number(interval[0]), _number(interval[1])
 
     def relative(rd: float | None) -> float | None:
-        if risk is None or rd is None or risk - rd <= 0:
+        if risk is None or rd is None:
             return None
-        return -rd / (risk - rd)
+        return -rd / (risk - rd) if risk - rd > 0 else -math.inf  # no risk left without: no lower bound
 
     value, low_rrr, high_rrr = relative(difference), relative(high), relative(low)
     return EffectRow(

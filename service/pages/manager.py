@@ -9,6 +9,7 @@ and group. Each view is written to the audit log, as the API's are.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends
@@ -270,7 +271,11 @@ def effects(page: ManagerPage) -> Response:
     catalog = page.state.catalog
 
     def share(value: float | None) -> str:
-        return "—" if value is None else f"{decimal(100 * value, 0, language)}%"
+        if value is None:
+            return "—"
+        if math.isinf(value):
+            return page.gettext("unbounded")  # an interval open on that side (see effects._row)
+        return f"{decimal(100 * value, 0, language)}%"
 
     def row(effect: EffectRow, name: str) -> dict[str, str]:
         return {

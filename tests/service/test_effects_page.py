@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,18 @@ def test_summary_reads_programmes_municipalities_pooled_and_the_test() -> None:
     assert pooled.low < pooled.value < pooled.high  # type: ignore[operator]
     # the pooled risk difference -0.024 at the served risk 0.11: 0.024 / 0.134
     assert pooled.value == pytest.approx(0.024 / 0.134)
+
+
+def test_a_bound_written_as_null_beside_an_estimate_is_open_on_that_side() -> None:
+    """evaluation.json writes an infinite bound as null: the interval still has a verdict."""
+    result = evaluation_result()
+    result["programs"]["mentoria"]["relative_risk_reduction"]["ci"] = [None, 0.33]
+    found = summarise(result, "run", dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    mentoring = next(row for row in found.programs if row.name == "mentoria")
+    assert mentoring.low == -math.inf and mentoring.high == 0.33 and mentoring.verdict == "none"
+    result["programs"]["mentoria"]["relative_risk_reduction"] = {"value": None, "ci": [None, None]}
+    found = summarise(result, "run", dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    assert next(row for row in found.programs if row.name == "mentoria").verdict == "unknown"
 
 
 def test_no_evaluation_yet_is_none(tmp_path: Path) -> None:

@@ -97,7 +97,7 @@ def registry(synthetic_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -
 def evaluation_result() -> dict[str, Any]:
     """An evaluation.json as `previ evaluate --by municipality` writes it (aggregates only)."""
 
-    def effect(n: int, value: float, low: float, high: float, **extra: Any) -> dict[str, Any]:
+    def effect(n: int, value: float, low: float | None, high: float, **extra: Any) -> dict[str, Any]:
         return {
             "n_served": n,
             "n_comparison": 10 * n,
@@ -132,7 +132,7 @@ def evaluation_result() -> dict[str, Any]:
         "programs": {
             "mentoria": effect(900, 0.19, 0.02, 0.33),
             "mediacion_restaurativa": effect(1200, 0.22, 0.10, 0.33),
-            "tutoria_academica": effect(700, 0.03, -0.15, 0.18),
+            "tutoria_academica": effect(700, 0.03, None, 0.18),  # null: no lower bound (a ratio to infinity)
         },
         "notes": {"design": "served in month m versus not served then"},
     }

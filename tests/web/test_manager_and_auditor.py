@@ -163,10 +163,13 @@ def test_does_it_work_shows_the_latest_evaluation_against_the_goal(context: Any,
     }
     assert "Alcanza 15%, pero sin certeza suficiente" in programmes["Mentoría"]
     assert "Sin evidencia de reducción" in programmes["Tutoría académica"]
+    assert "entre sin límite y 18%" in programmes["Tutoría académica"]  # an interval open below
     places = page.locator("section[aria-labelledby=municipalities-heading]").inner_text()
     assert "Cuautempan" in places and "Combinado de los municipios" in places
     assert "No hay evidencia de que los efectos difieran entre municipios" in places and "0,21" in places
     page.goto("/manager/effects?lang=en")
     assert page.locator("h1").inner_text() == "Does it work? Effect of the programmes"
     assert "Goal met" in page.locator("section[aria-labelledby=headline-heading]").inner_text()
+    tutoring = page.locator("section[aria-labelledby=programmes-heading] tbody tr").nth(2).inner_text()
+    assert "between unbounded and 18%" in tutoring and "No evidence of a reduction" in tutoring
     assert any(entry["endpoint"] == "/manager/effects" for entry in web.audit(role="program_manager"))
