@@ -18,7 +18,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -54,6 +55,7 @@ __all__ = [
     "Guard",
     "LanguageDep",
     "StateDep",
+    "after_a_read",
     "allow",
     "authenticate",
     "client_address",
@@ -64,6 +66,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+R = TypeVar("R")
 PLAIN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 REGISTRY_NAME = re.compile(r"[a-z0-9_]{1,64}")
 JUSTIFICATION_LENGTH = (10, 500)
@@ -259,9 +262,30 @@ async def on_event_loop(guard: Guard, work: Callable[[Guard], T]) -> T:
     is returned unlogged, and a failed write is a 503 as on every route. ``work``
     must not block on anything slower than the service's cached reads.
     """
+    async with _entries_written_after(guard) as deferring:
+        return work(deferring)
+
+
+async def after_a_read(guard: Guard, read: Callable[[Guard], R], work: Callable[[Guard, R], T]) -> T:
+    """:func:`on_event_loop` for a route that must first read the database: ``read`` in a thread.
+
+    ``read`` (the caseload check and the snapshot read of ``GET
+    /v1/youth/{youth_id}/score``, say) may refuse, as a route does; ``work``
+    then answers on the loop from what it read. Their entries are written on the
+    loop once both are done: one thread hand-off each way for the read, none for
+    the audit write (a sync route waited for the writer thread as well).
+    """
+    async with _entries_written_after(guard) as deferring:
+        found = await run_in_threadpool(read, deferring)
+        return work(deferring, found)
+
+
+@asynccontextmanager
+async def _entries_written_after(guard: Guard) -> AsyncIterator[Guard]:
+    """A guard that keeps the entries it logs; they are written, and awaited, when the block ends."""
     deferring = replace(guard, deferred=[])
     try:
-        return work(deferring)
+        yield deferring
     finally:
         for access, pseudonyms in deferring.deferred or ():
             await guard.state.audit.record_async(access, pseudonyms)

@@ -31,7 +31,7 @@ from service.pages.views import (
     trend_chart,
 )
 from service.routes.feedback import feedback
-from service.routes.youth import snapshot_score
+from service.routes.youth import snapshot_answer
 from service.schemas import FEEDBACK
 from service.texts import NO_SNAPSHOT, text
 
@@ -76,7 +76,7 @@ def youth(page: CaseworkerPage) -> Response:
             purpose_error=page.gettext("Choose the purpose of this look-up."),
         )
     try:
-        score = snapshot_score(youth_id, purpose[:64], page.guard, query.get("justification"))
+        score = snapshot_answer(page.guard, youth_id, purpose[:64], query.get("justification"))
     except HTTPException as error:
         if error.status_code != 404:
             raise

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.allocation_store import places_for
-from service.deps import OUT_OF_CASELOAD, CaseworkerGuard
+from service.deps import OUT_OF_CASELOAD, CaseworkerGuard, Guard, after_a_read
 from service.responses import refusals
 from service.results import score_out
 from service.schemas import ScoreOut
+from service.snapshots import SnapshotMeta, SnapshotPerson
 from service.texts import NO_SNAPSHOT, NOT_IN_SNAPSHOT, text
 
 router = APIRouter(tags=["scores"])
@@ -46,7 +48,7 @@ JustificationQuery = Annotated[
         },
     ),
 )
-def snapshot_score(
+async def snapshot_score(
     youth_id: YouthPath,
     purpose: PurposeQuery,
     guard: CaseworkerGuard,
@@ -60,6 +62,28 @@ def snapshot_score(
     language asked for; referrals follow the current catalog and the
     programmes the young person was in at the snapshot's date.
     """
+    return await after_a_read(
+        guard,
+        lambda deferring: _read(deferring, youth_id, purpose, justification),
+        lambda deferring, found: _answer(deferring, youth_id, purpose, found),
+    )
+
+
+def snapshot_answer(guard: Guard, youth_id: str, purpose: str, justification: str | None) -> ScoreOut:
+    """The same answer, refusals and entries, for a caller in a thread (the caseworker's page)."""
+    return _answer(guard, youth_id, purpose, _read(guard, youth_id, purpose, justification))
+
+
+@dataclass(frozen=True)
+class _Found:
+    snapshot: SnapshotMeta
+    person: SnapshotPerson
+    detail: str | None  # OUT_OF_CASELOAD for a justified look-up outside the caseload
+    justification: str | None
+
+
+def _read(guard: Guard, youth_id: str, purpose: str, justification: str | None) -> _Found:
+    """The checks and the snapshot read (a thread: they query the database); refusals and 404s raise."""
     ids = [youth_id]
     guard.check_purpose(purpose, youth_ids=ids, model=None)
     outside = guard.require_caseload(youth_id, purpose=purpose, justification=justification)
@@ -91,6 +115,12 @@ def snapshot_score(
             justification=stated,
         )
         raise HTTPException(404, message)
+    return _Found(snapshot, person, detail, stated)
+
+
+def _answer(guard: Guard, youth_id: str, purpose: str, found: _Found) -> ScoreOut:
+    """The answer, on the event loop (the places are a cached read)."""
+    snapshot, person = found.snapshot, found.person
     answer = score_out(
         youth_id=youth_id,
         model_version=snapshot.model_version,
@@ -107,15 +137,15 @@ def snapshot_score(
         max_referrals=guard.state.settings.max_referrals,
         as_of=snapshot.as_of,
         snapshot_id=snapshot.id,
-        places=places_for(guard.state.snapshots, ids).get(youth_id),
+        places=places_for(guard.state.snapshots, [youth_id]).get(youth_id),
     )
     guard.log(
         "allowed",
         200,
         purpose=purpose,
-        youth_ids=ids,
+        youth_ids=[youth_id],
         model_version=snapshot.model_version,
-        detail=detail,
-        justification=stated,
+        detail=found.detail,
+        justification=found.justification,
     )
     return answer

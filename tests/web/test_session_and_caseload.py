@@ -159,7 +159,7 @@ def test_an_unexpected_error_is_a_page_in_the_readers_language_without_a_trace(
     def broken(*args: object) -> None:
         raise RuntimeError("secret detail of the failure")
 
-    monkeypatch.setattr(service.pages.caseworker, "snapshot_score", broken)
+    monkeypatch.setattr(service.pages.caseworker, "snapshot_answer", broken)
     settings = _settings(tmp_path)
     _, token = token_store(settings).add(role="caseworker", name="ana")
 
