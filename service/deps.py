@@ -257,9 +257,10 @@ async def on_event_loop(guard: Guard, work: Callable[[Guard], T]) -> T:
 
     For the hot routes (a score): a sync route costs a thread hand-off each way,
     about 1 ms of CPU on the 2-core virtual machine, more than its work. ``work``
-    gets a guard that keeps its entries; they are written (group-committed by the
-    audit log's writer thread) before the answer or the refusal leaves, so nothing
-    is returned unlogged, and a failed write is a 503 as on every route. ``work``
+    gets a guard that keeps its entries; they are written (group-committed: on the
+    loop itself on PostgreSQL, by the writer thread on SQLite) before the answer or
+    the refusal leaves, so nothing is returned unlogged, and a failed write is a
+    503 as on every route. ``work``
     must not block on anything slower than the service's cached reads.
     """
     async with _entries_written_after(guard) as deferring:

@@ -86,3 +86,27 @@ def test_a_reload_that_cannot_publish_swaps_nothing(tmp_path: Any) -> None:
     with pytest.raises(PreviError, match="served_model row"):
         worker.reload_champion()
     assert worker.holder.current is None
+
+
+def test_a_serving_process_settles_its_heap_after_each_swap_and_not_after_a_refusal() -> None:
+    """The hook runs once the new model is in (serving processes freeze their heap there, service.heap)."""
+    import gc
+
+    from service.heap import settle_heap
+
+    swaps: list[str | None] = []
+    registry = Registry()
+    holder = ModelHolder(
+        registry.load_champion,
+        after_swap=lambda: swaps.append(holder.current.version if holder.current else None),
+    )
+    holder.reload()
+    with pytest.raises(PreviError):
+        holder.reload(lambda: (_ for _ in ()).throw(PreviError("model: digest differs")))
+    holder.reload(lambda: registry.load_version("2"))
+    assert swaps == ["1", "2"]  # after each swap, with the new model already served; none for the refusal
+    try:
+        settle_heap()
+        assert gc.get_freeze_count() > 0  # what survived is out of the collector's later passes
+    finally:
+        gc.unfreeze()
