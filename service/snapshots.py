@@ -10,10 +10,11 @@ artifact's SHA-256, so a percentile never mixes two models).
 Reads on the request path go by primary key, with statements built once: a
 young person's row is one look-up of (snapshot id, youth id), and what every
 request needs alike (the latest snapshot, the percentile reference) is kept in
-memory for as long as the database has not changed. For SQLite that is the
-file's change counter, which SQLite itself bumps on every commit in
-rollback-journal mode (the only mode :mod:`service.database` uses) and which
-costs one 4-byte read to check; other databases are queried every time.
+memory for as long as the database has not changed. For SQLite that is told by
+SQLite's data version, which moves on every commit by any connection
+(:class:`service.database.SQLiteChanges`: never by opening and closing the
+file, which would drop the process's locks on it); on a server, by this
+process's own commits and a one-second period (see :meth:`SnapshotStore.stamp`).
 """
 
 from __future__ import annotations
