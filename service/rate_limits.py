@@ -37,8 +37,10 @@ spent waited for the shared hit: on one worker serving one client at about 600
 scores a second, 37 of the 60 slowest of 3,000 requests (the top 2%) were those,
 0.65 ms slower each. The lease taken ahead is sized so that it and what is
 left of the current one stay within 1/``LEASE_SHARE`` of the limit, the bound
-above; if the background hit fails or is not granted whole, the request that
-finds no lease takes its hit itself, exactly as before.
+above (a request that finds its lease spent while the next is still on its way
+takes a lease only as large as keeps the two within it); if the background hit
+fails or is not granted whole, the request that finds no lease takes its hit
+itself, exactly as before.
 
 The lock check (before the secret is verified) is cached per token id for
 ``LOCK_CHECK_SECONDS`` after an unlocked answer, and the cache entry is dropped
@@ -123,7 +125,7 @@ class _Lease:
     pace_since: float = 0.0
     pace: int = 0  # requests since pace_since
     last_pace: int = 0  # requests in the LEASE_SECONDS before that
-    renewing: bool = False  # the next lease is being taken in the background
+    in_flight: int = 0  # the size of the lease being taken ahead in the background (0: none)
     next_size: int = 0  # a lease taken ahead, waiting for this one to run out (0: none)
     next_until: float = 0.0
 
@@ -234,13 +236,14 @@ class RateGuard:
                 lease.next_size = 0
             if lease.remaining > 0 and now < lease.until:
                 lease.remaining -= 1
-                if lease.renewing or lease.next_size or not lease.running_low(now):
+                if lease.in_flight or lease.next_size or not lease.running_low(now):
                     return 0, 0
                 ahead = min(max(lease.pace, lease.last_pace), cap - lease.remaining)
-                lease.renewing = ahead > 1
-                return 0, ahead if ahead > 1 else 0
+                lease.in_flight = ahead if ahead > 1 else 0
+                return 0, lease.in_flight
             lease.remaining = 0
-            return max(1, min(max(lease.pace, lease.last_pace), cap)), 0
+            # With a lease still on its way, this one and that one stay within the cap together.
+            return max(1, min(max(lease.pace, lease.last_pace), cap - lease.in_flight)), 0
 
     def _take_ahead(self, item: RateLimitItem, keys: tuple[str, ...], size: int) -> None:
         """Take a lease of ``size`` for ``keys`` in the background, for when the current one runs out."""
@@ -283,7 +286,7 @@ class RateGuard:
         with self._lock:
             lease = self._leases.get(keys)
             if lease is not None:
-                lease.renewing = False
+                lease.in_flight = 0
                 if granted:
                     lease.next_size, lease.next_until = size, time.monotonic() + LEASE_SECONDS
 
