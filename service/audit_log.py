@@ -415,6 +415,13 @@ def grant_service_role(engine: Any, role: str, *, snapshots: Any | None = None) 
         raise PreviError("audit-log grant: grants need PostgreSQL (service.audit_url)")
     if not ROLE_NAME.fullmatch(role):
         raise PreviError(f"audit-log grant: --role must match {ROLE_NAME.pattern}")
+    with engine.connect() as connection:
+        known = connection.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :role"), {"role": role})
+        if known.first() is None:
+            raise PreviError(
+                f"audit-log grant: --role {role} does not exist in the database; create it first "
+                f"(as its owner: CREATE ROLE {role} LOGIN PASSWORD '...')"
+            )
     upgrade(engine, "service")
     upgrade(engine, "rates")
     with engine.begin() as connection:

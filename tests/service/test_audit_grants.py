@@ -124,3 +124,15 @@ def test_previ_audit_log_grant_grants_the_snapshot_database_too(
         ).scalar_one()
     owner.dispose()
     assert readable
+
+
+def test_previ_audit_log_grant_to_a_role_that_does_not_exist_says_so_in_one_line(
+    database: tuple[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    name, _ = database
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PREVI_AUDIT_URL", f"{SERVER}/{name}")
+    refused = CliRunner().invoke(app, ["audit-log", "grant", "--role", "previ_nobody_here"])
+    assert refused.exit_code == 2, refused.output
+    assert "--role previ_nobody_here does not exist" in refused.output and "CREATE ROLE" in refused.output
+    assert "Traceback" not in refused.output and len(refused.output.strip().splitlines()) == 1
