@@ -32,7 +32,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -204,12 +204,20 @@ class AuditLog:
 
     async def record_async(self, access: Access, youth: Sequence[Pseudonym | None] = (None,)) -> None:
         """:meth:`record` for a coroutine on the event loop: the same rows and durability, no thread hop."""
+        await self.record_soon(access, youth)
+
+    def record_soon(self, access: Access, youth: Sequence[Pseudonym | None] = (None,)) -> Awaitable[None]:
+        """Start :meth:`record_async`'s write now and return what awaits its durability.
+
+        On the event loop. The rows go to the writer at once (the loop's drain
+        task, or the writer thread on SQLite), so a coroutine can build its
+        answer while they travel and are flushed; it must await the result
+        before the answer leaves, and a failed write raises AuditUnavailable there.
+        """
         write = _Write([_row(access, pseudonym) for pseudonym in (youth or (None,))])
-        with _unavailable_on_error():
-            if self._loop_writes is not None:
-                await self._loop_writes.submit(write)
-            else:
-                await self._writes.submit_async(write)
+        if self._loop_writes is not None:
+            return _durable(self._loop_writes.enqueue(write))
+        return _durable(self._writes.enqueue(write))
 
     async def close_on_loop(self) -> None:
         """Close the running loop's connection of :meth:`record_async` (at shutdown; PostgreSQL only)."""
@@ -494,6 +502,11 @@ def _row(access: Access, pseudonym: Pseudonym | None, at: dt.datetime | None = N
 
 def _rows_in(write: _Write) -> int:
     return len(write.rows)
+
+
+async def _durable(written: asyncio.Future[Any]) -> None:
+    with _unavailable_on_error():
+        await written
 
 
 @contextmanager

@@ -112,12 +112,20 @@ class GroupCommit(_Batching[Item]):
 
     async def submit_async(self, item: Item) -> Any:
         """:meth:`submit` for a coroutine: the event loop goes on while the writer thread commits."""
+        return await self.enqueue(item)
+
+    def enqueue(self, item: Item) -> asyncio.Future[Any]:
+        """Hand ``item`` to the writer thread now; the future settles once its batch committed.
+
+        For a coroutine that has more to do before it needs the outcome (it must
+        still await the future before it answers). Call it on the event loop.
+        """
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         with self._changed:
             self._start_writer()
             self._queue.append(_Waiting(item, size=self._size(item), future=future))
             self._changed.notify_all()
-        return await future
+        return future
 
     def _start_writer(self) -> None:
         """One daemon writer thread per process (a forked child starts its own); the lock is held."""
@@ -220,6 +228,17 @@ class LoopGroupCommit(_Batching[Item]):
 
     async def submit(self, item: Item) -> Any:
         """Queue ``item``; return its result once its batch committed (or raise the batch's error)."""
+        # a request that goes away (its future cancelled) leaves its rows to be committed all the same
+        return await self.enqueue(item)
+
+    def enqueue(self, item: Item) -> asyncio.Future[Any]:
+        """Queue ``item`` and start the drain now; the future settles once its batch committed.
+
+        The drain task takes its first step at the loop's next turn: a coroutine
+        that then yields once (``await asyncio.sleep(0)``) has its batch on the
+        wire while it goes on with other work, and awaits the future before it
+        answers.
+        """
         loop = asyncio.get_running_loop()
         queue = self._loops.get(loop)
         if queue is None:
@@ -229,7 +248,7 @@ class LoopGroupCommit(_Batching[Item]):
         queue.waiting.append(_Waiting(item, size=self._size(item), future=future))
         if queue.drain is None:
             queue.drain = loop.create_task(self._drain(queue))
-        return await future  # a request that goes away leaves its rows to be committed all the same
+        return future
 
     async def _drain(self, queue: _LoopQueue[Item]) -> None:
         batch: list[_Waiting[Item]] = []

@@ -188,6 +188,7 @@ LABELS: Final[dict[Family, dict[str, str]]] = {
         "not_on_caseload": N_("Not on the caseload"),
         "out_of_caseload": N_("Look-up outside the caseload"),
         "out_of_caseload_limit": N_("Daily limit of look-ups outside the caseload reached"),
+        "not_answered": N_("Granted but not answered (server error)"),
         "rate_limited_address": N_("Too many requests from the address"),
         "rate_limited_token": N_("Too many requests with the token"),
         "token_locked": N_("Token locked after failed attempts"),

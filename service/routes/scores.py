@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from fastapi import APIRouter
 
@@ -51,14 +51,17 @@ async def score_one(body: ScoreRequest, guard: CaseworkerGuard) -> ScoreOut:
     could move the estimate. The purpose must be an allowed one: punitive
     purposes are refused and logged.
     """
-    return await on_event_loop(guard, lambda deferring: _score_one(body, deferring))
+    return await on_event_loop(guard, lambda deferring: _checked_one(body, deferring))
 
 
-def _score_one(body: ScoreRequest, guard: Guard) -> ScoreOut:
+def _checked_one(body: ScoreRequest, guard: Guard) -> Callable[[], ScoreOut]:
+    """The purpose, the model and the values checked and the access logged; what then answers."""
     ids = [body.youth_id]
     guard.check_purpose(body.purpose, youth_ids=ids, model=None)
     model = guard.model(purpose=body.purpose, youth_ids=ids)
-    return score_people(guard, model, [body], purpose=body.purpose, locations=[("body", "features")])[0]
+    answer = checked_people(guard, model, [body], purpose=body.purpose, locations=[("body", "features")])
+    guard.log("allowed", 200, purpose=body.purpose, youth_ids=ids, model=model)
+    return lambda: answer()[0]
 
 
 @router.post(
@@ -88,7 +91,24 @@ def score_people(
     purpose: str,
     locations: Sequence[tuple[str | int, ...]],
 ) -> list[ScoreOut]:
-    """Check every person's values against ``model``, score them in one pass, log, answer."""
+    """Check every person's values against ``model``, score them in one pass, log, answer (in a thread)."""
+    answers = checked_people(guard, model, people, purpose=purpose, locations=locations)()
+    guard.log("allowed", 200, purpose=purpose, youth_ids=[person.youth_id for person in people], model=model)
+    return answers
+
+
+def checked_people(
+    guard: Guard,
+    model: LoadedModel,
+    people: Sequence[Person],
+    *,
+    purpose: str,
+    locations: Sequence[tuple[str | int, ...]],
+) -> Callable[[], list[ScoreOut]]:
+    """Check every person's values against ``model`` (a 422, logged, names each invalid one).
+
+    Returns what scores them all in one pass; the caller logs the access.
+    """
     ids = [person.youth_id for person in people]
     problems: list[tuple[tuple[str | int, ...], FeatureProblem]] = [
         (location, problem)
@@ -99,6 +119,11 @@ def score_people(
     ]
     if problems:
         guard.invalid(problems, purpose=purpose, youth_ids=ids, model=model)
+    return lambda: _answers(guard, model, people)
+
+
+def _answers(guard: Guard, model: LoadedModel, people: Sequence[Person]) -> list[ScoreOut]:
+    """Scores, reasons, protective factors and referrals for people whose values were checked."""
     scoring = model.scoring
     rows = [values_row(scoring, person.features, age=person.age) for person in people]
     unknown = [
@@ -110,8 +135,8 @@ def score_people(
     scores = explained_scores(
         scoring, rows, masks, reference=reference, language=guard.language, top=settings.top_reasons
     )
-    places = places_for(guard.state.snapshots, ids)
-    answers = [
+    places = places_for(guard.state.snapshots, [person.youth_id for person in people])
+    return [
         score_out(
             youth_id=person.youth_id,
             model_version=model.version,
@@ -138,5 +163,3 @@ def score_people(
         )
         for person, score, names in zip(people, scores, unknown, strict=True)
     ]
-    guard.log("allowed", 200, purpose=purpose, youth_ids=ids, model=model)
-    return answers

@@ -125,6 +125,29 @@ def test_every_score_access_is_logged_with_a_pseudonym_never_the_id(
     assert "Y-logged-77" not in raw and service.tokens["caseworker"] not in raw
 
 
+def test_a_score_whose_answer_fails_after_its_access_was_logged_is_logged_again_as_not_answered(
+    service: RunningService, registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The access entry is written while the answer is built; a failed answer adds a 500 entry after it."""
+    import service.routes.scores as scores
+
+    def broken(*_: Any) -> list[Any]:
+        raise RuntimeError("the answer broke")
+
+    monkeypatch.setattr(scores, "_answers", broken)
+    body = person(registry.model("trained"), 2, youth_id="Y-unanswered-5")
+    with service.client("caseworker") as client:
+        response = client.post("/v1/scores", json=body)
+    assert response.status_code == 500 and "probability" not in response.text
+    entries = [e for e in _audit(service, youth_id="Y-unanswered-5") if e["endpoint"] == "/v1/scores"]
+    assert [(e["outcome"], e["status"], e["detail"]) for e in entries] == [
+        ("refused", 500, "not_answered"),  # newest first
+        ("allowed", 200, None),
+    ]
+    assert {e["purpose"] for e in entries} == {"referral_planning"}
+    assert entries[0]["id"] > entries[1]["id"]
+
+
 def test_feedback_is_recorded_and_logged_and_an_override_needs_a_reason(service: RunningService) -> None:
     service.state.caseload.add(caseworker="test-caseworker", youth_id="Y-fb-1")
     with service.client("caseworker") as client:
