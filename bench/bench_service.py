@@ -15,6 +15,10 @@ PostgreSQL at ``--postgres-url``, default ``PREVI_TEST_POSTGRES_URL`` or the
 local test server, in a schema ``previ_bench`` that the bench fills with its own
 ``previ db upgrade`` and ``previ score``). RSS is per worker process.
 
+Beside each one-client run, ``GET /healthz`` from one client: the floor
+that the machine itself puts under a request's latency (the loopback, the
+wake-ups of the processes), which a score's p99 cannot go below.
+
 Then, unless ``--no-detail``, one worker on SQLite at ``--connections``
 connections for ``--duration`` seconds per endpoint:
 
@@ -135,6 +139,9 @@ def main() -> None:
                         results.append(
                             run_wrk(wrk, url, "scores", store["token"], load_args, label, folder, pid)
                         )
+                    # the floor under one client's latency on this machine: a route that does nothing
+                    floor = f"GET /healthz, {database}, {workers} worker{'s' * (workers > 1)}"
+                    results.append(run_wrk(wrk, url, "healthz", store["token"], one, floor, folder, pid))
         for fsync in (True, False) if not args.no_detail else ():
             with serving(folder, fsync=fsync) as (url, pid):
                 imported = _imported(pid)
