@@ -32,7 +32,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -204,20 +204,21 @@ class AuditLog:
 
     async def record_async(self, access: Access, youth: Sequence[Pseudonym | None] = (None,)) -> None:
         """:meth:`record` for a coroutine on the event loop: the same rows and durability, no thread hop."""
-        await self.record_soon(access, youth)
+        await durable(self.record_soon(access, youth))
 
-    def record_soon(self, access: Access, youth: Sequence[Pseudonym | None] = (None,)) -> Awaitable[None]:
-        """Start :meth:`record_async`'s write now and return what awaits its durability.
+    def record_soon(self, access: Access, youth: Sequence[Pseudonym | None] = (None,)) -> asyncio.Future[Any]:
+        """Start :meth:`record_async`'s write now; the future settles once its rows are committed.
 
         On the event loop. The rows go to the writer at once (the loop's drain
         task, or the writer thread on SQLite), so a coroutine can build its
-        answer while they travel and are flushed; it must await the result
-        before the answer leaves, and a failed write raises AuditUnavailable there.
+        answer while they travel and are flushed; it must await the future
+        through :func:`durable` before the answer leaves. A future cancelled
+        (the request went away) leaves its rows to be committed all the same.
         """
         write = _Write([_row(access, pseudonym) for pseudonym in (youth or (None,))])
         if self._loop_writes is not None:
-            return _durable(self._loop_writes.enqueue(write))
-        return _durable(self._writes.enqueue(write))
+            return self._loop_writes.enqueue(write)
+        return self._writes.enqueue(write)
 
     async def close_on_loop(self) -> None:
         """Close the running loop's connection of :meth:`record_async` (at shutdown; PostgreSQL only)."""
@@ -504,7 +505,8 @@ def _rows_in(write: _Write) -> int:
     return len(write.rows)
 
 
-async def _durable(written: asyncio.Future[Any]) -> None:
+async def durable(written: asyncio.Future[Any]) -> None:
+    """Wait for a write of :meth:`AuditLog.record_soon`; a failed one raises AuditUnavailable."""
     with _unavailable_on_error():
         await written
 

@@ -26,11 +26,12 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from features.registry import Language
 from previ.errors import PreviError
-from service.audit_log import Access, AuditUnavailable, Outcome
+from service.audit_log import Access, AuditUnavailable, Outcome, durable
 from service.model_store import LoadedModel
 from service.pseudonym import Pseudonym
 from service.purposes import check_purpose
@@ -266,7 +267,8 @@ async def on_event_loop(guard: Guard, check: Callable[[Guard], Callable[[], T]])
     write's round trip and flush overlap: one client's explained score waited
     for both in turn. The answer still leaves only once its entries are
     durable, and a failed write is a 503 as on every route. Should building the
-    answer fail, each entry is logged again, refused with status 500 and detail
+    answer fail, each entry is logged again, refused with the status the
+    failure is answered with (500 for a fault of the code) and detail
     ``not_answered``, so the log never shows a score as read that was not.
     Neither part may block on anything slower than the service's cached reads.
     """
@@ -278,31 +280,45 @@ async def on_event_loop(guard: Guard, check: Callable[[Guard], Callable[[], T]])
         raise
     entries = deferring.deferred or []
     writes = [guard.state.audit.record_soon(access, pseudonyms) for access, pseudonyms in entries]
-    await asyncio.sleep(0)  # the writer's drain task sends the rows before the answer takes the loop
     try:
-        answer = build()
-    except Exception:
+        await asyncio.sleep(0)  # the writer's drain task sends the rows before the answer takes the loop
+        try:
+            answer = build()
+        except Exception as error:
+            await _all_durable(writes)
+            status = _status_of(error)
+            unanswered = [
+                (replace(access, outcome="refused", status=status, detail=NOT_ANSWERED), pseudonyms)
+                for access, pseudonyms in entries
+            ]
+            await _write_entries(guard, unanswered)
+            raise
         await _all_durable(writes)
-        unanswered = [
-            (replace(access, outcome="refused", status=500, detail=NOT_ANSWERED), pseudonyms)
-            for access, pseudonyms in entries
-        ]
-        await _write_entries(guard, unanswered)
-        raise
-    await _all_durable(writes)
-    return answer
+        return answer
+    finally:
+        for write in writes:
+            write.cancel()  # a request that went away: nobody waits, the rows are committed all the same
 
 
-async def _all_durable(writes: Sequence[Awaitable[None]]) -> None:
+async def _all_durable(writes: Sequence[asyncio.Future[Any]]) -> None:
     """Await every write (none is left unawaited), then raise the first failure."""
     failure: AuditUnavailable | None = None
     for write in writes:
         try:
-            await write
+            await durable(write)
         except AuditUnavailable as error:
             failure = failure or error
     if failure is not None:
         raise failure
+
+
+def _status_of(error: Exception) -> int:
+    """The status the service's error handlers (``service.errors``) answer ``error`` with."""
+    if isinstance(error, HTTPException):
+        return error.status_code
+    if isinstance(error, AuditUnavailable | SQLAlchemyError):
+        return 503
+    return 422 if isinstance(error, PreviError) else 500
 
 
 async def _write_entries(guard: Guard, entries: Sequence[tuple[Access, list[Pseudonym | None]]]) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from tests.service.factories import Registry, RunningService, expected_probability, person
 
@@ -125,23 +126,33 @@ def test_every_score_access_is_logged_with_a_pseudonym_never_the_id(
     assert "Y-logged-77" not in raw and service.tokens["caseworker"] not in raw
 
 
+@pytest.mark.parametrize(
+    ("failure", "status"),
+    [(RuntimeError("the answer broke"), 500), (OperationalError("SELECT", {}, Exception("gone")), 503)],
+    ids=["fault", "store"],
+)
 def test_a_score_whose_answer_fails_after_its_access_was_logged_is_logged_again_as_not_answered(
-    service: RunningService, registry: Registry, monkeypatch: pytest.MonkeyPatch
+    service: RunningService,
+    registry: Registry,
+    monkeypatch: pytest.MonkeyPatch,
+    failure: Exception,
+    status: int,
 ) -> None:
-    """The access entry is written while the answer is built; a failed answer adds a 500 entry after it."""
+    """The access entry is written while the answer is built; a failed answer adds an entry after it."""
     import service.routes.scores as scores
 
     def broken(*_: Any) -> list[Any]:
-        raise RuntimeError("the answer broke")
+        raise failure
 
     monkeypatch.setattr(scores, "_answers", broken)
-    body = person(registry.model("trained"), 2, youth_id="Y-unanswered-5")
+    youth_id = f"Y-unanswered-{status}"
+    body = person(registry.model("trained"), 2, youth_id=youth_id)
     with service.client("caseworker") as client:
         response = client.post("/v1/scores", json=body)
-    assert response.status_code == 500 and "probability" not in response.text
-    entries = [e for e in _audit(service, youth_id="Y-unanswered-5") if e["endpoint"] == "/v1/scores"]
+    assert response.status_code == status and "probability" not in response.text
+    entries = [e for e in _audit(service, youth_id=youth_id) if e["endpoint"] == "/v1/scores"]
     assert [(e["outcome"], e["status"], e["detail"]) for e in entries] == [
-        ("refused", 500, "not_answered"),  # newest first
+        ("refused", status, "not_answered"),  # newest first
         ("allowed", 200, None),
     ]
     assert {e["purpose"] for e in entries} == {"referral_planning"}
