@@ -15,7 +15,9 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.app import app
-from previ.config import LotteryBandConfig, SynthConfig
+from evaluation.margin import _relative_to_untreated, margin_rows, read_allocations
+from features.load import load_bundle
+from previ.config import LotteryBandConfig, PreviConfig, SynthConfig
 from synthetic.synth import synthesize
 
 BAND = LotteryBandConfig(width=0.25, seed=7)
@@ -61,6 +63,28 @@ def test_truth_at_the_margin_is_in_truth_effects(lottery_world: Path) -> None:
     assert margin["lottery_band"] == {"width": 0.25, "seed": 7}
     assert margin["n_in_margin"] > 500
     assert 0.05 < margin["relative_risk_reduction"] < 0.4  # the default effects, at high need
+
+
+def test_the_rank_puts_every_row_on_its_side_of_each_threshold(lottery_world: Path) -> None:
+    """The priority has ties at the band's edges (a tie-break decided who was in); the rank does not."""
+    settings = PreviConfig()
+    bundle = load_bundle(lottery_world, audit_columns=settings.data.audit_columns)
+    frame = margin_rows(bundle, read_allocations(lottery_world, "rd"), settings.features).frame
+    band, offered = frame["lottery"].astype(bool), frame["offered"].astype(bool)
+    assert (frame["running_top"] > 0).eq(~band & offered).all()  # above the band: a sure place
+    assert (frame["running_bottom"] < 0).eq(~band & ~offered).all()  # below it: none
+    assert ((frame.loc[band, "running_top"] < 0) & (frame.loc[band, "running_bottom"] > 0)).all()
+    ties = frame.groupby("cycle")["priority"].transform(lambda p: p.duplicated(keep=False))
+    straddling = frame[ties].groupby(["cycle", "priority"])["lottery"].nunique() > 1
+    assert straddling.any()  # the world has ties across an edge, which a priority scale puts at 0
+
+
+def test_the_relative_reduction_divides_by_the_untreated_risk() -> None:
+    interval = _relative_to_untreated(-0.03, 0.05, 0.2, 10**9)
+    assert interval.value == pytest.approx(0.15)
+    assert interval.ci == pytest.approx((0.15 - 1.96 * 0.25, 0.15 + 1.96 * 0.25), abs=1e-3)
+    few = _relative_to_untreated(-0.03, 0.05, 0.2, 100)  # r0's own variance widens it
+    assert few.ci[1] - few.ci[0] > interval.ci[1] - interval.ci[0]
 
 
 @pytest.mark.slow
