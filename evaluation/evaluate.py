@@ -175,7 +175,7 @@ def evaluate_margin(settings: PreviConfig, *, data_dir: Path, design: Design) ->
     described = {
         "lottery": "a place offered by lottery within the band around the capacity cut-off, winners versus "
         "losers (cycle fixed effects, clustered by young person)",
-        "rd": "regression discontinuity in the priority at the capacity cut-off, or at the lottery band's "
+        "rd": "regression discontinuity in the rank at the capacity cut-off, or at the lottery band's "
         "two edges (rdrobust, clustered by young person)",
     }
     notes = {

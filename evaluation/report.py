@@ -61,9 +61,10 @@ TEXTS: dict[str, dict[str, str]] = {
             "El balance es el de la prioridad: debe ser cercano a cero."
         ),
         "method_rd": (
-            "Regresión discontinua en la prioridad en el corte de capacidad (rdrobust: lineal local, "
-            "intervalo robusto con corrección de sesgo, agrupado por joven); con sorteo, en los dos "
-            "bordes de la franja."
+            "Regresión discontinua en la posición de la lista en el corte de capacidad (rdrobust: lineal "
+            "local, intervalo robusto con corrección de sesgo, agrupado por joven); con sorteo, en los dos "
+            "bordes de la franja. La posición y no la prioridad, porque la prioridad tiene empates en "
+            "el corte."
         ),
         "served_lottery": "En el margen: franja del sorteo",
         "served_rd": "En el margen: corte de capacidad",
@@ -106,9 +107,9 @@ TEXTS: dict[str, dict[str, str]] = {
             "balance shown is the priority's: it should be near zero."
         ),
         "method_rd": (
-            "Regression discontinuity in the priority at the capacity cut-off (rdrobust: local linear, "
+            "Regression discontinuity in the rank at the capacity cut-off (rdrobust: local linear, "
             "robust bias-corrected interval, clustered by young person); with a lottery, at the band's "
-            "two edges."
+            "two edges. The rank, not the priority, because the priority has ties at the cut-off."
         ),
         "served_lottery": "At the margin: the lottery band",
         "served_rd": "At the margin: the capacity cut-off",

@@ -85,6 +85,7 @@ def test_the_relative_reduction_divides_by_the_untreated_risk() -> None:
     assert interval.ci == pytest.approx((0.15 - 1.96 * 0.25, 0.15 + 1.96 * 0.25), abs=1e-3)
     few = _relative_to_untreated(-0.03, 0.05, 0.2, 100)  # r0's own variance widens it
     assert few.ci[1] - few.ci[0] > interval.ci[1] - interval.ci[0]
+    assert _relative_to_untreated(-0.15, 0.05, 0.2, 10**9).ci[1] == 1.0  # no more than the whole risk
 
 
 @pytest.mark.slow
