@@ -97,7 +97,7 @@ def write_snapshot(
     model = model or load_model(config, settings)
     clock.lap("model")
     fingerprint = data_fingerprint(data_dir, config)
-    same = _identical(snapshot_store(settings), as_of, model.sha256, fingerprint)
+    same = _identical(snapshot_store(settings), as_of, (model.version, model.sha256), fingerprint)
     if same is not None:
         return same
     population = (scorer or score_bundle)(data_dir, as_of, config, model, settings.top_reasons)
@@ -214,11 +214,13 @@ def data_fingerprint(data_dir: Path, config: PreviConfig) -> str:
 
 
 def _identical(
-    store: SnapshotStore, as_of: dt.date, model_sha256: str, data_sha256: str
+    store: SnapshotStore, as_of: dt.date, model: tuple[str, str], data_sha256: str
 ) -> SnapshotSummary | None:
-    """The newest snapshot of ``as_of`` when it was made by this model from these data, else None."""
+    """The newest snapshot of ``as_of`` when it was made by this model (version and SHA-256) from these
+    data, else None. The version counts too: the same artifact promoted as a new version gets its own
+    snapshot, so what a caseworker reads names the champion, not the version it was first registered as."""
     latest = store.for_date(as_of)
-    if latest is None or latest.model_sha256 != model_sha256:
+    if latest is None or (latest.model_version, latest.model_sha256) != model:
         return None
     try:
         meta = json.loads((Path(latest.folder) / "snapshot.json").read_text(encoding="utf-8"))

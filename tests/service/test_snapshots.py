@@ -357,3 +357,23 @@ def test_previ_allocate_with_a_lottery_band_keeps_the_seed_and_the_draws(
     again = tmp_path / "again.parquet"
     assert runner.invoke(app, [*command[:4], str(again), *command[5:]]).exit_code == 0
     pd.testing.assert_frame_equal(pd.read_parquet(again), offers)  # the seed and the cycle replay the draws
+
+
+def test_the_same_artifact_promoted_as_another_version_gets_its_own_snapshot(tmp_path: Path) -> None:
+    """Reusing v1's snapshot for v2 (same SHA-256) would show caseworkers 'model v1' under champion v2."""
+    from types import SimpleNamespace
+
+    from service.batch import _identical
+
+    (tmp_path / "snapshot.json").write_text('{"data_sha256": "data"}')
+    latest = SimpleNamespace(
+        id=7, as_of=AS_OF, model_version="1", model_sha256="abc", rows=3, folder=tmp_path
+    )
+    store: Any = SimpleNamespace(for_date=lambda as_of: latest, tier_counts=lambda snapshot_id: {})
+    reused = _identical(store, AS_OF, ("1", "abc"), "data")
+    assert reused is not None and reused.reused and reused.model_version == "1"
+    assert _identical(store, AS_OF, ("2", "abc"), "data") is None  # promoted again: a snapshot of its own
+    assert (
+        _identical(store, AS_OF, ("1", "abd"), "data") is None
+        and _identical(store, AS_OF, ("1", "abc"), "x") is None
+    )
