@@ -229,7 +229,10 @@ def calibration_slopes(
         return np.bincount(row_group, weights=weights, minlength=n_groups).astype(np.float64)
 
     for _ in range(SLOPE_ITERATIONS):
-        eta = np.clip(intercept[row_group] + slope[row_group] * x, -30, 30)
+        # a separated group's slope runs off to infinity; the clip keeps eta finite, and the group is
+        # reported as undefined below (|slope| > MAX_SLOPE), so the overflow on the way is expected
+        with np.errstate(over="ignore", invalid="ignore"):
+            eta = np.clip(intercept[row_group] + slope[row_group] * x, -30, 30)
         mu = 1 / (1 + np.exp(-eta))
         w = mu * (1 - mu)
         residual = y - mu

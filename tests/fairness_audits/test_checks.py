@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -118,6 +120,18 @@ def test_calibration_slope_is_undefined_for_a_separated_group(levels: str) -> No
     slope, se = calibration_slopes(group, 3, score, label)
     assert np.isnan(slope[1]) and np.isnan(se[1]), (slope[1], se[1])
     assert np.isfinite(slope[2]) and np.isfinite(se[2])
+
+
+def test_a_group_whose_scores_hardly_vary_has_no_slope_and_no_overflow() -> None:
+    """Its information matrix is nearly singular, so Newton's steps run the slope off to infinity."""
+    rng = np.random.default_rng(0)
+    score = np.r_[rng.random(200), np.full(199, 0.2), [0.2000001]]
+    label = np.r_[rng.random(200) < score[:200], np.arange(200) >= 150]
+    group = np.repeat([0, 1], 200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's overflow warnings reached the audit's output
+        slope, se = calibration_slopes(group, 2, score, label)
+    assert np.isnan(slope[1]) and np.isnan(se[1]) and np.isfinite(slope[0])
 
 
 @pytest.mark.parametrize("outcome", [False, True])
