@@ -70,7 +70,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.summarise:
         logged = [json.loads(line) for log in args.summarise for line in log.read_text().splitlines() if line]
-        summarise(sorted({result["seed"]: result for result in logged}.values(), key=lambda r: r["seed"]))
+        # a seed's full run has its margin figures too, so it wins over a --margin-only run of that seed
+        by_seed: dict[int, dict[str, Any]] = {}
+        for result in logged:
+            if "served" in result or "served" not in by_seed.get(result["seed"], {}):
+                by_seed[result["seed"]] = result
+        summarise([by_seed[seed] for seed in sorted(by_seed)])
         return
     with tempfile.TemporaryDirectory() as scratch:
         root = args.keep or Path(scratch)
@@ -179,8 +184,12 @@ def _margin_lines(margin: dict[str, Any]) -> list[str]:
 def summarise(results: list[dict[str, Any]]) -> None:
     total = len(results)
     print(f"seeds: {total} ({', '.join(str(result['seed']) for result in results)})")
-    if all("served" in result for result in results):
-        _summarise_effects(results)
+    full = [result for result in results if "served" in result]
+    if full and len(full) < total:
+        seeds = ", ".join(str(result["seed"]) for result in full)
+        print(f"effects of the served: only the {len(full)} seeds run with every world ({seeds})")
+    if full:
+        _summarise_effects(full)
     for design in ("lottery", "rd"):
         hits = sum(result["margin"][design]["covers"] for result in results)
         print(f"margin, {design}: CI covers the truth at the margin {hits}/{total}")

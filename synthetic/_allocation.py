@@ -14,10 +14,11 @@ rank`` each month's places are shared the way ``previ allocate`` shares them:
   is sure, below it there is none.
 
 Every month's ranking near the cut-off is written to the bundle's allocations
-table (priority, offered, in the band, the lottery draw) and the lottery's seed
-to the manifest: what a regression discontinuity (above versus below the
-cut-off, leaving the band out) and a lottery (winners versus losers within the
-band) need.
+table (priority, rank, offered, in the band, the lottery draw) and the
+lottery's seed to the manifest: what a regression discontinuity in the rank (at
+the cut-off, or at the band's two edges) and a lottery (winners versus losers
+within the band) need. Ties in the priority keep the population's order (a
+stable sort), as ``previ allocate`` keeps the order of its ids.
 
 The truth's Monte Carlo follows one person at a time, so it cannot re-rank the
 population; :class:`RecordedCutoffs` replays the recorded cut-offs instead: a
