@@ -33,7 +33,7 @@ within a lottery band, their draw. Two designs read it:
 
   The relative reduction divides the risk difference and its interval by the
   observed risk of those not offered within the bandwidths, the untreated risk
-  near the threshold, taken as known: over the 1,700-2,900 such rows of the
+  near the threshold, taken as known: over the 2,000-2,900 such rows of the
   bench's worlds its relative standard error is 4-5%, which would widen the
   interval by under 1%, and a rescaled interval says what the difference's
   interval and the E-value say (no effect, or one). Dividing by an estimated
