@@ -135,3 +135,8 @@ def test_rank_world_without_a_band_has_a_sharp_cut_off_and_no_lottery(tmp_path: 
     assert (table["offered"] == (table["rank"] <= table["places"])).all()
     code, output, _ = _evaluate(tmp_path, bundle, "lottery")
     assert code == 2 and "no cycle of the allocations table has a lottery band" in output
+    code, output, found = _evaluate(tmp_path, bundle, "rd")  # sharp at the cut-off
+    assert code == 0, output
+    truth = json.loads((bundle / "truth_effects.json").read_text())["margin"]["relative_risk_reduction"]
+    low, high = found["served"]["relative_risk_reduction"]["ci"]  # type: ignore[index]
+    assert low <= truth <= high and high <= 1.0
