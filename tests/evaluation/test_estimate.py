@@ -163,3 +163,8 @@ def test_an_unbounded_bound_is_null_in_json_and_named_in_the_reports() -> None:
     }
     assert "sin límite" in render(result, "es")
     assert "unbounded" in render(result, "en")
+    assert "1.50 (1.00)" in render(result, "en")
+    # an E-value the risks cannot define (NaN, null in evaluation.json) is shown as missing, not as 1
+    for missing in (math.nan, None):
+        effect["e_value"] = {"estimate": missing, "ci": missing}
+        assert "<td>– (–)</td>" in render(result, "en") and "1.00 (1.00)" not in render(result, "en")
